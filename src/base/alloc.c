@@ -1,0 +1,74 @@
+/*
+ * base/alloc.c -- allocation seam with failure injection (see alloc.h)
+ */
+#include "base/alloc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic int64_t fail_countdown = -1;
+static _Atomic uint64_t alloc_total;
+
+static int should_fail(void)
+{
+    int64_t c = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    if (c < 0) return 0;
+    if (c == 0) {
+        atomic_store(&fail_countdown, -1);
+        return 1;
+    }
+    atomic_store(&fail_countdown, c - 1);
+    return 0;
+}
+
+void mh_alloc_fail_after(int64_t n)
+{
+    atomic_store(&fail_countdown, n);
+}
+
+uint64_t mh_alloc_count(void)
+{
+    return atomic_load(&alloc_total);
+}
+
+void *mh_malloc(size_t n)
+{
+    if (should_fail()) return NULL;
+    void *p = malloc(n ? n : 1);
+    if (p) atomic_fetch_add_explicit(&alloc_total, 1, memory_order_relaxed);
+    return p;
+}
+
+void *mh_calloc(size_t count, size_t size)
+{
+    if (should_fail()) return NULL;
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (p) atomic_fetch_add_explicit(&alloc_total, 1, memory_order_relaxed);
+    return p;
+}
+
+void *mh_realloc(void *p, size_t n)
+{
+    if (should_fail()) return NULL;
+    return realloc(p, n ? n : 1);
+}
+
+void mh_free(void *p)
+{
+    free(p);
+}
+
+char *mh_strndup(const char *s, size_t n)
+{
+    char *d = mh_malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *mh_strdup(const char *s)
+{
+    return mh_strndup(s, strlen(s));
+}
