@@ -29,6 +29,18 @@
  * fatal=true, counted in stats.files_failed, and the reader moves on to the
  * next file. Nothing is dropped silently.
  *
+ * Positions: record numbers are 1-based per file and count every record
+ * candidate, bad ones included (CSV: data rows, the header excluded); lines
+ * are 1-based and count every LF, also those inside quoted CSV cells; byte
+ * offsets are into the decoded UTF-8 text of the file -- for UTF-8 input that
+ * is the (decompressed) file offset, BOM included; for UTF-16 input it is the
+ * offset in the UTF-8 conversion (an "invalid UTF-16" report gives the offset
+ * in the UTF-16 bytes). Details: docs/formats.md.
+ *
+ * Counting: stats.files counts every input reached (unreadable ones too);
+ * each on_bad call with fatal=false is one records_skipped, each with
+ * fatal=true one files_failed.
+ *
  * Memory: bounded by MH_BATCH_BYTES per batch plus MH_READ_CHUNK_BYTES and
  * the largest record (<= MH_MAX_RECORD_BYTES); whole files are never loaded.
  * Batches own the bytes their records point into, so a filled batch can be
@@ -104,6 +116,8 @@ struct mh_reader_opts {
     void *ctx;
     size_t batch_records; /* 0 = MH_BATCH_RECORDS */
     size_t batch_bytes;   /* 0 = MH_BATCH_BYTES */
+    size_t chunk_bytes;   /* read size; 0 = MH_READ_CHUNK_BYTES (tests use 1, 7, 64...) */
+    size_t max_record_bytes; /* 0 = MH_MAX_RECORD_BYTES (tests lower it) */
 };
 
 typedef struct mh_reader mh_reader;
@@ -122,6 +136,8 @@ MH_MUST_CHECK mh_status mh_reader_add_memory(mh_reader *r, const char *name, con
  * internal failures (MH_ENOMEM) -- bad input never ends the stream.
  */
 MH_MUST_CHECK mh_status mh_reader_fill(mh_reader *r, struct mh_batch *b);
+/* Name of file index `file` (the path as given or found; "-" for stdin; the
+ * name passed to mh_reader_add_memory); NULL when out of range. */
 const char *mh_reader_file_name(const mh_reader *r, uint32_t file);
 /* Format detected for a file (MH_FMT_UNKNOWN before it is opened). */
 enum mh_format mh_reader_file_format(const mh_reader *r, uint32_t file);

@@ -14,10 +14,13 @@
  * Monitor records (category/operationName/properties), Graph signIn and
  * directoryAudit, Log Analytics rows (Type column), message trace rows.
  *
- * Field paths (mh_event_get): dot-separated, resolved against the body:
+ * Field paths (mh_event_get): dot-separated, resolved against the body
+ * (docs/events.md has the full rules and examples):
  *  - object members by exact key; a key may itself contain dots
- *    ("ModifiedProperties.Role.DisplayName.NewValue" works);
- *  - arrays apply the rest of the path to every element (any-element);
+ *    ("ModifiedProperties.Role.DisplayName.NewValue" works): every member
+ *    whose key is the path or a prefix of it followed by '.' is followed;
+ *  - arrays apply the rest of the path to every element (any-element); a
+ *    path ending on an array yields its elements;
  *  - Name/Value lists (Parameters, ExtendedProperties, DeviceProperties,
  *    OperationProperties, and any array of {Name,Value}) fold by Name:
  *    "Parameters.ForwardTo" -> each Value whose Name is "ForwardTo";
@@ -26,12 +29,16 @@
  *    "<list>.<Name>" alone means NewValue;
  *  - key/value lists ({key,value}: additionalDetails, authenticationProcessingDetails)
  *    fold by key;
- *  - a string holding JSON (AuditData, additionalDetails, modifiedProperties
- *    values, Log Analytics dynamic columns) is parsed when the path goes
- *    through it (depth MH_JSON_MAX_NESTED_DEPTH);
- *  - the first path segment is also looked up in `properties` for Azure
- *    Monitor records when absent at top level is NOT done here -- aliasing is
- *    the rules stage's job (field maps); this layer resolves literal paths.
+ *  - folded item names and the NewValue/OldValue selector compare ASCII
+ *    case-insensitively; object keys exactly;
+ *  - a string holding a JSON object or array (AuditData, additionalDetails,
+ *    modifiedProperties values, Log Analytics dynamic columns) is parsed when
+ *    the path goes through it (at most MH_JSON_MAX_NESTED_DEPTH levels);
+ *  - a path found nowhere in an unwrapped AuditData body is resolved against
+ *    the wrapper row (RecordId, CreationDate, ...);
+ *  - aliasing between sources (properties.ipAddress vs IPAddress) is NOT done
+ *    here -- that is the rules stage's job (field maps); this layer resolves
+ *    literal paths.
  *
  * Thread-safety: one mh_normalizer per thread; events borrow from it and from
  * the batch, and are valid until mh_normalizer_reset().
@@ -60,7 +67,7 @@ enum mh_source_kind {
     MH_SRC_SIGNIN_NONINTERACTIVE,
     MH_SRC_SIGNIN_SERVICE_PRINCIPAL,
     MH_SRC_SIGNIN_MANAGED_IDENTITY,
-    MH_SRC_DIRECTORY_AUDIT,     /* Graph directoryAudit / AuditLogs */
+    MH_SRC_DIRECTORY_AUDIT, /* Graph directoryAudit / AuditLogs */
     MH_SRC_MESSAGE_TRACE,
     MH_SRC__COUNT
 };
@@ -72,17 +79,17 @@ enum mh_source_kind {
 const char *mh_source_kind_name(enum mh_source_kind k);
 
 enum mh_entity {
-    MH_ENT_USER = 0,       /* UPN / UserId / userPrincipalName (as written) */
-    MH_ENT_IP,             /* client IP: port, brackets and ::ffff: stripped */
-    MH_ENT_APP_ID,         /* AppId / appId / ApplicationId */
-    MH_ENT_CLIENT_APP_ID,  /* ClientAppId / AppAccessContext.ClientAppId */
-    MH_ENT_SESSION_ID,     /* SessionId / AADSessionId / sessionId / DeviceProperties.SessionId */
-    MH_ENT_TOKEN_ID,       /* canonical sign-in request id (lower-case GUID) a UTI maps to;
-                              the opaque UTI when it does not decode */
-    MH_ENT_MAILBOX,        /* MailboxOwnerUPN */
-    MH_ENT_TENANT,         /* OrganizationId / tenantId / TokenTenantId */
-    MH_ENT_OPERATION,      /* operation as written */
-    MH_ENT_OPERATION_KEY,  /* canonical: trimmed, one trailing '.' removed, dashes folded, lower-case */
+    MH_ENT_USER = 0,      /* UPN / UserId / userPrincipalName (as written) */
+    MH_ENT_IP,            /* client IP: port, brackets and ::ffff: stripped */
+    MH_ENT_APP_ID,        /* AppId / appId / ApplicationId */
+    MH_ENT_CLIENT_APP_ID, /* ClientAppId / AppAccessContext.ClientAppId */
+    MH_ENT_SESSION_ID,    /* SessionId / AADSessionId / sessionId / DeviceProperties.SessionId */
+    MH_ENT_TOKEN_ID,      /* canonical sign-in request id (lower-case GUID) a UTI maps to;
+                             the opaque UTI when it does not decode */
+    MH_ENT_MAILBOX,       /* MailboxOwnerUPN */
+    MH_ENT_TENANT,        /* OrganizationId / tenantId / TokenTenantId */
+    MH_ENT_OPERATION,     /* operation as written */
+    MH_ENT_OPERATION_KEY, /* trimmed, one trailing '.' removed, dashes folded, lower-case */
     MH_ENT__COUNT
 };
 const char *mh_entity_name(enum mh_entity e); /* "user", "ip", "app_id", ... */
@@ -98,16 +105,34 @@ struct mh_value {
 /* Return true to stop the iteration. */
 typedef bool (*mh_value_fn)(void *ctx, const struct mh_value *v);
 
+/*
+ * Event flags (mh_event.flags).
+ * MH_EVF_UNWRAPPED: the body is AuditData unwrapped from a wrapper row or a
+ *   Purview / Search-UnifiedAuditLog CSV row (record_doc/record_root keep it).
+ * MH_EVF_BAD_TIME: a time field was present but did not parse; time is
+ *   MH_TIME_NONE and the caller reports a warning (time_field, time_doc and
+ *   time_node say which value). The event is still used.
+ */
+#define MH_EVF_UNWRAPPED 0x01u
+#define MH_EVF_BAD_TIME 0x02u
+
 struct mh_event {
     const struct mh_record *rec;
     enum mh_source_kind kind;
-    mh_time time;              /* MH_TIME_NONE when the record has no usable time */
-    const struct mh_jdoc *doc; /* the record's tape */
-    uint32_t body;             /* object rules look at: unwrapped AuditData, or the record */
-    uint32_t record_root;      /* root object of the record as read (before unwrapping) */
-    struct mh_normalizer *nz;  /* owner of lazily decoded data */
-    uint32_t ent_done;         /* bit per entity: cached */
-    struct mh_slice ent[MH_ENT__COUNT];
+    mh_time time;                     /* MH_TIME_NONE when the record has no usable time */
+    const struct mh_jdoc *doc;        /* the tape holding `body`: the record's tape, or the
+                                         nested tape of an AuditData JSON string */
+    uint32_t body;                    /* object rules look at: unwrapped AuditData, or the record */
+    uint32_t record_root;             /* root object of the record as read (in record_doc) */
+    const struct mh_jdoc *record_doc; /* the record's own tape (== doc unless AuditData
+                                         was a JSON string) */
+    uint32_t flags;                   /* MH_EVF_* */
+    const char *time_field;           /* path the time was taken (or rejected) from; NULL if none */
+    const struct mh_jdoc *time_doc;   /* tape and node of that value (NULL / MH_JNONE if none) */
+    uint32_t time_node;
+    struct mh_normalizer *nz;           /* owner of lazily decoded data */
+    uint32_t ent_done;                  /* bit per entity: looked up (cached) */
+    struct mh_slice ent[MH_ENT__COUNT]; /* ptr NULL = entity absent */
 };
 
 typedef struct mh_normalizer mh_normalizer;
@@ -119,10 +144,14 @@ void mh_normalizer_reset(mh_normalizer *nz);
 
 /*
  * Parse and classify one record. MH_EPARSE for malformed JSON (err has the
- * byte offset inside the record; caller adds rec->offset and reports),
- * MH_ELIMIT for limits. The event is valid until the next call with the same
- * normalizer slot or mh_normalizer_reset(). Each call uses a fresh tape, so
- * several events of one batch can be alive at once.
+ * byte offset inside rec->json; caller adds rec->offset and reports; for an
+ * AuditData JSON string the offset is that of the bad byte when the string
+ * has no escapes, else of the string's start), MH_ELIMIT for limits
+ * (including more than MH_MAX_LIVE_EVENTS events without a reset),
+ * MH_ENOMEM. Each call takes a fresh tape from the normalizer's pool, so
+ * every event initialised since the last mh_normalizer_reset() stays valid
+ * (as long as the batch holding rec is alive). A record that parses but has
+ * an unparseable time is an event with MH_EVF_BAD_TIME, not an error.
  */
 MH_MUST_CHECK mh_status mh_event_init(mh_normalizer *nz, const struct mh_record *rec,
                                       struct mh_event *ev, mh_error *err);
@@ -139,13 +168,20 @@ MH_MUST_CHECK mh_status mh_event_get_str(struct mh_event *ev, const char *path,
                                          struct mh_slice *out);
 /*
  * Call fn(ctx, path, value) for every scalar leaf of the body (keyword
- * search, `cat`). Paths are as mh_event_get accepts them (folded lists
- * appear folded). Bounded by MH_MAX_FIELDS_PER_EVENT.
+ * search, field listings). Paths are as mh_event_get accepts them (folded
+ * lists appear folded; array elements share the array's path); a string
+ * holding JSON is a leaf and its nested leaves follow; for an unwrapped body
+ * the wrapper's columns not shadowed by the body come last. fn returning
+ * true stops the walk (MH_OK). MH_ELIMIT past MH_MAX_FIELDS_PER_EVENT leaves
+ * or a path longer than MH_MAX_FIELD_PATH; MH_ENOMEM.
  */
 typedef bool (*mh_leaf_fn)(void *ctx, struct mh_slice path, const struct mh_value *v);
 MH_MUST_CHECK mh_status mh_event_leaves(struct mh_event *ev, mh_leaf_fn fn, void *ctx);
 
-/* Canonical entity (cached). MH_ENOTFOUND when the event has none. */
+/* Canonical entity (cached; docs/events.md lists the paths and forms).
+ * MH_ENOTFOUND when the event has none, MH_EINVAL for a bad e, MH_ENOMEM /
+ * MH_ELIMIT from the arena (not cached: a later call may succeed). The slice
+ * lives in the event's record or the normalizer arena until the reset. */
 MH_MUST_CHECK mh_status mh_event_entity(struct mh_event *ev, enum mh_entity e,
                                         struct mh_slice *out);
 
