@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench/hunt.sh [BUILD_DIR] [DATA_DIR] -- Sigma hunting throughput (issue 3, item 8).
+#
+# Input: the deterministic UAL + sign-in JSONL of bench/run (bench_parse --gen;
+# >= 1 GB there; standalone this script makes a smaller one, MH_BENCH_BYTES).
+# Runs, each measured by bench_runstat (wall time, peak RSS of the process):
+#   1. all cloud rules (SigmaHQ rules/cloud + rules/identity + third-party) -j 1
+#      and -j <cores>;
+#   2. the named subset of 21 rules (third-party/suzaku-rules-m365) -j 1, and the
+#      same 21 rules as one jq program (bench/jq-rules.jq) over the same file:
+#      the ratio compares like with like; the alert counts are checked equal.
+# Prints MB/s, events/s, peak RSS per run, then the ratios. Not a test.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${1:-$root/build/release}
+data=${2:-$root/build/bench-data}
+case "$build" in /*) ;; *) build=$root/$build ;; esac
+mh=$build/mailhound
+runstat=$build/bench_runstat
+parse=$build/bench_parse
+sig=$root/../shared/corpora/sigma
+if [ ! -d "$sig" ]; then echo "bench/hunt.sh: $sig absent"; exit 77; fi
+for t in "$mh" "$runstat" "$parse"; do
+  [ -x "$t" ] || { echo "bench/hunt.sh: $t missing (build a Release tree: cmake -DCMAKE_BUILD_TYPE=Release)"; exit 1; }
+done
+mkdir -p "$data"
+input=$data/ual-signin.jsonl
+target=${MH_BENCH_BYTES:-1100000000}
+if [ ! -s "$input" ] || [ "$(stat -c %s "$input")" -lt "$target" ]; then
+  "$parse" --gen 2000 "$data/probe.jsonl" >/dev/null
+  per=$(( $(stat -c %s "$data/probe.jsonl") / 2000 + 1 ))
+  rm -f "$data/probe.jsonl"
+  "$parse" --gen $(( target / per + 1 )) "$input" >/dev/null
+fi
+bytes=$(stat -c %s "$input")
+records=$(wc -l <"$input")
+cores=$(nproc)
+cat "$input" >/dev/null
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+echo "== hunt: $(awk -v b="$bytes" 'BEGIN{printf "%.2f GB", b/1e9}'), $records records; $(nproc) cores"
+cloud="-r $sig/rules/cloud -r $sig/rules/identity -r $sig/third-party"
+sub="-r $sig/third-party/suzaku-rules-m365"
+nrules=$("$mh" rules check -q $cloud | sed -nE 's/^totals: .* ([0-9]+) loaded.*/\1/p')
+
+measure() { # name stdout cmd...
+  local name=$1 so=$2; shift 2
+  local line
+  line=$("$runstat" --stdout "$so" -- "$@" 2>&1 >/dev/null | tail -1)
+  printf '%s\t%s\t%s\t%s\n' "$name" \
+    "$(sed -E 's/.*wall_s=([0-9.]+).*/\1/' <<<"$line")" \
+    "$(sed -E 's/.*maxrss_kb=([0-9]+).*/\1/' <<<"$line")" \
+    "$(sed -E 's/.*exit=([0-9]+).*/\1/' <<<"$line")"
+}
+{
+  measure "hunt cloud ($nrules) -j1" "$out/c1" "$mh" hunt -q -j 1 --format jsonl $cloud "$input"
+  measure "hunt cloud ($nrules) -j$cores" "$out/cN" "$mh" hunt -q -j "$cores" --format jsonl $cloud "$input"
+  measure "hunt 21 rules -j1" "$out/s1" "$mh" hunt -q -j 1 --format jsonl $sub "$input"
+  if command -v jq >/dev/null; then
+    measure "jq 21 rules" "$out/jq" jq -r -f "$here/jq-rules.jq" "$input"
+  fi
+} >"$out/results"
+cmp -s "$out/c1" "$out/cN" && echo "-j1 and -j$cores outputs are byte-identical" || echo "WARNING: -j outputs differ"
+a=$(wc -l <"$out/s1")
+if [ -f "$out/jq" ]; then
+  j=$(wc -l <"$out/jq")
+  [ "$a" = "$j" ] && echo "21-rule alerts: mailhound $a = jq $j" || echo "WARNING: 21-rule alerts: mailhound $a, jq $j"
+fi
+echo "cloud alerts: $(wc -l <"$out/c1")"
+awk -F'\t' -v bytes="$bytes" -v recs="$records" '
+  { name[NR]=$1; wall[NR]=$2; rss[NR]=$3; code[NR]=$4 }
+  END {
+    printf "%-28s %8s %9s %12s %10s %5s\n", "run", "wall s", "MB/s", "events/s", "peak MB", "exit"
+    for (i = 1; i <= NR; i++)
+      printf "%-28s %8.2f %9.0f %12.0f %10.1f %5d\n", name[i], wall[i], bytes/1e6/wall[i], recs/wall[i], rss[i]/1024, code[i]
+    for (i = 1; i <= NR; i++) { if (name[i] ~ /^hunt 21/) s = i; if (name[i] ~ /^jq/) q = i; if (name[i] ~ /-j1$/ && name[i] ~ /cloud/) c = i }
+    if (s && q) printf "mailhound is %.1fx jq on the same 21 rules (target >= 50x)\n", wall[q]/wall[s]
+    if (c) printf "all cloud rules, one thread: %.2f GB/s (target >= 1 GB/s per core)\n", bytes/1e9/wall[c]
+  }' "$out/results"

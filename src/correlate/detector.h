@@ -1,0 +1,554 @@
+/*
+ * correlate/detector.h -- stateful detectors: the built-in detections Sigma cannot express
+ *
+ * Pipeline: ingest -> normalize -> match -> [correlate] -> scope.
+ * In:  normalized events (struct mh_event), in any order; optionally the alerts
+ *      the Sigma engine raised on the same input (mh_detectors_add_finding), which
+ *      seed the "attacker context" follow-ups.
+ * Out: detections (struct mh_detection) in the same shape as Sigma alerts
+ *      (rule id, title, level, tags, time, entities, evidence reference,
+ *      fields), coverage gaps for the scope stage (D12 throttling), and links
+ *      between principals for the incident builder (an actor that changed an
+ *      application; an application's object id and its app id).
+ *
+ * The detectors (../shared/docs/detections.md; docs/detections.md says which
+ * catalogue item lives where):
+ *   firstseen.c  D9  first-seen (AppId, ClientAppId) pair reading mail, per
+ *                    tenant and per mailbox, after a baseline;
+ *                D7 step 5: service-principal sign-in from an IP new to it
+ *   tokencheck.c D14 token without sign-in (UTI and session index, coverage)
+ *   session.c    D15 one session from several countries / ASNs; AiTM
+ *                    logins of one user from two IPs within 30 s
+ *   volume.c     D11 mail-read volume per app and per mailbox (mean + k.sigma)
+ *   throttle.c   D12 IsThrottled: mailbox unaudited for 24 h (coverage gap)
+ *   spray.c      D2 low-and-slow spray followed by a success from a new
+ *                    source; D3 that success without MFA / over legacy auth
+ *   chain.c      D8 ephemeral service principal; application-change links
+ *                    for incidents; attacker-context follow-ups (D13 sync in
+ *                    attacker context, activity from an implicated IP/session)
+ *
+ * Decision model. Input may arrive in any order across files (collectors
+ * slice time; directories are read in name order), so every detector COLLECTS
+ * during the pass and DECIDES at mh_detectors_finish(): what it decides depends
+ * on the set of events, not on their order (only the point where a cap is
+ * reached depends on order). Detections are then sorted (time, rule id,
+ * evidence reference, entities) before they are handed out, so the output is
+ * byte-identical for any feed order and any thread count of the caller.
+ *
+ * Preconditions (detections.md §3): a detector that depends on a baseline or
+ * on the absence of something says so: D9 needs `d9.baseline` of mail-access
+ * history for the scope it judges; D14 needs sign-in coverage of the span it
+ * judges and reports "unverifiable" (low) otherwise, never "forged".
+ *
+ * Memory: every container is bounded by a cap in mailhound/limits.h
+ * (MH_DET_*); what a cap does when reached is written next to it (new keys are
+ * not tracked and counted in mh_detector_stats.dropped; a dropped key can only
+ * lose a detection or turn it into "unverifiable", never create one).
+ * Strings (users, IPs, ids) are interned once per detector set.
+ *
+ * State: with an mh_state (state.h) the baselines (D9 pairs and coverage, D11
+ * daily volumes, D12 gaps, D2 known-good sources, D7 SP addresses) are loaded
+ * at creation and written back by finish, so a run continues the baseline of
+ * the previous one. Merging is idempotent: rerunning the same input with the
+ * same state file gives the same detections.
+ *
+ * Threading: an mh_detectors is used by one thread at a time; a multi-threaded
+ * caller feeds it from one thread (the order does not matter).
+ *
+ * Example (hunt):
+ *   struct mh_detector_config cfg; mh_detector_config_defaults(&cfg);
+ *   MH_CHECK(mh_detector_config_load(&cfg, "config/detectors.conf", err));
+ *   MH_CHECK(mh_detectors_new(&cfg, state, on_detection, ctx, &det, err));
+ *   while (next event ev) MH_CHECK(mh_detectors_feed(det, ev, err));
+ *   for each Sigma alert a: mh_finding_from_alert(a, &f);
+ *                           MH_CHECK(mh_detectors_add_finding(det, &f, err));
+ *   MH_CHECK(mh_detectors_finish(det, err));   -- on_detection called here
+ *   mh_detectors_free(det);
+ */
+#ifndef MH_CORRELATE_DETECTOR_H
+#define MH_CORRELATE_DETECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/hash.h"
+#include "base/slice.h"
+#include "base/time.h"
+#include "mailhound/limits.h"
+#include "mailhound/status.h"
+#include "normalize/event.h"
+#include "rules/sigma.h"
+
+/* ------------------------------------------------------------------------ */
+/* Alerts and detections: the shape every consumer sees                     */
+/* ------------------------------------------------------------------------ */
+
+/* Levels are the Sigma engine's (rules/sigma.h: enum mh_level, MH_LEVEL_NONE
+ * .. MH_LEVEL_CRITICAL, mh_level_name, mh_level_parse), one vocabulary. */
+
+/* Entities carried by findings: enum mh_entity USER .. MAILBOX (user, ip,
+ * app_id, client_app_id, session_id, token_id, mailbox), same indexes and
+ * count as match/alert.h. */
+#ifndef MH_ALERT_ENTITIES
+#define MH_ALERT_ENTITIES 7
+#endif
+
+/* Where the evidence is: the reader's file index, record number, byte offset. */
+struct mh_source_ref {
+    uint32_t file;
+    uint64_t record;
+    uint64_t offset;
+};
+
+/*
+ * A finding, the generic alert: what the incident builder takes from Sigma
+ * rules (mh_finding_from_alert() converts a match/alert.h mh_alert) and from
+ * the detectors alike. Everything is borrowed for the duration of the call
+ * that receives it.
+ *   rule_id    Sigma rule id (UUID) or detector id ("mh.d9.first_seen_app")
+ *   detection  catalogue item "D1".."D17", or NULL: then derived from a tag
+ *              "mailhound.dN" (see mh_finding_detection())
+ *   tags       e.g. "attack.t1114.002", "mailhound.d9"; may be NULL if ntags 0
+ *   ent        canonical entity text (empty slice = absent)
+ */
+struct mh_finding {
+    const char *rule_id;
+    const char *title;
+    const char *detection;
+    enum mh_level level;
+    const char *const *tags;
+    size_t ntags;
+    mh_time time;
+    struct mh_slice ent[MH_ALERT_ENTITIES];
+    struct mh_source_ref ref;   /* file: the reader's file index */
+    const char *file_name;      /* the file's name when known (Sigma alerts), else NULL */
+};
+
+/* Catalogue item of a finding: a->detection, else "Dn" from a tag
+ * "mailhound.dN" (written into buf, 8 bytes), else NULL. */
+const char *mh_finding_detection(const struct mh_finding *a, char buf[8]);
+
+struct mh_alert; /* match/alert.h */
+/* View a Sigma alert (match/alert.h) as a finding: rule id, title, level and
+ * tags from its rule, entities, time, source (file name; ref.file = 0).
+ * Borrows from a. */
+void mh_finding_from_alert(const struct mh_alert *a, struct mh_finding *out);
+
+#define MH_DETECTION_MAX_FIELDS 16
+
+struct mh_kv {
+    const char *name;
+    struct mh_slice value;
+};
+
+/*
+ * A detector's result. `finding` is the generic part (pass &d->finding to the
+ * incident builder). first/last/count describe the evidence aggregated into
+ * it (one token used 40 times, one session seen from 3 countries); fields are
+ * the values that made the decision ("countries" = "DE,US", "baseline_days" =
+ * "7"). precondition is "met" or, for "unverifiable" results, "unmet" with the
+ * reason in the field "reason".
+ */
+struct mh_detection {
+    struct mh_finding finding;
+    const char *description;
+    mh_time first, last;
+    uint64_t count;
+    const char *precondition;
+    struct mh_kv fields[MH_DETECTION_MAX_FIELDS];
+    size_t nfields;
+};
+
+/* Receives each detection; everything in *d is valid during the call only.
+ * A non-OK status stops mh_detectors_finish() and is returned by it. */
+typedef mh_status (*mh_detection_fn)(void *ctx, const struct mh_detection *d);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration: config/detectors.conf, `key = value` lines                */
+/* ------------------------------------------------------------------------ */
+
+#define MH_DET_MAX_CODES 32
+#define MH_DET_LIST_BYTES 1024
+#define MH_DET_PATH_BYTES 1024
+/* Incident weights are indexed by catalogue number 1..17 (0 unused). */
+#define MH_DET_NWEIGHTS 18
+
+/* Sign-in stream bits (d14.delegated_streams, d14.app_streams). */
+#define MH_STREAM_INTERACTIVE 0x1u
+#define MH_STREAM_NONINTERACTIVE 0x2u
+#define MH_STREAM_SERVICE_PRINCIPAL 0x4u
+#define MH_STREAM_MANAGED_IDENTITY 0x8u
+#define MH_STREAM_UAL_LOGON 0x10u
+
+struct mh_detector_config {
+    /* §3 coverage model */
+    mh_time coverage_max_gap;                    /* coverage.max_gap = 60m (union of the
+                                                    streams a token may come from) */
+    mh_time coverage_max_stream_gap;             /* coverage.max_stream_gap = 6h (each stream) */
+    int32_t success_codes[MH_DET_MAX_CODES];     /* d.success_codes */
+    size_t n_success_codes;
+
+    /* D1 spray from one source + success, NAT suppression (spray.c) */
+    bool d1_enabled;                             /* d1.enabled = true */
+    mh_time d1_window;                           /* d1.window = 20m */
+    uint32_t d1_min_users;                       /* d1.min_users = 5 */
+    mh_time d1_success_lookback;                 /* d1.success_lookback = 3d */
+
+    /* D2 low-and-slow spray + success, D3 (spray.c) */
+    bool d2_enabled;                             /* d2.enabled = true */
+    int32_t failure_codes[MH_DET_MAX_CODES];     /* d2.failure_codes = 50126,50053,50055 */
+    size_t n_failure_codes;
+    mh_time d2_slow_window;                      /* d2.slow_window = 7d */
+    uint32_t d2_slow_min_sources;                /* d2.slow_min_sources = 5 */
+    mh_time d2_new_source_lookback;              /* d2.new_source_lookback = 30d */
+    char d3_watch_accounts[MH_DET_LIST_BYTES];   /* d3.watch_accounts = (comma list, substrings) */
+    char d3_allow_accounts[MH_DET_LIST_BYTES];   /* d3.allow_accounts = */
+
+    /* D7 chain / incidents (incident.c) and D8 (chain.c) */
+    mh_time d7_window;                           /* d7.window = 7d */
+    int32_t d7_alert_score;                      /* d7.alert_score = 60 */
+    int32_t weights[MH_DET_NWEIGHTS];            /* incident.weight.dN */
+    int32_t incident_min_score;                  /* incident.min_score = 30 */
+    uint32_t incident_max_key_users;             /* incident.max_key_users = 10: an IP or app
+                                                    seen in alerts of more users is shared
+                                                    (NAT, Microsoft service) and links nothing */
+    bool d8_enabled;                             /* d8.enabled = true */
+    mh_time d8_window;                           /* d8.window = 10m */
+    bool sp_new_ip_enabled;                      /* d7.sp_new_ip = true */
+    mh_time sp_baseline;                         /* d7.sp_baseline = 7d */
+
+    /* D9 (firstseen.c) */
+    bool d9_enabled;                             /* d9.enabled = true */
+    mh_time d9_baseline;                         /* d9.baseline = 7d (issue 5; catalogue 14d) */
+    mh_time d9_retention;                        /* d9.retention = 90d */
+    bool d9_mailbox;                             /* d9.per_mailbox = true */
+
+    /* D11 (volume.c) */
+    bool d11_enabled;                            /* d11.enabled = true */
+    double d11_k;                                /* d11.k = 2.5 (per app) */
+    double d11_mailbox_k;                        /* d11.mailbox_k = 3 */
+    mh_time d11_baseline;                        /* d11.baseline = 30d */
+    uint32_t d11_min_baseline_days;              /* d11.min_baseline_days = 7 */
+    uint64_t d11_min_volume;                     /* d11.min_volume = 200 */
+
+    /* D12 (throttle.c) */
+    bool d12_enabled;                            /* d12.enabled = true */
+    mh_time d12_unaudited;                       /* d12.unaudited = 24h */
+
+    /* D14 (tokencheck.c) */
+    bool d14_enabled;                            /* d14.enabled = true */
+    mh_time d14_skew_before;                     /* d14.skew_before = 1m */
+    mh_time d14_skew_after;                      /* d14.skew_after = 10m */
+    mh_time d14_session_lookback;                /* d14.session_lookback = 24h */
+    mh_time d14_token_lifetime;                  /* d14.token_lifetime = 90m */
+    mh_time d14_settle;                          /* d14.settle = 2h */
+    uint32_t d14_delegated_streams;              /* d14.delegated_streams = interactive,noninteractive */
+    uint32_t d14_app_streams;                    /* d14.app_streams = service_principal */
+
+    /* D15 (session.c) */
+    bool d15_enabled;                            /* d15.enabled = true */
+    uint32_t d15_max_countries;                  /* d15.max_countries = 1 */
+    uint32_t d15_max_asns;                       /* d15.max_asns = 3 (catalogue: 1) */
+    mh_time d15_aitm_gap;                        /* d15.aitm_gap = 30s */
+
+    /* attacker-context follow-ups (chain.c) */
+    bool ctx_enabled;                            /* context.enabled = true */
+    enum mh_level ctx_seed_level;                /* context.seed_level = high */
+
+    /* data */
+    char first_party_apps[MH_DET_PATH_BYTES];    /* first_party_apps = rules/data/first-party-apps.tsv */
+    char data_dir[MH_DET_PATH_BYTES];            /* where relative data paths resolve;
+                                                    default $MAILHOUND_DATA, else MH_DATA_DIR */
+};
+
+/* The catalogue's defaults (documented in config/detectors.conf). */
+void mh_detector_config_defaults(struct mh_detector_config *c);
+/*
+ * Apply one `key = value` setting. MH_EINVAL (unknown key, bad value) with
+ * the key in err->detail.
+ */
+MH_MUST_CHECK mh_status mh_detector_config_set(struct mh_detector_config *c, const char *key,
+                                               const char *value, mh_error *err);
+/*
+ * Read a config file (`key = value`, `#` comments, blank lines) on top of
+ * what c holds. MH_EIO (cannot read), MH_EINVAL (bad line: err has the file
+ * and line). c is partially updated on failure.
+ */
+MH_MUST_CHECK mh_status mh_detector_config_load(struct mh_detector_config *c, const char *path,
+                                                mh_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* First-party application ids (rules/data/first-party-apps.tsv)            */
+/* ------------------------------------------------------------------------ */
+
+struct mh_appset {
+    struct mh_map ids; /* lower-case GUID text -> 1 */
+};
+/* Load `app_id<TAB>name...` lines ('#' comments). MH_EIO, MH_EPARSE (not a
+ * GUID, err has the line), MH_ENOMEM. s is initialised either way; fini it. */
+MH_MUST_CHECK mh_status mh_appset_load(struct mh_appset *s, const char *path, mh_error *err);
+void mh_appset_fini(struct mh_appset *s);
+/* True when id (any case, optional braces) is in the set. */
+bool mh_appset_has(const struct mh_appset *s, struct mh_slice id);
+/* Resolve a data path: absolute paths as given, else data_dir/path. */
+MH_MUST_CHECK mh_status mh_data_path(const struct mh_detector_config *c, const char *rel,
+                                     char out[MH_DET_PATH_BYTES]);
+
+/* ------------------------------------------------------------------------ */
+/* The detector set                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct mh_detectors mh_detectors;
+typedef struct mh_state mh_state; /* state.h */
+
+struct mh_detector_stats {
+    uint64_t events;          /* events fed */
+    uint64_t events_no_time;  /* skipped: no usable time */
+    uint64_t detections;      /* emitted by finish */
+    uint64_t dropped;         /* keys/entries not tracked because a cap was reached */
+    uint64_t strings_dropped; /* entity strings not interned (cap) */
+    uint64_t unverifiable;    /* D14 tokens that could not be judged */
+    uint64_t d14_tokens;      /* D14 tokens judged (matched + candidates) */
+    uint64_t d9_baseline_incomplete; /* D9 first-seen pairs in a scope without baseline */
+};
+
+/* A coverage gap for the scope stage: the mailbox was not audited (D12). */
+struct mh_coverage_gap {
+    struct mh_slice mailbox;
+    mh_time start, end;
+    const char *reason;       /* "throttled" */
+    struct mh_source_ref ref; /* the IsThrottled record */
+};
+typedef mh_status (*mh_gap_fn)(void *ctx, const struct mh_coverage_gap *g);
+
+/* Link kinds between principals (for incident grouping). */
+enum mh_key_kind {
+    MH_KEY_USER = 0,
+    MH_KEY_IP,
+    MH_KEY_APP,     /* app id or client app id (first-party ids never link) */
+    MH_KEY_SESSION,
+    MH_KEY_TOKEN,
+    MH_KEY_OBJECT,  /* directory object id (application / service principal) */
+    MH_KEY_NAME,    /* display name of an application (lower-case): a bridge only */
+    MH_KEY__COUNT
+};
+/* An actor and a principal it acted on, or two names of one principal. */
+struct mh_link {
+    enum mh_key_kind a_kind, b_kind;
+    struct mh_slice a, b;
+    mh_time time;
+    const char *why; /* "added credentials", "granted app role", "same application" ... */
+    bool identity;   /* a and b name one principal (time does not matter) */
+};
+typedef mh_status (*mh_link_fn)(void *ctx, const struct mh_link *l);
+
+/*
+ * Create the detectors enabled in cfg (copied). state may be NULL (nothing
+ * persisted); with a state the baselines are loaded now. emit receives each
+ * detection at finish. MH_ENOMEM, MH_EIO/MH_EPARSE (first-party list),
+ * MH_ESTATE/MH_EDB (state). *out untouched on failure.
+ */
+MH_MUST_CHECK mh_status mh_detectors_new(const struct mh_detector_config *cfg, mh_state *state,
+                                         mh_detection_fn emit, void *emit_ctx,
+                                         mh_detectors **out, mh_error *err);
+/* Free everything; NULL is a no-op. Does not close the state. */
+void mh_detectors_free(mh_detectors *d);
+
+/*
+ * Feed one event. Events without a time are counted and ignored. The event is
+ * only read during the call (nothing is kept pointing into it). MH_ENOMEM;
+ * MH_ELIMIT only for internal limits of the normalizer. Never called after
+ * finish.
+ */
+MH_MUST_CHECK mh_status mh_detectors_feed(mh_detectors *d, struct mh_event *ev, mh_error *err);
+
+/*
+ * Tell the detectors about a finding of another engine (Sigma: convert with
+ * mh_finding_from_alert). Findings at or above context.seed_level seed the
+ * attacker context (their IP and session; copied). Call before finish.
+ */
+MH_MUST_CHECK mh_status mh_detectors_add_finding(mh_detectors *d, const struct mh_finding *a,
+                                               mh_error *err);
+
+/*
+ * End of input: every detector decides, detections are sorted and passed to
+ * emit, the state (if any) is written in one transaction. Call once.
+ */
+MH_MUST_CHECK mh_status mh_detectors_finish(mh_detectors *d, mh_error *err);
+
+/* After finish: coverage gaps (sorted by mailbox, start) and principal links
+ * (sorted), each through its callback. */
+MH_MUST_CHECK mh_status mh_detectors_gaps(const mh_detectors *d, mh_gap_fn fn, void *ctx);
+MH_MUST_CHECK mh_status mh_detectors_links(const mh_detectors *d, mh_link_fn fn, void *ctx);
+
+const struct mh_detector_stats *mh_detectors_stats(const mh_detectors *d);
+/* The first-party set the detectors loaded (for the incident builder). */
+const struct mh_appset *mh_detectors_first_party(const mh_detectors *d);
+
+/* ------------------------------------------------------------------------ */
+/* For detector implementations (src/correlate/ *.c) -- not for callers     */
+/* ------------------------------------------------------------------------ */
+
+/* Static metadata of one detection kind. */
+struct mh_det_rule {
+    const char *id;          /* "mh.d9.first_seen_app" */
+    const char *title;
+    const char *detection;   /* "D9" */
+    const char *description;
+    const char *const *tags;
+    size_t ntags;
+};
+
+/* Evidence kept for a deferred decision: entities interned + source ref. */
+struct mh_det_evid {
+    mh_time time;
+    uint32_t ent[MH_ALERT_ENTITIES]; /* string ids, 0 = absent */
+    struct mh_source_ref ref;
+};
+
+struct mh_det_field {
+    const char *name;  /* static */
+    uint32_t str;      /* interned value, when !is_num */
+    bool is_num;
+    int64_t num;
+};
+
+/* A detection waiting for the final sort. */
+struct mh_det_pending {
+    const struct mh_det_rule *rule;
+    enum mh_level level;
+    mh_time first, last;
+    uint64_t count;
+    bool unmet; /* precondition unmet ("unverifiable") */
+    struct mh_det_evid ev;
+    uint32_t nfields;
+    struct mh_det_field f[MH_DETECTION_MAX_FIELDS];
+};
+
+struct mh_det_ctx;
+
+/* One detector: created with the set, fed every event, asked to decide. */
+struct mh_det_ops {
+    const char *name;
+    MH_MUST_CHECK mh_status (*create)(struct mh_det_ctx *cx, void **self);
+    MH_MUST_CHECK mh_status (*feed)(void *self, struct mh_det_ctx *cx, struct mh_event *ev);
+    MH_MUST_CHECK mh_status (*finish)(void *self, struct mh_det_ctx *cx);
+    MH_MUST_CHECK mh_status (*load)(void *self, struct mh_det_ctx *cx, mh_state *st);
+    MH_MUST_CHECK mh_status (*save)(void *self, struct mh_det_ctx *cx, mh_state *st);
+    void (*destroy)(void *self);
+};
+
+extern const struct mh_det_ops mh_det_firstseen_ops;
+extern const struct mh_det_ops mh_det_tokencheck_ops;
+extern const struct mh_det_ops mh_det_session_ops;
+extern const struct mh_det_ops mh_det_volume_ops;
+extern const struct mh_det_ops mh_det_throttle_ops;
+extern const struct mh_det_ops mh_det_spray_ops;
+extern const struct mh_det_ops mh_det_chain_ops;
+
+/* Internal records of the shared context. */
+struct mh_det_gap_rec {
+    uint32_t mailbox;
+    mh_time start, end;
+    struct mh_source_ref ref;
+};
+struct mh_det_link_rec {
+    uint8_t a_kind, b_kind;
+    bool identity;
+    uint32_t a, b;
+    mh_time time;
+    const char *why;
+};
+
+/* Shared by the detectors of one set. */
+struct mh_det_ctx {
+    struct mh_detector_config cfg;
+    struct mh_appset first_party;
+    struct mh_map strs;              /* interned strings: id = index + 1 */
+    struct mh_det_pending *pending;  /* detections waiting for finish */
+    size_t npending, cap_pending;
+    struct mh_det_gap_rec *gaps;
+    size_t ngaps, cap_gaps;
+    struct mh_det_link_rec *links;
+    size_t nlinks, cap_links;
+    struct mh_map identities;        /* identity links already recorded */
+    struct mh_map seeds;             /* "ip:<x>" / "session:<x>" of alerts >= seed level */
+    struct mh_detector_stats stats;
+    mh_time run_first, run_last;     /* time range of the events fed in this run */
+    mh_error *err;                   /* of the public call in progress (may be NULL) */
+};
+
+/* Intern s (empty -> 0). At the cap returns 0 and counts strings_dropped. */
+uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s);
+/* Intern the ASCII-lower-cased form of s (UPNs, mailboxes). */
+uint32_t mh_det_intern_lower(struct mh_det_ctx *cx, struct mh_slice s);
+/* Look up without inserting (0 when absent). */
+uint32_t mh_det_lookup(const struct mh_det_ctx *cx, struct mh_slice s);
+/* Text of an interned string (empty slice for 0). */
+struct mh_slice mh_det_str(const struct mh_det_ctx *cx, uint32_t id);
+
+/* Entity of ev (empty slice when absent). MH_ENOMEM/MH_ELIMIT only. */
+MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, struct mh_slice *out);
+/* First non-empty scalar at any of the NULL-terminated paths (booleans as
+ * "true"/"false"); empty slice when none. */
+MH_MUST_CHECK mh_status mh_det_field(struct mh_event *ev, const char *const *paths,
+                                     struct mh_slice *out);
+/* Error/result code of a sign-in or UAL logon; false when the event has none. */
+MH_MUST_CHECK mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code);
+/* Capture the evidence of ev (interns its alert entities). */
+MH_MUST_CHECK mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev,
+                                       struct mh_det_evid *out);
+bool mh_det_code_in(const int32_t *codes, size_t n, int64_t code);
+bool mh_det_is_signin(enum mh_source_kind k);
+/* Stream bit of a sign-in source kind (0 for other kinds). */
+uint32_t mh_det_stream_bit(enum mh_source_kind k);
+/* Case-insensitive "is s one of the comma-separated items of list" (substring
+ * match when substr). */
+bool mh_det_list_match(const char *list, struct mh_slice s, bool substr);
+/* True when the lower-case GUID text is a first-party application. */
+bool mh_det_first_party(const struct mh_det_ctx *cx, struct mh_slice id);
+
+/* Start a pending detection (NULL at the cap: counted as dropped). */
+struct mh_det_pending *mh_det_pend(struct mh_det_ctx *cx, const struct mh_det_rule *rule,
+                                   enum mh_level level, const struct mh_det_evid *ev);
+void mh_det_pend_str(struct mh_det_ctx *cx, struct mh_det_pending *p, const char *name,
+                     struct mh_slice v);
+void mh_det_pend_num(struct mh_det_pending *p, const char *name, int64_t v);
+/* Record a coverage gap / a link (dropped and counted at the cap). Identity
+ * links (two names of one principal) are recorded once per pair. */
+MH_MUST_CHECK mh_status mh_det_gap(struct mh_det_ctx *cx, uint32_t mailbox, mh_time start,
+                                   mh_time end, const struct mh_source_ref *ref);
+MH_MUST_CHECK mh_status mh_det_link(struct mh_det_ctx *cx, enum mh_key_kind ak, uint32_t a,
+                                    enum mh_key_kind bk, uint32_t b, mh_time t, const char *why);
+MH_MUST_CHECK mh_status mh_det_identity(struct mh_det_ctx *cx, enum mh_key_kind ak, uint32_t a,
+                                        enum mh_key_kind bk, uint32_t b, mh_time t,
+                                        const char *why);
+/* True when "ip:<x>" / "session:<x>" was seeded by an alert. */
+bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_slice v);
+
+/* Make room for one more element of a bounded array (st = MH_ELIMIT at max,
+ * MH_ENOMEM; arr and cap updated). Needs base/alloc.h. */
+#define MH_DET_GROW(arr, cap, n, max, st)                                                                 \
+    do {                                                                                           \
+        (st) = MH_OK;                                                                              \
+        if ((n) < (cap)) break;                                                                    \
+        if ((n) >= (max)) {                                                                        \
+            (st) = MH_ELIMIT;                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        size_t nc_ = (cap) ? (cap) * 2 : 64;                                                       \
+        if (nc_ > (max)) nc_ = (max);                                                              \
+        void *p_ = mh_realloc((arr), nc_ * sizeof *(arr));                                         \
+        if (!p_) {                                                                                 \
+            (st) = MH_ENOMEM;                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        (arr) = p_;                                                                                \
+        (cap) = nc_;                                                                               \
+    } while (0)
+
+/* Seconds of a duration as text ("7d", "90m") for fields. */
+size_t mh_det_format_duration(mh_time d, char out[32]);
+
+#endif

@@ -1,0 +1,618 @@
+/*
+ * correlate/spray.c -- password spray followed by a success: D1 per source, D2 low-and-slow, D3
+ *
+ * Pipeline: normalize -> [correlate: stateful detector] -> incidents.
+ *
+ * D1 (detections.md §4 D1): per source -- the client IP, and for IPv6 also its
+ * /64 (privacy addresses rotate) -- the failures (code in d2.failure_codes:
+ * time, account), the distinct accounts that succeeded from it and its
+ * earliest successes. At finish: the first moment at least d1.min_users
+ * distinct accounts failed within d1.window; then the earliest success (code
+ * in d.success_codes, any account) within d1.success_lookback after it ->
+ * mh.d1.spray_success (high). Sentinel's NAT suppression: a source whose
+ * distinct succeeding accounts are not fewer than its failing ones is shared
+ * egress and skipped. The spray alone is Sigma's (medium).
+ *
+ * Midnight Blizzard's entry (detections.md §4 D2): few attempts per source
+ * address, spread over days, against one legacy account -- no source crosses
+ * the per-IP spray threshold (D1, Sigma) and no 5-minute bucket the burst
+ * threshold. Per user (lower-case UPN) this detector keeps, for every source
+ * IP: failures (error code in d2.failure_codes: first, last, count) and the
+ * earliest success (code in d.success_codes) with its evidence and how it was
+ * authenticated. At finish, for each success S of user U from IP s:
+ *
+ *   new source  : U never succeeded from s before S (this run, or the state's
+ *                 known-good sources within d2.new_source_lookback);
+ *   spray       : >= d2.slow_min_sources FAILING-ONLY sources of U (sources
+ *                 that never succeeded for U -- a user's own typo addresses
+ *                 also succeed, residential proxies only fail) with a failure
+ *                 in [S - d2.slow_window, S]; s itself counts when it failed
+ *                 before S.
+ *
+ * Qualifying successes are ranked: the source also failed before (the spray
+ * proxy that finally got in), then weak authentication (single-factor, legacy
+ * client, ROPC, BAV2ROPC), then time. The best one per user, when it has one
+ * of those two marks -> mh.d2.spray_success (high); every other qualifying
+ * success medium (the sprayed user's own MFA login from a new network -- the
+ * simulated tenant's spray targets several real users -- must not be high). When the reported success was
+ * single-factor or legacy -> also mh.d3.spray_success_no_mfa (high; critical
+ * for d3.watch_accounts, skipped for d3.allow_accounts).
+ *
+ * Example: test@ fails 50126 from 7 residential IPs over 4 days, then succeeds
+ * from 203.0.113.9 (one of them) with singleFactorAuthentication -> D2 high +
+ * D3 high.
+ *
+ * Streams: interactive and non-interactive sign-ins and UAL logons (service
+ * principals do not spray passwords). State (state.h): d2_good, the sources
+ * each user succeeded from (merged, retention d2.new_source_lookback).
+ * Limits: MH_D2_MAX_USERS, MH_D2_MAX_SOURCES_PER_USER (saturates: a user with
+ * that many sources is still judged on those kept). Not thread-safe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "correlate/detector.h"
+#include "correlate/state.h"
+#include "normalize/ident.h"
+
+static const char *const tags_d1[] = {"attack.credential-access", "attack.t1110.003",
+                                      "attack.initial-access", "attack.t1078.004",
+                                      "mailhound.d1"};
+static const struct mh_det_rule rule_d1 = {
+    "mh.d1.spray_success", "Password spray from one source followed by a success", "D1",
+    "One address (or IPv6 /64) failed authentication for many accounts, then an account's "
+    "password was accepted from it; the source is not a shared egress (more failing than "
+    "succeeding accounts)",
+    tags_d1, 5};
+static const char *const tags_d2[] = {"attack.credential-access", "attack.t1110.003",
+                                      "attack.initial-access", "attack.t1078.004",
+                                      "mailhound.d2"};
+static const struct mh_det_rule rule_d2 = {
+    "mh.d2.spray_success", "Password spray from many sources followed by a success", "D2",
+    "A user failed authentication from many addresses that never succeeded for them, then "
+    "signed in from an address new to them (low-and-slow / residential-proxy spray)",
+    tags_d2, 5};
+static const char *const tags_d3[] = {"attack.initial-access", "attack.t1078.004",
+                                      "attack.defense-evasion", "attack.t1556.006",
+                                      "mailhound.d3"};
+static const struct mh_det_rule rule_d3 = {
+    "mh.d3.spray_success_no_mfa", "Sprayed account signed in without MFA", "D3",
+    "The success that ended a password spray was single-factor or over a legacy protocol "
+    "(ROPC, BAV2ROPC, IMAP/POP/SMTP): the password alone was enough",
+    tags_d3, 5};
+
+#define F_SINGLE 0x1u
+#define F_LEGACY 0x2u
+#define F_ROPC 0x4u
+
+struct src {
+    uint32_t ip, next; /* next: index + 1 in the pool */
+    uint32_t fails;
+    mh_time fail_first, fail_last;
+    mh_time succ_first;            /* earliest success of this run */
+    struct mh_det_evid succ_ev;
+    uint8_t succ_flags;
+    mh_time good_first, good_last; /* state: known-good source */
+};
+
+struct suser {
+    uint32_t user, head;
+    uint16_t nsrc;
+    bool saturated;
+};
+
+struct d1fail {
+    uint32_t t; /* seconds */
+    uint32_t user;
+};
+
+struct d1succ {
+    struct mh_det_evid ev;
+    uint32_t user;
+};
+
+struct d1src {
+    uint32_t key; /* interned "ip" or "prefix::/64" */
+    bool prefix, fsat, ssat;
+    struct d1fail *f;
+    uint32_t nf, capf;
+    uint32_t *su; /* distinct succeeding accounts */
+    uint32_t nsu, capsu;
+    struct d1succ *s; /* earliest successes */
+    uint32_t ns, caps;
+};
+
+struct spray {
+    struct mh_map d1idx;
+    struct d1src *src;
+    size_t nsrc, cap_src;
+    struct mh_map uidx;
+    struct suser *users;
+    size_t nusers, cap_users;
+    struct src *pool;
+    size_t npool, cap_pool;
+};
+
+static mh_status sp_create(struct mh_det_ctx *cx, void **self)
+{
+    (void)cx;
+    struct spray *s = mh_calloc(1, sizeof *s);
+    if (!s) return MH_ENOMEM;
+    mh_map_init(&s->uidx, MH_D2_MAX_USERS, false);
+    mh_map_init(&s->d1idx, MH_D1_MAX_SOURCES, false);
+    *self = s;
+    return MH_OK;
+}
+
+static void sp_destroy(void *self)
+{
+    struct spray *s = self;
+    for (size_t i = 0; i < s->nsrc; i++) {
+        mh_free(s->src[i].f);
+        mh_free(s->src[i].su);
+        mh_free(s->src[i].s);
+    }
+    mh_free(s->src);
+    mh_map_fini(&s->d1idx);
+    mh_map_fini(&s->uidx);
+    mh_free(s->users);
+    mh_free(s->pool);
+    mh_free(s);
+}
+
+static mh_status get_src(struct mh_det_ctx *cx, struct spray *s, uint32_t user, uint32_t ip,
+                         struct src **out)
+{
+    struct mh_map_entry *e;
+    bool created;
+    *out = NULL;
+    mh_status st = mh_map_put(&s->uidx, (const char *)&user, sizeof user, &e, &created);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (created) {
+        MH_DET_GROW(s->users, s->cap_users, s->nusers, MH_D2_MAX_USERS, st);
+        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
+        e->value = s->nusers;
+        s->users[s->nusers++] = (struct suser){user, 0, 0, false};
+    }
+    struct suser *u = &s->users[e->value];
+    for (uint32_t i = u->head; i; i = s->pool[i - 1].next) {
+        if (s->pool[i - 1].ip == ip) {
+            *out = &s->pool[i - 1];
+            return MH_OK;
+        }
+    }
+    if (u->nsrc >= MH_D2_MAX_SOURCES_PER_USER) {
+        u->saturated = true;
+        return MH_OK;
+    }
+    MH_DET_GROW(s->pool, s->cap_pool, s->npool, (size_t)MH_D2_MAX_USERS * 16, st);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    struct src *n = &s->pool[s->npool++];
+    memset(n, 0, sizeof *n);
+    n->ip = ip;
+    n->next = u->head;
+    n->fail_first = n->fail_last = n->succ_first = MH_TIME_NONE;
+    n->good_first = n->good_last = MH_TIME_NONE;
+    n->succ_ev.time = MH_TIME_NONE;
+    u->head = (uint32_t)s->npool;
+    u->nsrc++;
+    *out = n;
+    return MH_OK;
+}
+
+/* ---- D1 ---- */
+
+static mh_status d1_source(struct mh_det_ctx *cx, struct spray *s, uint32_t key, bool prefix,
+                           struct d1src **out)
+{
+    struct mh_map_entry *e;
+    bool created;
+    *out = NULL;
+    mh_status st = mh_map_put(&s->d1idx, (const char *)&key, sizeof key, &e, &created);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (created) {
+        MH_DET_GROW(s->src, s->cap_src, s->nsrc, MH_D1_MAX_SOURCES, st);
+        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
+        e->value = s->nsrc;
+        struct d1src *n = &s->src[s->nsrc++];
+        memset(n, 0, sizeof *n);
+        n->key = key;
+        n->prefix = prefix;
+    }
+    *out = &s->src[e->value];
+    return MH_OK;
+}
+
+static uint32_t secs_of(mh_time t)
+{
+    int64_t x = t / MH_USEC_PER_SEC;
+    return x < 0 ? 0 : x > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+}
+
+static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event *ev, uint32_t user,
+                        bool fail, bool succ)
+{
+    mh_status st;
+    if (fail) {
+        MH_DET_GROW(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, st);
+        if (st == MH_ELIMIT) x->fsat = true;
+        else if (st) return st;
+        else x->f[x->nf++] = (struct d1fail){secs_of(ev->time), user};
+    }
+    if (!succ) return MH_OK;
+    uint32_t i = 0;
+    while (i < x->nsu && x->su[i] != user) i++;
+    if (i == x->nsu) {
+        MH_DET_GROW(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, st);
+        if (st == MH_ELIMIT) x->ssat = true;
+        else if (st) return st;
+        else x->su[x->nsu++] = user;
+    }
+    /* keep the earliest successes: replace the latest one when full */
+    uint32_t slot = x->ns;
+    if (x->ns == MH_D1_MAX_SUCCESSES_PER_SOURCE) {
+        slot = 0;
+        for (uint32_t k = 1; k < x->ns; k++)
+            if (x->s[k].ev.time > x->s[slot].ev.time) slot = k;
+        if (x->s[slot].ev.time <= ev->time) return MH_OK;
+    } else {
+        MH_DET_GROW(x->s, x->caps, x->ns, MH_D1_MAX_SUCCESSES_PER_SOURCE, st);
+        if (st) return st == MH_ELIMIT ? MH_OK : st;
+        x->ns++;
+    }
+    MH_TRY(mh_det_capture(cx, ev, &x->s[slot].ev));
+    x->s[slot].user = user;
+    return MH_OK;
+}
+
+/* "2001:db8:1:2::/64" of an IPv6 address; 0 for IPv4 or unparsable text. */
+static size_t prefix64(struct mh_slice ip, char out[64])
+{
+    struct mh_ip a;
+    if (mh_ip_parse(ip.ptr, ip.len, &a) != MH_OK || a.family != 6) return 0;
+    int n = snprintf(out, 64, "%x:%x:%x:%x::/64", a.addr[0] << 8 | a.addr[1], a.addr[2] << 8 | a.addr[3],
+                     a.addr[4] << 8 | a.addr[5], a.addr[6] << 8 | a.addr[7]);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static mh_status d1_feed(struct spray *s, struct mh_det_ctx *cx, struct mh_event *ev,
+                         struct mh_slice ip, uint32_t iip, uint32_t iu, bool fail, bool succ)
+{
+    struct d1src *x;
+    MH_TRY(d1_source(cx, s, iip, false, &x));
+    if (x) MH_TRY(d1_add(cx, x, ev, iu, fail, succ));
+    char pfx[64];
+    size_t n = prefix64(ip, pfx);
+    if (!n) return MH_OK;
+    uint32_t ip6 = mh_det_intern(cx, mh_slice_make(pfx, n));
+    if (!ip6 || ip6 == iip) return MH_OK;
+    MH_TRY(d1_source(cx, s, ip6, true, &x));
+    if (x) MH_TRY(d1_add(cx, x, ev, iu, fail, succ));
+    return MH_OK;
+}
+
+static int cmp_fail(const void *a, const void *b)
+{
+    const struct d1fail *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->user < y->user ? -1 : x->user > y->user;
+}
+
+static uint32_t distinct_users(const struct d1fail *f, uint32_t lo, uint32_t hi, uint32_t stop)
+{
+    uint32_t seen[64], n = 0;
+    for (uint32_t i = lo; i < hi && n < stop && n < 64; i++) {
+        uint32_t k = 0;
+        while (k < n && seen[k] != f[i].user) k++;
+        if (k == n) seen[n++] = f[i].user;
+    }
+    return n;
+}
+
+static mh_status d1_finish(struct spray *s, struct mh_det_ctx *cx)
+{
+    mh_status st = MH_OK;
+    struct mh_map reported; /* success evidence already reported (exact IP before /64) */
+    mh_map_init(&reported, MH_DET_MAX_PENDING, false);
+    uint32_t min_users = cx->cfg.d1_min_users ? cx->cfg.d1_min_users : 1;
+    for (int pass = 0; pass < 2 && !st; pass++) {
+        for (size_t i = 0; i < s->nsrc; i++) {
+            struct d1src *x = &s->src[i];
+            if (x->prefix != (pass == 1) || x->nf < min_users || !x->ns) continue;
+            qsort(x->f, x->nf, sizeof *x->f, cmp_fail);
+            /* the first moment min_users distinct accounts failed within the window */
+            uint32_t win = (uint32_t)(cx->cfg.d1_window / MH_USEC_PER_SEC), lo = 0;
+            int64_t spray_at = -1;
+            for (uint32_t hi = 0; hi < x->nf && spray_at < 0; hi++) {
+                while (x->f[hi].t - x->f[lo].t > win) lo++;
+                if (distinct_users(x->f, lo, hi + 1, min_users) >= min_users) spray_at = x->f[hi].t;
+            }
+            if (spray_at < 0) continue;
+            /* NAT suppression: more failing than succeeding accounts */
+            uint32_t failing = distinct_users(x->f, 0, x->nf, 64);
+            if (x->ssat || x->nsu >= failing) continue;
+            const struct d1succ *best = NULL;
+            mh_time from = (mh_time)spray_at * MH_USEC_PER_SEC;
+            for (uint32_t k = 0; k < x->ns; k++) {
+                mh_time t = x->s[k].ev.time;
+                if (t < from || t > from + cx->cfg.d1_success_lookback) continue;
+                if (!best || t < best->ev.time ||
+                    (t == best->ev.time && x->s[k].ev.ref.record < best->ev.ref.record))
+                    best = &x->s[k];
+            }
+            if (!best) continue;
+            uint64_t rk[3] = {best->ev.ref.file, best->ev.ref.record, best->ev.ref.offset};
+            struct mh_map_entry *e;
+            bool created;
+            st = mh_map_put(&reported, (const char *)rk, sizeof rk, &e, &created);
+            if (st == MH_ELIMIT) st = MH_OK;
+            if (st) break;
+            if (!created) continue;
+            struct mh_det_pending *p = mh_det_pend(cx, &rule_d1, MH_LEVEL_HIGH, &best->ev);
+            if (!p) continue;
+            p->first = from;
+            mh_det_pend_str(cx, p, x->prefix ? "source_prefix" : "source_ip", mh_det_str(cx, x->key));
+            mh_det_pend_num(p, "failing_accounts", failing);
+            mh_det_pend_num(p, "succeeding_accounts", x->nsu);
+            mh_det_pend_num(p, "spray_at", spray_at);
+        }
+    }
+    mh_map_fini(&reported);
+    return st;
+}
+
+static mh_status auth_flags(struct mh_event *ev, uint8_t *out)
+{
+    static const char *const req_paths[] = {"properties.authenticationRequirement",
+                                            "authenticationRequirement",
+                                            "AuthenticationRequirement", NULL};
+    static const char *const app_paths[] = {"properties.clientAppUsed", "clientAppUsed",
+                                            "ClientAppUsed", NULL};
+    static const char *const proto_paths[] = {"properties.authenticationProtocol",
+                                              "authenticationProtocol", "AuthenticationProtocol",
+                                              NULL};
+    static const char *const ua_paths[] = {"properties.userAgent", "userAgent", "UserAgent",
+                                           "ExtendedProperties.UserAgent", NULL};
+    struct mh_slice req, app, proto, ua;
+    uint8_t f = 0;
+    MH_TRY(mh_det_field(ev, req_paths, &req));
+    MH_TRY(mh_det_field(ev, app_paths, &app));
+    MH_TRY(mh_det_field(ev, proto_paths, &proto));
+    MH_TRY(mh_det_field(ev, ua_paths, &ua));
+    if (mh_slice_eq_nocase(req, MH_SLICE_LIT("singleFactorAuthentication"))) f |= F_SINGLE;
+    if (app.len && !mh_slice_eq_nocase(app, MH_SLICE_LIT("Browser")) &&
+        !mh_slice_eq_nocase(app, MH_SLICE_LIT("Mobile Apps and Desktop clients")))
+        f |= F_LEGACY;
+    if (mh_slice_eq_nocase(proto, MH_SLICE_LIT("ropc"))) f |= F_ROPC;
+    if (ua.len && mh_slice_find(ua, MH_SLICE_LIT("BAV2ROPC")) != (size_t)-1) f |= F_ROPC;
+    *out = f;
+    return MH_OK;
+}
+
+static mh_status sp_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
+{
+    struct spray *s = self;
+    if (!cx->cfg.d2_enabled && !cx->cfg.d1_enabled) return MH_OK;
+    if (ev->kind != MH_SRC_SIGNIN_INTERACTIVE && ev->kind != MH_SRC_SIGNIN_NONINTERACTIVE &&
+        ev->kind != MH_SRC_UAL_ENTRA_LOGON)
+        return MH_OK;
+    bool has;
+    int64_t code;
+    MH_TRY(mh_det_error_code(ev, &has, &code));
+    if (!has) return MH_OK;
+    bool fail = mh_det_code_in(cx->cfg.failure_codes, cx->cfg.n_failure_codes, code);
+    bool succ = mh_det_code_in(cx->cfg.success_codes, cx->cfg.n_success_codes, code);
+    if (!fail && !succ) return MH_OK;
+    struct mh_slice user, ip;
+    MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
+    MH_TRY(mh_det_entity(ev, MH_ENT_IP, &ip));
+    if (!user.len || !ip.len) return MH_OK;
+    uint32_t iu = mh_det_intern_lower(cx, user), iip = mh_det_intern(cx, ip);
+    if (!iu || !iip) return MH_OK;
+    if (cx->cfg.d1_enabled) MH_TRY(d1_feed(s, cx, ev, ip, iip, iu, fail, succ));
+    if (!cx->cfg.d2_enabled) return MH_OK;
+    struct src *x;
+    MH_TRY(get_src(cx, s, iu, iip, &x));
+    if (!x) return MH_OK;
+    if (fail) {
+        x->fails++;
+        if (x->fail_first == MH_TIME_NONE || ev->time < x->fail_first) x->fail_first = ev->time;
+        if (x->fail_last == MH_TIME_NONE || ev->time > x->fail_last) x->fail_last = ev->time;
+    }
+    if (!succ) return MH_OK;
+    /* The same logon arrives through the UAL (no authentication details) and the
+       sign-in logs: flags of successes within a minute of the first are merged. */
+    uint8_t f;
+    MH_TRY(auth_flags(ev, &f));
+    mh_time minute = 60 * MH_USEC_PER_SEC;
+    if (x->succ_first == MH_TIME_NONE || ev->time < x->succ_first) {
+        if (x->succ_first != MH_TIME_NONE && x->succ_first - ev->time <= minute) f |= x->succ_flags;
+        x->succ_first = ev->time;
+        x->succ_flags = f;
+        MH_TRY(mh_det_capture(cx, ev, &x->succ_ev));
+    } else if (ev->time - x->succ_first <= minute) {
+        x->succ_flags |= f;
+    }
+    return MH_OK;
+}
+
+struct qual {
+    const struct src *s;
+    uint32_t sources;
+    int rank;
+};
+
+static bool better(const struct qual *a, const struct qual *b)
+{
+    if (a->rank != b->rank) return a->rank > b->rank;
+    if (a->s->succ_first != b->s->succ_first) return a->s->succ_first < b->s->succ_first;
+    return a->s->succ_ev.ref.record < b->s->succ_ev.ref.record;
+}
+
+static void flags_field(struct mh_det_ctx *cx, struct mh_det_pending *p, uint8_t f)
+{
+    char buf[64];
+    size_t n = 0;
+    const char *parts[3] = {f & F_SINGLE ? "single-factor" : NULL, f & F_LEGACY ? "legacy-client"
+                                                                                : NULL,
+                            f & F_ROPC ? "ropc" : NULL};
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i]) continue;
+        size_t l = strlen(parts[i]);
+        if (n) buf[n++] = ',';
+        memcpy(buf + n, parts[i], l);
+        n += l;
+    }
+    mh_det_pend_str(cx, p, "authentication", n ? mh_slice_make(buf, n) : MH_SLICE_LIT("mfa"));
+}
+
+static mh_status judge_user(struct spray *s, struct mh_det_ctx *cx, const struct suser *u)
+{
+    struct mh_slice upn = mh_det_str(cx, u->user);
+    if (cx->cfg.d3_allow_accounts[0] && mh_det_list_match(cx->cfg.d3_allow_accounts, upn, true))
+        return MH_OK;
+    struct qual best = {NULL, 0, -1};
+    struct qual quals[8];
+    size_t nq = 0;
+    uint64_t extra = 0;
+    for (uint32_t i = u->head; i; i = s->pool[i - 1].next) {
+        const struct src *x = &s->pool[i - 1];
+        if (x->succ_first == MH_TIME_NONE) continue;
+        mh_time t = x->succ_first;
+        bool known = x->good_first != MH_TIME_NONE && x->good_first < t &&
+                     x->good_last >= t - cx->cfg.d2_new_source_lookback;
+        if (known) continue;
+        uint32_t n = 0;
+        bool self_failed = x->fails && x->fail_first < t;
+        if (self_failed) n++;
+        for (uint32_t j = u->head; j; j = s->pool[j - 1].next) {
+            const struct src *y = &s->pool[j - 1];
+            if (y == x || !y->fails || y->succ_first != MH_TIME_NONE ||
+                y->good_first != MH_TIME_NONE)
+                continue;
+            if (y->fail_first <= t && y->fail_last >= t - cx->cfg.d2_slow_window) n++;
+        }
+        if (n < cx->cfg.d2_slow_min_sources) continue;
+        struct qual q = {x, n, (self_failed ? 2 : 0) + (x->succ_flags ? 1 : 0)};
+        if (nq < sizeof quals / sizeof quals[0]) quals[nq++] = q;
+        else extra++;
+        if (!best.s || better(&q, &best)) best = q;
+    }
+    if (!best.s) return MH_OK;
+    bool watch = cx->cfg.d3_watch_accounts[0] &&
+                 mh_det_list_match(cx->cfg.d3_watch_accounts, upn, true);
+    for (size_t i = 0; i < nq; i++) {
+        const struct qual *q = &quals[i];
+        /* high only for the best-ranked success that is also suspicious on its
+           own (its address failed before, or the password alone was enough): a
+           sprayed user's own MFA login from a new network stays medium */
+        bool top = q->s == best.s && q->rank > 0;
+        struct mh_det_pending *p =
+            mh_det_pend(cx, &rule_d2, top ? MH_LEVEL_HIGH : MH_LEVEL_MEDIUM, &q->s->succ_ev);
+        if (p) {
+            p->count = q->sources;
+            mh_det_pend_num(p, "failing_sources", q->sources);
+            mh_det_pend_str(cx, p, "success_ip", mh_det_str(cx, q->s->ip));
+            mh_det_pend_str(cx, p, "success_ip_failed_before",
+                            q->rank >= 2 ? MH_SLICE_LIT("yes") : MH_SLICE_LIT("no"));
+            flags_field(cx, p, q->s->succ_flags);
+        }
+        if (!q->s->succ_flags) continue;
+        enum mh_level lvl = top ? (watch ? MH_LEVEL_CRITICAL : MH_LEVEL_HIGH) : MH_LEVEL_MEDIUM;
+        p = mh_det_pend(cx, &rule_d3, lvl, &q->s->succ_ev);
+        if (!p) continue;
+        flags_field(cx, p, q->s->succ_flags);
+        if (watch) mh_det_pend_str(cx, p, "note", MH_SLICE_LIT("watched account"));
+    }
+    cx->stats.dropped += extra;
+    return MH_OK;
+}
+
+static mh_status sp_finish(void *self, struct mh_det_ctx *cx)
+{
+    struct spray *s = self;
+    if (cx->cfg.d1_enabled) MH_TRY(d1_finish(s, cx));
+    if (!cx->cfg.d2_enabled) return MH_OK;
+    for (size_t i = 0; i < s->nusers; i++) MH_TRY(judge_user(s, cx, &s->users[i]));
+    return MH_OK;
+}
+
+static mh_status sp_load(void *self, struct mh_det_ctx *cx, mh_state *stt)
+{
+    struct spray *s = self;
+    mh_status st = MH_OK;
+    mh_db_stmt *q = NULL;
+    bool row;
+    MH_CHECK(mh_db_prepare(mh_state_db(stt),
+                           "SELECT user, ip, first, last FROM d2_good ORDER BY user, ip", &q,
+                           cx->err));
+    while (!(st = mh_db_step(q, &row, cx->err)) && row) {
+        struct mh_slice u, ip;
+        MH_CHECK(mh_db_column_text(q, 0, &u, cx->err));
+        uint32_t iu = mh_det_intern(cx, u);
+        MH_CHECK(mh_db_column_text(q, 1, &ip, cx->err));
+        uint32_t iip = mh_det_intern(cx, ip);
+        if (!iu || !iip) continue;
+        struct src *x;
+        MH_CHECK(get_src(cx, s, iu, iip, &x));
+        if (!x) continue;
+        x->good_first = mh_db_column_int(q, 2);
+        x->good_last = mh_db_column_int(q, 3);
+    }
+out:
+    mh_db_finalize(q);
+    return st;
+}
+
+static mh_status sp_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
+{
+    struct spray *s = self;
+    mh_status st = MH_OK;
+    mh_db_stmt *q = NULL;
+    bool row;
+    mh_db *db = mh_state_db(stt);
+    mh_time now = cx->run_last == MH_TIME_NONE ? 0 : cx->run_last;
+    MH_CHECK(mh_db_exec(db, "DELETE FROM d2_good", cx->err));
+    MH_CHECK(mh_db_prepare(db, "INSERT INTO d2_good VALUES(?1, ?2, ?3, ?4)", &q, cx->err));
+    for (size_t i = 0; i < s->nusers; i++) {
+        const struct suser *u = &s->users[i];
+        struct mh_slice upn = mh_det_str(cx, u->user);
+        for (uint32_t j = u->head; j; j = s->pool[j - 1].next) {
+            const struct src *x = &s->pool[j - 1];
+            mh_time first = x->good_first, last = x->good_last;
+            if (x->succ_first != MH_TIME_NONE) {
+                if (first == MH_TIME_NONE || x->succ_first < first) first = x->succ_first;
+                if (last == MH_TIME_NONE || x->succ_first > last) last = x->succ_first;
+            }
+            if (first == MH_TIME_NONE || now - last > cx->cfg.d2_new_source_lookback) continue;
+            struct mh_slice ip = mh_det_str(cx, x->ip);
+            MH_CHECK(mh_db_bind_text(q, 1, upn.ptr, upn.len, cx->err));
+            MH_CHECK(mh_db_bind_text(q, 2, ip.ptr, ip.len, cx->err));
+            MH_CHECK(mh_db_bind_int(q, 3, first, cx->err));
+            MH_CHECK(mh_db_bind_int(q, 4, last, cx->err));
+            MH_CHECK(mh_db_step(q, &row, cx->err));
+            mh_db_reset(q);
+        }
+    }
+out:
+    mh_db_finalize(q);
+    return st;
+}
+
+const struct mh_det_ops mh_det_spray_ops = {
+    "spray", sp_create, sp_feed, sp_finish, sp_load, sp_save, sp_destroy,
+};

@@ -1,0 +1,665 @@
+/*
+ * correlate/window.c -- Sigma correlation engine (see window.h)
+ *
+ * Data model:
+ *   pending  binary min-heap of copied hits keyed (time, arrival seq);
+ *   cstate   per correlation rule: groups in a chained hash table (ASCII
+ *            case-insensitive keys) and a doubly linked list in LRU order,
+ *            which is event-time order because hits are processed sorted;
+ *   group    a ring of window entries (time, value hash, value, source
+ *            ref), a distinct-value table (hash -> hits in window), the
+ *            running sum, and for temporal types the per-position state.
+ * Invariants: entries in a ring are time-ordered; dist[] counts exactly
+ * the ring's entries; total_entries = sum of ring sizes.
+ */
+#include "correlate/window.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/hash.h"
+#include "mailhound/limits.h"
+
+struct pend {
+    uint64_t seq;
+    struct mh_corr_hit h; /* strings point into the same allocation */
+};
+
+struct entry {
+    mh_time t;
+    uint64_t vh;
+    double v;
+    struct mh_alert_ref ref;
+};
+
+struct dslot {
+    uint64_t h;
+    uint32_t n; /* 0 = empty */
+};
+
+struct group {
+    struct group *hnext, *prev, *next;
+    uint64_t hash;
+    char *key;
+    uint32_t klen;
+    mh_time last, suppress;
+    bool capped;
+    struct entry *ring;
+    uint32_t head, n, cap;
+    struct dslot *dist;
+    uint32_t dcap, dn;
+    double sum;
+    uint32_t nsum; /* entries with a numeric value */
+    mh_time *tpos; /* temporal: last time per position; ordered: chain start per position */
+    struct mh_alert_ref *rpos;
+};
+
+struct cstate {
+    const struct mh_rule *r;
+    struct group **b;
+    uint32_t nb;
+    struct group *lru, *mru;
+    size_t ngroups;
+};
+
+struct refby {
+    uint32_t corr, pos;
+};
+
+struct mh_correlator {
+    const mh_ruleset *rs;
+    struct mh_correlator_opts o;
+    struct cstate *cs; /* by rule index (NULL r for non-correlations) */
+    struct pend **heap;
+    size_t nheap, capheap;
+    uint64_t seq;
+    mh_time max_seen, released;
+    size_t total_entries;
+    struct refby **refby; /* by rule index */
+    uint32_t *nrefby;
+    struct mh_corr_stats st;
+};
+
+static const uint64_t SEED = 0x5167a3c1u;
+
+bool mh_corr_is_input(const mh_ruleset *rs, uint32_t rule)
+{
+    for (size_t i = 0; i < rs->ncorrs; i++) {
+        const struct mh_rule *r = rs->rules[rs->corrs[i]];
+        if (r->disabled) continue;
+        for (uint32_t j = 0; j < r->corr->nrules; j++)
+            if (r->corr->rule_idx[j] == rule) return true;
+    }
+    return false;
+}
+
+mh_status mh_correlator_new(const mh_ruleset *rs, const struct mh_correlator_opts *o,
+                            mh_correlator **out)
+{
+    mh_status st = MH_OK;
+    mh_correlator *c = mh_calloc(1, sizeof *c);
+    if (!c) return MH_ENOMEM;
+    c->rs = rs;
+    if (o) c->o = *o;
+    c->max_seen = c->released = INT64_MIN;
+    size_t n = rs->nrules ? rs->nrules : 1;
+    c->cs = mh_calloc(n, sizeof *c->cs);
+    c->refby = mh_calloc(n, sizeof *c->refby);
+    c->nrefby = mh_calloc(n, sizeof *c->nrefby);
+    if (!c->cs || !c->refby || !c->nrefby) MH_CHECK(MH_ENOMEM);
+    for (size_t i = 0; i < rs->ncorrs; i++) {
+        const struct mh_rule *r = rs->rules[rs->corrs[i]];
+        if (r->disabled) continue;
+        c->cs[r->index].r = r;
+        for (uint32_t j = 0; j < r->corr->nrules; j++) {
+            uint32_t t = r->corr->rule_idx[j];
+            if (t == UINT32_MAX) continue;
+            struct refby *v = mh_realloc(c->refby[t], (c->nrefby[t] + 1) * sizeof *v);
+            if (!v) MH_CHECK(MH_ENOMEM);
+            v[c->nrefby[t]].corr = r->index;
+            v[c->nrefby[t]].pos = j;
+            c->refby[t] = v;
+            c->nrefby[t]++;
+        }
+    }
+    *out = c;
+    c = NULL;
+out:
+    mh_correlator_free(c);
+    return st;
+}
+
+static void group_free(struct group *g)
+{
+    if (!g) return;
+    mh_free(g->key);
+    mh_free(g->ring);
+    mh_free(g->dist);
+    mh_free(g->tpos);
+    mh_free(g->rpos);
+    mh_free(g);
+}
+
+void mh_correlator_free(mh_correlator *c)
+{
+    if (!c) return;
+    for (size_t i = 0; c->cs && i < c->rs->nrules; i++) {
+        struct group *g = c->cs[i].lru;
+        while (g) {
+            struct group *n = g->next;
+            group_free(g);
+            g = n;
+        }
+        mh_free(c->cs[i].b);
+    }
+    for (size_t i = 0; c->refby && i < c->rs->nrules; i++) mh_free(c->refby[i]);
+    for (size_t i = 0; i < c->nheap; i++) mh_free(c->heap[i]);
+    mh_free(c->heap);
+    mh_free(c->refby);
+    mh_free(c->nrefby);
+    mh_free(c->cs);
+    mh_free(c);
+}
+
+const struct mh_corr_stats *mh_correlator_stats(const mh_correlator *c)
+{
+    return &c->st;
+}
+
+/* ---- groups ---- */
+
+static void lru_unlink(struct cstate *s, struct group *g)
+{
+    if (g->prev) g->prev->next = g->next;
+    else s->lru = g->next;
+    if (g->next) g->next->prev = g->prev;
+    else s->mru = g->prev;
+    g->prev = g->next = NULL;
+}
+
+static void lru_append(struct cstate *s, struct group *g)
+{
+    g->prev = s->mru;
+    g->next = NULL;
+    if (s->mru) s->mru->next = g;
+    else s->lru = g;
+    s->mru = g;
+}
+
+static void group_remove(mh_correlator *c, struct cstate *s, struct group *g)
+{
+    struct group **p = &s->b[g->hash & (s->nb - 1)];
+    while (*p && *p != g) p = &(*p)->hnext;
+    if (*p) *p = g->hnext;
+    lru_unlink(s, g);
+    c->total_entries -= g->n;
+    s->ngroups--;
+    group_free(g);
+}
+
+static mh_status rehash(struct cstate *s)
+{
+    uint32_t nb = s->nb ? s->nb * 2 : 64;
+    struct group **b = mh_calloc(nb, sizeof *b);
+    if (!b) return MH_ENOMEM;
+    for (uint32_t i = 0; i < s->nb; i++) {
+        struct group *g = s->b[i];
+        while (g) {
+            struct group *n = g->hnext;
+            g->hnext = b[g->hash & (nb - 1)];
+            b[g->hash & (nb - 1)] = g;
+            g = n;
+        }
+    }
+    mh_free(s->b);
+    s->b = b;
+    s->nb = nb;
+    return MH_OK;
+}
+
+static mh_status group_get(mh_correlator *c, struct cstate *s, struct mh_slice key,
+                           struct group **out)
+{
+    uint64_t h = mh_hash64_nocase(key.ptr ? key.ptr : "", key.len, SEED);
+    if (s->nb) {
+        for (struct group *g = s->b[h & (s->nb - 1)]; g; g = g->hnext)
+            if (g->hash == h && mh_slice_eq_nocase(mh_slice_make(g->key, g->klen), key)) {
+                *out = g;
+                return MH_OK;
+            }
+    }
+    if (s->ngroups >= MH_MAX_KEYS_PER_CORRELATION && s->lru) {
+        group_remove(c, s, s->lru);
+        c->st.groups_evicted++;
+    }
+    if (s->ngroups + 1 > (size_t)s->nb * 2 || !s->nb) MH_TRY(rehash(s));
+    struct group *g = mh_calloc(1, sizeof *g);
+    if (!g) return MH_ENOMEM;
+    g->key = mh_strndup(key.ptr ? key.ptr : "", key.len);
+    uint32_t np = s->r->corr->nrules;
+    bool temporal = s->r->corr->type == MH_CORR_TEMPORAL || s->r->corr->type == MH_CORR_TEMPORAL_ORDERED;
+    if (temporal) {
+        g->tpos = mh_calloc(np, sizeof *g->tpos);
+        g->rpos = mh_calloc(np, sizeof *g->rpos);
+    }
+    if (!g->key || (temporal && (!g->tpos || !g->rpos))) {
+        group_free(g);
+        return MH_ENOMEM;
+    }
+    for (uint32_t i = 0; temporal && i < np; i++) g->tpos[i] = MH_TIME_NONE;
+    g->klen = (uint32_t)key.len;
+    g->hash = h;
+    g->suppress = INT64_MIN;
+    g->hnext = s->b[h & (s->nb - 1)];
+    s->b[h & (s->nb - 1)] = g;
+    lru_append(s, g);
+    s->ngroups++;
+    *out = g;
+    return MH_OK;
+}
+
+/* distinct table */
+static struct dslot *dist_find(struct group *g, uint64_t h)
+{
+    if (!g->dcap) return NULL;
+    uint32_t i = (uint32_t)h & (g->dcap - 1);
+    while (g->dist[i].n) {
+        if (g->dist[i].h == h) return &g->dist[i];
+        i = (i + 1) & (g->dcap - 1);
+    }
+    return NULL;
+}
+
+static mh_status dist_add(mh_correlator *c, struct group *g, uint64_t h)
+{
+    struct dslot *d = dist_find(g, h);
+    if (d) {
+        d->n++;
+        return MH_OK;
+    }
+    if (g->dn >= MH_MAX_DISTINCT_PER_KEY) {
+        g->capped = true;
+        c->st.distinct_saturated++;
+        return MH_OK;
+    }
+    if ((g->dn + 1) * 2 > g->dcap) {
+        uint32_t nc = g->dcap ? g->dcap * 2 : 16;
+        struct dslot *nd = mh_calloc(nc, sizeof *nd);
+        if (!nd) return MH_ENOMEM;
+        for (uint32_t i = 0; i < g->dcap; i++) {
+            if (!g->dist[i].n) continue;
+            uint32_t k = (uint32_t)g->dist[i].h & (nc - 1);
+            while (nd[k].n) k = (k + 1) & (nc - 1);
+            nd[k] = g->dist[i];
+        }
+        mh_free(g->dist);
+        g->dist = nd;
+        g->dcap = nc;
+    }
+    uint32_t i = (uint32_t)h & (g->dcap - 1);
+    while (g->dist[i].n) i = (i + 1) & (g->dcap - 1);
+    g->dist[i].h = h;
+    g->dist[i].n = 1;
+    g->dn++;
+    return MH_OK;
+}
+
+static void dist_del(struct group *g, uint64_t h)
+{
+    struct dslot *d = dist_find(g, h);
+    if (!d) return; /* saturated value never counted */
+    if (--d->n) return;
+    /* backward-shift deletion keeps probing chains intact */
+    uint32_t i = (uint32_t)(d - g->dist);
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & (g->dcap - 1);
+        if (!g->dist[j].n) break;
+        uint32_t k = (uint32_t)g->dist[j].h & (g->dcap - 1);
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            g->dist[i] = g->dist[j];
+            i = j;
+        }
+    }
+    g->dist[i].n = 0;
+    g->dist[i].h = 0;
+    g->dn--;
+}
+
+static void ring_pop(mh_correlator *c, struct group *g, bool values)
+{
+    struct entry *e = &g->ring[g->head];
+    if (values) dist_del(g, e->vh);
+    if (!isnan(e->v)) {
+        g->sum -= e->v;
+        g->nsum--;
+    }
+    g->head = (g->head + 1) % g->cap;
+    g->n--;
+    c->total_entries--;
+}
+
+static mh_status ring_push(mh_correlator *c, struct cstate *s, struct group *g,
+                           const struct entry *e, bool values)
+{
+    if (g->n == MH_MAX_EVENTS_PER_KEY) {
+        ring_pop(c, g, values);
+        g->capped = true;
+        c->st.entries_evicted++;
+    }
+    if (g->n == g->cap) {
+        uint32_t nc = g->cap ? g->cap * 2 : 8;
+        if (nc > MH_MAX_EVENTS_PER_KEY) nc = MH_MAX_EVENTS_PER_KEY;
+        struct entry *r = mh_malloc((size_t)nc * sizeof *r);
+        if (!r) return MH_ENOMEM;
+        for (uint32_t i = 0; i < g->n; i++) r[i] = g->ring[(g->head + i) % g->cap];
+        mh_free(g->ring);
+        g->ring = r;
+        g->cap = nc;
+        g->head = 0;
+    }
+    g->ring[(g->head + g->n) % g->cap] = *e;
+    g->n++;
+    c->total_entries++;
+    if (values) MH_TRY(dist_add(c, g, e->vh));
+    if (!isnan(e->v)) {
+        g->sum += e->v;
+        g->nsum++;
+    }
+    /* overall cap: drop the least recent other group */
+    while (c->total_entries > MH_MAX_CORR_ENTRIES && s->lru && s->lru != g) {
+        group_remove(c, s, s->lru);
+        c->st.groups_evicted++;
+    }
+    return MH_OK;
+}
+
+static bool bounds_ok(const struct mh_corr *k, double x)
+{
+    for (uint32_t i = 0; i < k->nbounds; i++) {
+        double b = k->bounds[i].value;
+        bool ok;
+        switch (k->bounds[i].op) {
+        case MH_CMP_GT: ok = x > b; break;
+        case MH_CMP_GTE: ok = x >= b; break;
+        case MH_CMP_LT: ok = x < b; break;
+        case MH_CMP_LTE: ok = x <= b; break;
+        case MH_CMP_EQ: ok = x == b; break;
+        default: ok = x != b; break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static mh_status process(mh_correlator *c, const struct mh_corr_hit *h, int depth);
+
+static bool num_of(struct mh_slice s, double *out)
+{
+    return s.ptr && mh_num_parse(s.ptr, s.len, true, out);
+}
+
+static mh_status fire(mh_correlator *c, struct cstate *s, struct group *g,
+                      const struct mh_corr_hit *h, double metric, int depth)
+{
+    const struct mh_rule *r = s->r;
+    const struct mh_corr *k = r->corr;
+    struct mh_slice gval[64];
+    uint32_t ng = k->ngroup < 64 ? k->ngroup : 64;
+    /* split the first-seen key spelling into group values */
+    size_t p = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        size_t q = p;
+        while (q < g->klen && g->key[q] != '\x1f') q++;
+        gval[i] = mh_slice_make(g->key + p, q - p);
+        p = q + 1;
+    }
+    struct mh_alert_ref refs[MH_MAX_CORR_REFS];
+    uint32_t nrefs = 0;
+    if (g->tpos) {
+        for (uint32_t i = 0; i < k->nrules && nrefs < MH_MAX_CORR_REFS; i++)
+            if (g->tpos[i] != MH_TIME_NONE) refs[nrefs++] = g->rpos[i];
+    } else {
+        uint32_t from = g->n > MH_MAX_CORR_REFS ? g->n - MH_MAX_CORR_REFS : 0;
+        for (uint32_t i = from; i < g->n; i++) refs[nrefs++] = g->ring[(g->head + i) % g->cap].ref;
+    }
+    c->st.fired++;
+    if (r->emit && c->o.out) {
+        struct mh_alert a;
+        memset(&a, 0, sizeof a);
+        a.time = h->time;
+        a.rule = r;
+        a.source = h->ref;
+        for (int i = 0; i < MH_ALERT_ENTITIES; i++) a.ent[i] = h->ent[i];
+        a.is_corr = true;
+        a.capped = g->capped;
+        a.count = metric;
+        a.ngroup = ng;
+        a.gname = k->group_by;
+        a.gval = gval;
+        a.nrefs = nrefs;
+        a.refs = refs;
+        c->st.emitted++;
+        MH_TRY(c->o.out(c->o.ctx, &a));
+    }
+    /* chaining: this firing is a hit of every correlation that references it */
+    if (depth >= 64) return MH_OK;
+    for (uint32_t i = 0; i < c->nrefby[r->index]; i++) {
+        const struct refby *rb = &c->refby[r->index][i];
+        const struct mh_corr *k2 = c->rs->rules[rb->corr]->corr;
+        char key[4096];
+        size_t kl = 0;
+        for (uint32_t gi = 0; gi < k2->ngroup; gi++) {
+            const char *want = k2->gname[rb->pos * k2->ngroup + gi];
+            struct mh_slice v = MH_SLICE_NULL;
+            for (uint32_t q = 0; q < ng; q++)
+                if (strcmp(k->group_by[q], want) == 0) v = gval[q];
+            if (gi && kl < sizeof key) key[kl++] = '\x1f';
+            size_t take = v.len < sizeof key - kl ? v.len : sizeof key - kl;
+            if (take) memcpy(key + kl, v.ptr, take);
+            kl += take;
+        }
+        struct mh_corr_hit h2 = *h;
+        h2.corr = rb->corr;
+        h2.pos = rb->pos;
+        h2.group = mh_slice_make(key, kl);
+        h2.value = MH_SLICE_NULL;
+        MH_TRY(process(c, &h2, depth + 1));
+    }
+    return MH_OK;
+}
+
+static mh_status process(mh_correlator *c, const struct mh_corr_hit *h, int depth)
+{
+    struct cstate *s = &c->cs[h->corr];
+    if (!s->r) return MH_OK;
+    const struct mh_corr *k = s->r->corr;
+    int64_t span = k->timespan_us;
+    mh_time t = h->time;
+    /* drop groups idle for longer than the window (LRU order = time order) */
+    while (s->lru && s->lru != s->mru && s->lru->last < t - span && s->lru->suppress < t) {
+        group_remove(c, s, s->lru);
+        c->st.groups_expired++;
+    }
+    struct group *g;
+    MH_TRY(group_get(c, s, h->group, &g));
+    lru_unlink(s, g);
+    lru_append(s, g);
+    if (t > g->last) g->last = t;
+    double metric = 0;
+    bool ready = false;
+    switch (k->type) {
+    case MH_CORR_TEMPORAL: {
+        g->tpos[h->pos] = t;
+        g->rpos[h->pos] = h->ref;
+        uint32_t inwin = 0;
+        for (uint32_t i = 0; i < k->nrules; i++)
+            if (g->tpos[i] != MH_TIME_NONE && g->tpos[i] >= t - span) inwin++;
+            else g->tpos[i] = MH_TIME_NONE;
+        metric = inwin;
+        ready = k->nbounds ? bounds_ok(k, metric) : inwin == k->nrules;
+        break;
+    }
+    case MH_CORR_TEMPORAL_ORDERED: {
+        /* tpos[j] = start time of the latest-starting chain rules[0..j] */
+        for (uint32_t j = k->nrules; j-- > 0;) {
+            uint32_t idx = k->rule_idx[j];
+            if (idx != k->rule_idx[h->pos]) continue;
+            if (j == 0) {
+                g->tpos[0] = t;
+                g->rpos[0] = h->ref;
+            } else if (g->tpos[j - 1] != MH_TIME_NONE && g->tpos[j - 1] >= t - span) {
+                if (g->tpos[j] == MH_TIME_NONE || g->tpos[j - 1] >= g->tpos[j]) {
+                    g->tpos[j] = g->tpos[j - 1];
+                    g->rpos[j] = h->ref;
+                }
+            }
+        }
+        uint32_t last = k->nrules - 1;
+        ready = g->tpos[last] != MH_TIME_NONE && g->tpos[last] >= t - span;
+        metric = k->nrules;
+        break;
+    }
+    default: {
+        bool values = k->type == MH_CORR_VALUE_COUNT || k->type == MH_CORR_VALUE_PERCENTILE;
+        struct entry e;
+        e.t = t;
+        e.ref = h->ref;
+        e.v = NAN;
+        e.vh = 0;
+        if (k->type != MH_CORR_EVENT_COUNT) {
+            if (!h->value.ptr) return MH_OK; /* the event lacks the value field */
+            e.vh = mh_hash64_nocase(h->value.ptr, h->value.len, SEED);
+            double d;
+            if (num_of(h->value, &d)) e.v = d;
+            if ((k->type == MH_CORR_VALUE_SUM || k->type == MH_CORR_VALUE_AVG) && isnan(e.v))
+                return MH_OK; /* not a number: not aggregated */
+        }
+        MH_TRY(ring_push(c, s, g, &e, values));
+        while (g->n && g->ring[g->head].t < t - span) ring_pop(c, g, values);
+        switch (k->type) {
+        case MH_CORR_EVENT_COUNT: metric = g->n; break;
+        case MH_CORR_VALUE_COUNT: metric = g->dn; break;
+        case MH_CORR_VALUE_SUM: metric = g->sum; break;
+        case MH_CORR_VALUE_AVG: metric = g->nsum ? g->sum / g->nsum : 0; break;
+        default: {
+            struct dslot *d = dist_find(g, e.vh);
+            metric = g->n ? 100.0 * (d ? d->n : 0) / g->n : 0;
+            break;
+        }
+        }
+        ready = bounds_ok(k, metric);
+        break;
+    }
+    }
+    if (!ready || t <= g->suppress) return MH_OK;
+    g->suppress = t + span;
+    MH_TRY(fire(c, s, g, h, metric, depth));
+    if (g->tpos)
+        for (uint32_t i = 0; i < k->nrules; i++) g->tpos[i] = MH_TIME_NONE;
+    return MH_OK;
+}
+
+/* ---- reordering ---- */
+
+static bool before(const struct pend *a, const struct pend *b)
+{
+    return a->h.time < b->h.time || (a->h.time == b->h.time && a->seq < b->seq);
+}
+
+static void heap_up(mh_correlator *c, size_t i)
+{
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!before(c->heap[i], c->heap[p])) break;
+        struct pend *t = c->heap[i];
+        c->heap[i] = c->heap[p];
+        c->heap[p] = t;
+        i = p;
+    }
+}
+
+static struct pend *heap_pop(mh_correlator *c)
+{
+    struct pend *top = c->heap[0];
+    c->heap[0] = c->heap[--c->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < c->nheap && before(c->heap[l], c->heap[m])) m = l;
+        if (r < c->nheap && before(c->heap[r], c->heap[m])) m = r;
+        if (m == i) break;
+        struct pend *t = c->heap[i];
+        c->heap[i] = c->heap[m];
+        c->heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static mh_status release_one(mh_correlator *c)
+{
+    struct pend *p = heap_pop(c);
+    c->released = p->h.time;
+    mh_status st = process(c, &p->h, 0);
+    mh_free(p);
+    return st;
+}
+
+static char *copy_slice(char **w, struct mh_slice *s)
+{
+    if (!s->ptr) return *w;
+    memcpy(*w, s->ptr, s->len);
+    s->ptr = *w;
+    *w += s->len;
+    return *w;
+}
+
+mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
+{
+    c->st.hits++;
+    if (h->time == MH_TIME_NONE) {
+        c->st.untimed++;
+        return MH_OK;
+    }
+    if (h->time < c->released ||
+        (c->o.lateness_us >= 0 && c->max_seen != INT64_MIN && h->time < c->max_seen - c->o.lateness_us)) {
+        c->st.late++;
+        return MH_OK;
+    }
+    size_t extra = h->group.len + h->value.len;
+    for (int i = 0; i < MH_ALERT_ENTITIES; i++) extra += h->ent[i].len;
+    struct pend *p = mh_malloc(sizeof *p + extra);
+    if (!p) return MH_ENOMEM;
+    p->seq = c->seq++;
+    p->h = *h;
+    char *w = (char *)(p + 1);
+    copy_slice(&w, &p->h.group);
+    copy_slice(&w, &p->h.value);
+    for (int i = 0; i < MH_ALERT_ENTITIES; i++) copy_slice(&w, &p->h.ent[i]);
+    if (c->nheap == c->capheap) {
+        size_t nc = c->capheap ? c->capheap * 2 : 1024;
+        struct pend **nh = mh_realloc(c->heap, nc * sizeof *nh);
+        if (!nh) {
+            mh_free(p);
+            return MH_ENOMEM;
+        }
+        c->heap = nh;
+        c->capheap = nc;
+    }
+    c->heap[c->nheap++] = p;
+    heap_up(c, c->nheap - 1);
+    if (h->time > c->max_seen) c->max_seen = h->time;
+    if (c->nheap > c->st.pending_max) c->st.pending_max = c->nheap;
+    while (c->nheap && (c->nheap > MH_MAX_CORR_PENDING ||
+                        (c->o.lateness_us >= 0 && c->heap[0]->h.time <= c->max_seen - c->o.lateness_us)))
+        MH_TRY(release_one(c));
+    return MH_OK;
+}
+
+mh_status mh_correlator_finish(mh_correlator *c)
+{
+    while (c->nheap) MH_TRY(release_one(c));
+    return MH_OK;
+}

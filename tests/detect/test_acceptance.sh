@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# tests/detect/test_acceptance.sh -- issue 5 acceptance on the simulated tenant
+#
+# For seeds 1..5:
+#  - `simulate --scenario all`: every step of truth.json "steps" is covered by
+#    at least one alert on a malicious record of that step (the alert's source
+#    file+record, or one of a correlation's events, is a truth "malicious"
+#    entry of the step) -- 100% step recall; and no high/critical alert fires
+#    on a record truth does not mark malicious;
+#  - `simulate --scenario none`: no high or critical alert at all.
+# Prints per-seed step recall and false-positive counts, and the rules behind
+# any miss or false positive.
+#
+# Size: the issue's 2,000 users x 14 days with the release binary
+# ($MH_SRC/build/release/mailhound, when built); the ctest binary is ASan
+# (several times slower), so without a release binary the tenant shrinks to
+# MH_ACC_USERS (default 300) users -- the test says which it ran.
+# Skipped (77) without `mailhound hunt` running the detectors, or python3.
+set -uo pipefail
+: "${MH:?MH must name the mailhound binary}" "${MH_SRC:?MH_SRC must name the source tree}"
+command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
+bin=$MH users=${MH_ACC_USERS:-300} kind="ctest binary"
+rel="$MH_SRC/build/release/mailhound"
+if [ -x "$rel" ] && "$rel" hunt --help 2>&1 | grep -q -- '--state'; then
+  bin=$rel users=${MH_ACC_USERS:-2000} kind="release binary"
+fi
+if ! "$bin" hunt --help 2>&1 | grep -q -- '--state'; then
+  echo "skipped: 'mailhound hunt' does not run the built-in detectors in this build"
+  exit 77
+fi
+days=${MH_ACC_DAYS:-14}
+echo "acceptance: $kind $bin, --users $users --days $days, seeds ${MH_ACC_SEEDS:-1 2 3 4 5}"
+export MAILHOUND_DATA="$MH_SRC"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat >"$tmp/cmp.py" <<'PY'
+import collections, json, os, sys
+d, mode = sys.argv[1], sys.argv[2]
+truth = json.load(open(os.path.join(d, "truth.json")))
+mal = collections.defaultdict(set)
+for m in truth.get("malicious", []):
+    mal[(os.path.normpath(os.path.join(d, m["file"])), int(m["record"]))].add((m["scenario"], m["step"]))
+covered = collections.defaultdict(set)
+fp, high = collections.Counter(), collections.Counter()
+for line in open(os.path.join(d, "alerts.jsonl")):
+    a = json.loads(line)
+    refs = [a["source"]] + list(a.get("correlation", {}).get("events", []))
+    steps = set()
+    for r in refs:
+        if isinstance(r, dict) and "file" in r and "record" in r:
+            steps |= mal.get((os.path.normpath(r["file"]), int(r["record"])), set())
+    for s in steps:
+        covered[s].add(a["rule_id"])
+    if a["level"] in ("high", "critical"):
+        key = "%s (%s, %s)" % (a["rule_id"], a["rule_title"], a["level"])
+        high[key] += 1
+        if not steps:
+            fp[key] += 1
+ok = True
+if mode == "all":
+    want = [(s["scenario"], s["step"]) for s in truth["steps"]]
+    got = [s for s in want if covered.get(s)]
+    print("  scenario all:  step recall %d/%d (%.0f%%), high/critical on benign records: %d"
+          % (len(got), len(want), 100.0 * len(got) / max(len(want), 1), sum(fp.values())))
+    for s in want:
+        if not covered.get(s):
+            print("    MISSED step %s/%s" % s)
+            ok = False
+else:
+    fp = high
+    print("  scenario none: high/critical alerts: %d" % sum(high.values()))
+for k, v in sorted(fp.items()):
+    print("    FALSE POSITIVE %d x %s" % (v, k))
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+fail=0
+for seed in ${MH_ACC_SEEDS:-1 2 3 4 5}; do
+  echo "seed $seed"
+  for sc in all none; do
+    d="$tmp/s$seed-$sc"
+    if ! "$bin" simulate --out "$d" --seed "$seed" --scenario "$sc" --users "$users" --days "$days" \
+        >"$tmp/sim.log" 2>&1; then
+      echo "  FAIL: simulate --seed $seed --scenario $sc: $(tail -2 "$tmp/sim.log")"; fail=1; continue
+    fi
+    if ! "$bin" hunt -q --format jsonl -o "$d/alerts.jsonl" "$d/logs" 2>"$tmp/hunt.err"; then
+      echo "  FAIL: hunt (seed $seed, $sc): $(head -3 "$tmp/hunt.err")"; fail=1; rm -rf "$d"; continue
+    fi
+    python3 "$tmp/cmp.py" "$d" "$sc" || fail=1
+    rm -rf "$d"
+  done
+done
+echo "acceptance: $([ $fail = 0 ] && echo ok || echo FAILED)"
+exit $fail

@@ -1,0 +1,1229 @@
+/*
+ * tests/unit/test_detect.c -- the stateful detectors over event streams built from JSON records
+ *
+ * Each case crafts records in the real export shapes (UAL AuditData, Azure
+ * Monitor sign-in records, Graph directoryAudit), turns them into events with
+ * mh_event_init, feeds the detectors and checks what they decide: D9 baseline
+ * then first-seen pair, D14 sign-in present / absent / coverage gap / not
+ * settled / both UTI encodings, D15 two countries and AiTM, D11 spike, D12
+ * throttle gap, D2/D3 spray success, D8 ephemeral SP, context follow-ups,
+ * out-of-order input, state save/reload, config parsing, allocation failure.
+ * Needs rules/data/first-party-apps.tsv (MH_DATA_DIR = the source tree).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/time.h"
+#include "correlate/detector.h"
+#include "correlate/state.h"
+#include "mh_test.h"
+#include "normalize/event.h"
+#include "normalize/ident.h"
+
+#define TENANT "8d4121ed-0008-406d-bff9-0d5bb312183c"
+#define EXO "00000002-0000-0ff1-ce00-000000000000"
+#define GRAPH "00000003-0000-0000-c000-000000000000"
+#define EVIL_APP "6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b"
+#define OUTLOOK_MOBILE "27922004-5251-4030-b22d-91ecd9a37ea4"
+
+/* ---- record builders ---- */
+
+static mh_time T0; /* 2024-03-01T00:00:00Z */
+
+static mh_time at(int day, int hour, int min, int sec)
+{
+    return T0 + ((((mh_time)day * 24 + hour) * 60 + min) * 60 + sec) * MH_USEC_PER_SEC;
+}
+
+static const char *iso(mh_time t, char *buf)
+{
+    mh_time_format(t, buf, 0);
+    return buf;
+}
+
+/* A growing JSON object text: kv(...) adds "key":"value" when value is non-empty. */
+struct jb {
+    char s[4096];
+    size_t n;
+    bool first;
+};
+
+static void jb_open(struct jb *j)
+{
+    j->n = 0;
+    j->first = true;
+    j->s[j->n++] = '{';
+    j->s[j->n] = 0;
+}
+
+static void jb_raw(struct jb *j, const char *key, const char *fmt, ...) MH_PRINTF(3, 4);
+static void jb_raw(struct jb *j, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    j->n += (size_t)snprintf(j->s + j->n, sizeof j->s - j->n, "%s\"%s\":", j->first ? "" : ",", key);
+    va_start(ap, fmt);
+    j->n += (size_t)vsnprintf(j->s + j->n, sizeof j->s - j->n, fmt, ap);
+    va_end(ap);
+    j->first = false;
+}
+
+static void jb_str(struct jb *j, const char *key, const char *v)
+{
+    if (v && *v) jb_raw(j, key, "\"%s\"", v);
+}
+
+static void jb_close(struct jb *j)
+{
+    j->n += (size_t)snprintf(j->s + j->n, sizeof j->s - j->n, "}");
+}
+
+struct mia {
+    const char *mailbox, *user, *app, *client, *ip, *session, *uti, *access, *throttled, *tenant,
+        *user_type;
+    mh_time iat;
+    int count;
+};
+
+static const char *mia_json(struct jb *j, mh_time t, const struct mia *m, int id)
+{
+    char ts[32], ia[32], idb[48], ctx[512];
+    jb_open(j);
+    jb_str(j, "CreationTime", iso(t, ts));
+    snprintf(idb, sizeof idb, "00000000-0000-4000-8000-%012d", id);
+    jb_str(j, "Id", idb);
+    jb_str(j, "Operation", "MailItemsAccessed");
+    jb_str(j, "OrganizationId", m->tenant ? m->tenant : TENANT);
+    jb_raw(j, "RecordType", "50");
+    jb_raw(j, "UserType", "%s", m->user_type ? m->user_type : "0");
+    jb_str(j, "Workload", "Exchange");
+    jb_str(j, "UserId", m->user ? m->user : m->mailbox);
+    jb_str(j, "MailboxOwnerUPN", m->mailbox);
+    jb_str(j, "AppId", m->app);
+    jb_str(j, "ClientAppId", m->client);
+    jb_str(j, "ClientIPAddress", m->ip);
+    jb_str(j, "SessionId", m->session);
+    jb_raw(j, "OperationCount", "%d", m->count ? m->count : 1);
+    jb_raw(j, "OperationProperties",
+           "[{\"Name\":\"MailAccessType\",\"Value\":\"%s\"},{\"Name\":\"IsThrottled\","
+           "\"Value\":\"%s\"}]",
+           m->access ? m->access : "Bind", m->throttled ? m->throttled : "False");
+    if (m->uti || m->iat) {
+        size_t n = (size_t)snprintf(ctx, sizeof ctx, "{");
+        if (m->uti) n += (size_t)snprintf(ctx + n, sizeof ctx - n, "\"UniqueTokenId\":\"%s\"", m->uti);
+        if (m->iat)
+            n += (size_t)snprintf(ctx + n, sizeof ctx - n, "%s\"IssuedAtTime\":\"%s\"",
+                                  m->uti ? "," : "", iso(m->iat, ia));
+        snprintf(ctx + n, sizeof ctx - n, "}");
+        jb_raw(j, "AppAccessContext", "%s", ctx);
+    }
+    jb_close(j);
+    return j->s;
+}
+
+struct signin {
+    const char *category, *id, *user, *ip, *session, *uti, *country, *asn, *auth, *sp_id, *app;
+    int code;
+};
+
+static const char *signin_json(struct jb *j, mh_time t, const struct signin *s)
+{
+    char ts[32], props[2048];
+    size_t n = 0;
+    n += (size_t)snprintf(props + n, sizeof props - n,
+                          "{\"id\":\"%s\",\"createdDateTime\":\"%s\",\"userPrincipalName\":\"%s\","
+                          "\"ipAddress\":\"%s\",\"status\":{\"errorCode\":%d},\"appId\":\"%s\"",
+                          s->id, iso(t, ts), s->user ? s->user : "", s->ip ? s->ip : "", s->code,
+                          s->app ? s->app : "c44b4083-3bb0-49c1-b47d-974e53cbdf3c");
+    if (s->session) n += (size_t)snprintf(props + n, sizeof props - n, ",\"sessionId\":\"%s\"", s->session);
+    if (s->uti)
+        n += (size_t)snprintf(props + n, sizeof props - n, ",\"uniqueTokenIdentifier\":\"%s\"",
+                              s->uti);
+    if (s->country)
+        n += (size_t)snprintf(props + n, sizeof props - n,
+                              ",\"location\":{\"countryOrRegion\":\"%s\"}", s->country);
+    if (s->asn)
+        n += (size_t)snprintf(props + n, sizeof props - n, ",\"autonomousSystemNumber\":%s", s->asn);
+    if (s->auth)
+        n += (size_t)snprintf(props + n, sizeof props - n,
+                              ",\"authenticationRequirement\":\"%s\"", s->auth);
+    if (s->sp_id)
+        n += (size_t)snprintf(props + n, sizeof props - n, ",\"servicePrincipalId\":\"%s\"",
+                              s->sp_id);
+    snprintf(props + n, sizeof props - n, "}");
+    jb_open(j);
+    jb_str(j, "time", ts);
+    jb_str(j, "category", s->category ? s->category : "SignInLogs");
+    jb_str(j, "operationName", "Sign-in activity");
+    jb_str(j, "tenantId", TENANT);
+    jb_raw(j, "properties", "%s", props);
+    jb_close(j);
+    return j->s;
+}
+
+/* Graph directoryAudit record. */
+static const char *audit_json(struct jb *j, mh_time t, const char *activity, const char *actor,
+                              const char *target_id, const char *modprops)
+{
+    char ts[32];
+    jb_open(j);
+    jb_str(j, "id", "Directory_test");
+    jb_str(j, "category", "ApplicationManagement");
+    jb_str(j, "activityDisplayName", activity);
+    jb_str(j, "activityDateTime", iso(t, ts));
+    jb_str(j, "loggedByService", "Core Directory");
+    jb_raw(j, "initiatedBy", "{\"user\":{\"userPrincipalName\":\"%s\",\"ipAddress\":\"198.51.100.7\"}}",
+           actor);
+    jb_raw(j, "targetResources",
+           "[{\"id\":\"%s\",\"type\":\"ServicePrincipal\",\"modifiedProperties\":[%s]}]", target_id,
+           modprops ? modprops : "");
+    jb_close(j);
+    return j->s;
+}
+
+/* ---- harness ---- */
+
+struct got {
+    char rule[64];
+    enum mh_level level;
+    mh_time time;
+    char user[96], ip[64], mailbox[96], app[64], client[64], session[64], token[64];
+    char fields[512];
+    const char *precondition;
+};
+
+struct run {
+    mh_normalizer *nz;
+    mh_detectors *d;
+    struct got got[256];
+    size_t ngot;
+    uint64_t recno;
+    char all[16384]; /* every detection serialized, for order-independence checks */
+    size_t nall;
+};
+
+static void copy_slice(char *dst, size_t cap, struct mh_slice s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n) memcpy(dst, s.ptr, n);
+    dst[n] = 0;
+}
+
+static mh_status on_det(void *ctx, const struct mh_detection *d)
+{
+    struct run *r = ctx;
+    char ts[32];
+    r->nall += (size_t)snprintf(r->all + r->nall, sizeof r->all - r->nall, "%s|%s|%s|%llu|",
+                                d->finding.rule_id, mh_level_name(d->finding.level),
+                                iso(d->finding.time, ts), (unsigned long long)d->finding.ref.record);
+    for (size_t i = 0; i < d->nfields && r->nall < sizeof r->all - 64; i++)
+        r->nall += (size_t)snprintf(r->all + r->nall, sizeof r->all - r->nall, "%s=%.*s;",
+                                    d->fields[i].name, (int)d->fields[i].value.len,
+                                    d->fields[i].value.ptr);
+    if (r->nall < sizeof r->all - 2) r->all[r->nall++] = '\n', r->all[r->nall] = 0;
+    if (r->ngot == sizeof r->got / sizeof r->got[0]) return MH_OK;
+    struct got *g = &r->got[r->ngot++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->rule, sizeof g->rule, "%s", d->finding.rule_id);
+    g->level = d->finding.level;
+    g->time = d->finding.time;
+    g->precondition = d->precondition;
+    copy_slice(g->user, sizeof g->user, d->finding.ent[MH_ENT_USER]);
+    copy_slice(g->ip, sizeof g->ip, d->finding.ent[MH_ENT_IP]);
+    copy_slice(g->mailbox, sizeof g->mailbox, d->finding.ent[MH_ENT_MAILBOX]);
+    copy_slice(g->app, sizeof g->app, d->finding.ent[MH_ENT_APP_ID]);
+    copy_slice(g->client, sizeof g->client, d->finding.ent[MH_ENT_CLIENT_APP_ID]);
+    copy_slice(g->session, sizeof g->session, d->finding.ent[MH_ENT_SESSION_ID]);
+    copy_slice(g->token, sizeof g->token, d->finding.ent[MH_ENT_TOKEN_ID]);
+    size_t n = 0;
+    for (size_t i = 0; i < d->nfields; i++)
+        n += (size_t)snprintf(g->fields + n, sizeof g->fields - n, "%s=%.*s;", d->fields[i].name,
+                              (int)d->fields[i].value.len, d->fields[i].value.ptr);
+    return MH_OK;
+}
+
+static void run_begin(struct run *r, const struct mh_detector_config *cfg, mh_state *st)
+{
+    memset(r, 0, sizeof *r);
+    struct mh_detector_config c;
+    if (cfg) c = *cfg;
+    else mh_detector_config_defaults(&c);
+    CHECK(mh_normalizer_new(&r->nz) == MH_OK);
+    mh_error err;
+    mh_error_clear(&err);
+    mh_status s = mh_detectors_new(&c, st, on_det, r, &r->d, &err);
+    if (s) fprintf(stderr, "detectors_new: %s %s %s\n", mh_status_str(s), err.msg ? err.msg : "",
+                   err.detail);
+    CHECK(s == MH_OK);
+}
+
+static void feed(struct run *r, const char *json)
+{
+    struct mh_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.json = rec.raw = json;
+    rec.json_len = rec.raw_len = (uint32_t)strlen(json);
+    rec.format = MH_FMT_JSONL;
+    rec.number = ++r->recno;
+    rec.line = rec.number;
+    struct mh_event ev;
+    mh_error err;
+    mh_error_clear(&err);
+    mh_status s = mh_event_init(r->nz, &rec, &ev, &err);
+    if (s) fprintf(stderr, "event_init: %s %s (%s)\n", mh_status_str(s), err.msg ? err.msg : "", json);
+    CHECK(s == MH_OK);
+    if (s) return;
+    CHECK(ev.time != MH_TIME_NONE);
+    CHECK(mh_detectors_feed(r->d, &ev, &err) == MH_OK);
+    mh_normalizer_reset(r->nz);
+}
+
+static void run_end(struct run *r)
+{
+    mh_error err;
+    mh_error_clear(&err);
+    mh_status s = mh_detectors_finish(r->d, &err);
+    if (s) fprintf(stderr, "finish: %s %s %s\n", mh_status_str(s), err.msg ? err.msg : "", err.detail);
+    CHECK(s == MH_OK);
+}
+
+static void run_free(struct run *r)
+{
+    mh_detectors_free(r->d);
+    mh_normalizer_free(r->nz);
+    r->d = NULL;
+    r->nz = NULL;
+}
+
+static size_t count_rule(const struct run *r, const char *rule)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ngot; i++) n += strcmp(r->got[i].rule, rule) == 0;
+    return n;
+}
+
+static const struct got *find_rule(const struct run *r, const char *rule, const char *mailbox)
+{
+    for (size_t i = 0; i < r->ngot; i++)
+        if (strcmp(r->got[i].rule, rule) == 0 && (!mailbox || strcmp(r->got[i].mailbox, mailbox) == 0))
+            return &r->got[i];
+    return NULL;
+}
+
+static void dump(const struct run *r)
+{
+    fprintf(stderr, "--- %zu detections\n%s", r->ngot, r->all);
+}
+
+/* ---- D9 ---- */
+
+/* Owner reads every day; at day 9 an unknown client reads two mailboxes via
+ * Graph, a first-party pair shows up, and a day-3 pair is part of the baseline. */
+static size_t d9_records(char recs[][4096], bool reversed)
+{
+    struct jb j;
+    size_t n = 0;
+    int id = 1;
+    for (int day = 0; day < 10; day++) {
+        struct mia a = {.mailbox = "alice@contoso.com", .app = EXO, .ip = "203.0.113.10"};
+        struct mia b = {.mailbox = "bob@contoso.com", .app = EXO, .ip = "203.0.113.11"};
+        snprintf(recs[n++], 4096, "%s", mia_json(&j, at(day, 9, 0, 0), &a, id++));
+        snprintf(recs[n++], 4096, "%s", mia_json(&j, at(day, 10, 0, 0), &b, id++));
+    }
+    struct mia early = {.mailbox = "alice@contoso.com", .app = GRAPH,
+                        .client = "11111111-2222-4333-8444-555555555555", .ip = "203.0.113.10"};
+    snprintf(recs[n++], 4096, "%s", mia_json(&j, at(3, 11, 0, 0), &early, id++));
+    struct mia evil_a = {.mailbox = "alice@contoso.com", .user = "svc", .app = GRAPH,
+                         .client = EVIL_APP, .ip = "192.0.2.66"};
+    struct mia evil_b = evil_a;
+    evil_b.mailbox = "bob@contoso.com";
+    snprintf(recs[n++], 4096, "%s", mia_json(&j, at(9, 3, 0, 0), &evil_a, id++));
+    snprintf(recs[n++], 4096, "%s", mia_json(&j, at(9, 3, 5, 0), &evil_b, id++));
+    snprintf(recs[n++], 4096, "%s", mia_json(&j, at(9, 4, 0, 0), &evil_b, id++));
+    struct mia fp = {.mailbox = "bob@contoso.com", .app = EXO, .client = OUTLOOK_MOBILE,
+                     .ip = "203.0.113.11"};
+    snprintf(recs[n++], 4096, "%s", mia_json(&j, at(9, 12, 0, 0), &fp, id++));
+    if (reversed) {
+        for (size_t i = 0; i < n / 2; i++) {
+            char tmp[4096];
+            memcpy(tmp, recs[i], 4096);
+            memcpy(recs[i], recs[n - 1 - i], 4096);
+            memcpy(recs[n - 1 - i], tmp, 4096);
+        }
+    }
+    return n;
+}
+
+static char recbuf[64][4096];
+
+static void t_d9_first_seen(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    size_t n = d9_records(recbuf, false);
+    for (size_t i = 0; i < n; i++) feed(&r, recbuf[i]);
+    run_end(&r);
+    const struct got *g = find_rule(&r, "mh.d9.first_seen_app", NULL);
+    CHECK(g != NULL);
+    if (g) {
+        CHECK_STREQ(g->client, EVIL_APP);
+        CHECK(g->level == MH_LEVEL_HIGH);
+        CHECK_INT(g->time, at(9, 3, 0, 0));
+        CHECK(strstr(g->fields, "mailboxes=2;") != NULL);
+    }
+    /* one tenant alert for the evil pair, one informational for the first-party pair */
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 2);
+    size_t info = 0;
+    for (size_t i = 0; i < r.ngot; i++)
+        if (strcmp(r.got[i].rule, "mh.d9.first_seen_app") == 0 &&
+            r.got[i].level == MH_LEVEL_INFORMATIONAL) {
+            info++;
+            CHECK_STREQ(r.got[i].client, OUTLOOK_MOBILE);
+        }
+    CHECK_INT(info, 1);
+    /* per mailbox: medium for both mailboxes the new pair read */
+    const struct got *ma = find_rule(&r, "mh.d9.first_seen_app_mailbox", "alice@contoso.com");
+    const struct got *mb = find_rule(&r, "mh.d9.first_seen_app_mailbox", "bob@contoso.com");
+    CHECK(ma && ma->level == MH_LEVEL_MEDIUM);
+    CHECK(mb && mb->level == MH_LEVEL_MEDIUM && mb->time == at(9, 3, 5, 0));
+    /* the day-3 pair is in the baseline; alice's day-3 pair is not new */
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app_mailbox"), 2);
+    /* the high finding's address is an attacker context: bob's two reads from
+       it are reported once more as context; alice's single read is already
+       the evidence of a detection */
+    CHECK_INT(count_rule(&r, "mh.ctx.mail_access_in_context"), 1);
+    const struct got *cg = find_rule(&r, "mh.ctx.mail_access_in_context", NULL);
+    CHECK(cg && strcmp(cg->mailbox, "bob@contoso.com") == 0);
+    if (r.ngot != 5) dump(&r);
+    CHECK_INT(r.ngot, 5);
+    run_free(&r);
+}
+
+static void t_d9_out_of_order(void)
+{
+    struct run a, b;
+    run_begin(&a, NULL, NULL);
+    size_t n = d9_records(recbuf, false);
+    for (size_t i = 0; i < n; i++) feed(&a, recbuf[i]);
+    run_end(&a);
+    run_begin(&b, NULL, NULL);
+    n = d9_records(recbuf, true);
+    for (size_t i = 0; i < n; i++) feed(&b, recbuf[i]);
+    run_end(&b);
+    /* record numbers differ with the order: compare everything but them */
+    CHECK_INT(a.ngot, b.ngot);
+    for (size_t i = 0; i < a.ngot && i < b.ngot; i++) {
+        CHECK_STREQ(a.got[i].rule, b.got[i].rule);
+        CHECK_INT(a.got[i].time, b.got[i].time);
+        CHECK_STREQ(a.got[i].mailbox, b.got[i].mailbox);
+        CHECK_STREQ(a.got[i].fields, b.got[i].fields);
+    }
+    run_free(&a);
+    run_free(&b);
+}
+
+static void t_d9_short_baseline(void)
+{
+    /* only 5 days of history: nothing is "first seen" with a 7-day baseline */
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    for (int day = 0; day < 5; day++) {
+        struct mia a = {.mailbox = "alice@contoso.com", .app = EXO};
+        feed(&r, mia_json(&j, at(day, 9, 0, 0), &a, day));
+    }
+    struct mia evil = {.mailbox = "alice@contoso.com", .app = GRAPH, .client = EVIL_APP};
+    feed(&r, mia_json(&j, at(4, 12, 0, 0), &evil, 99));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 0);
+    CHECK(mh_detectors_stats(r.d)->d9_baseline_incomplete > 0);
+    run_free(&r);
+    /* the same with d9.baseline = 3d fires */
+    struct mh_detector_config c;
+    mh_detector_config_defaults(&c);
+    CHECK(mh_detector_config_set(&c, "d9.baseline", "3d", NULL) == MH_OK);
+    run_begin(&r, &c, NULL);
+    for (int day = 0; day < 5; day++) {
+        struct mia a = {.mailbox = "alice@contoso.com", .app = EXO};
+        feed(&r, mia_json(&j, at(day, 9, 0, 0), &a, day));
+    }
+    feed(&r, mia_json(&j, at(4, 12, 0, 0), &evil, 99));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 1);
+    run_free(&r);
+}
+
+/* ---- D14 ---- */
+
+static void uti_of(const char *id, char out[23])
+{
+    struct mh_guid g;
+    CHECK(mh_guid_parse(id, strlen(id), &g) == MH_OK);
+    mh_uti_encode(&g, out);
+}
+
+/* base64 (standard, padded) of the ASCII id: the older encoding */
+static void uti_ascii(const char *id, char *out)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(id), o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)id[i] << 16;
+        if (i + 1 < n) v |= (unsigned char)id[i + 1] << 8;
+        if (i + 2 < n) v |= (unsigned char)id[i + 2];
+        out[o++] = b64[v >> 18 & 63];
+        out[o++] = b64[v >> 12 & 63];
+        out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    out[o] = 0;
+}
+
+/* Dense interactive + non-interactive sign-ins every 20 minutes from 06:00 to
+ * 18:00 of day 0, plus a 4-hour gap on day 1 (06:00-08:00, then 12:00-18:00). */
+static void feed_signin_streams(struct run *r)
+{
+    struct jb j;
+    int id = 1000;
+    for (int day = 0; day < 2; day++) {
+        for (int m = 6 * 60; m <= 18 * 60; m += 20) {
+            if (day == 1 && m > 8 * 60 && m < 12 * 60) continue;
+            char sid[40];
+            snprintf(sid, sizeof sid, "aaaaaaaa-0000-4000-8000-%012d", id++);
+            struct signin s = {.category = "SignInLogs", .id = sid, .user = "carol@contoso.com",
+                               .ip = "203.0.113.20"};
+            feed(r, signin_json(&j, at(day, m / 60, m % 60, 0), &s));
+            snprintf(sid, sizeof sid, "bbbbbbbb-0000-4000-8000-%012d", id++);
+            s.category = "NonInteractiveUserSignInLogs";
+            s.id = sid;
+            feed(r, signin_json(&j, at(day, m / 60, m % 60, 30), &s));
+        }
+    }
+}
+
+static void t_d14_tokens(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    const char *good_id = "4d63c1c4-c95b-4d3c-8e0a-1271fd813e00";
+    const char *old_id = "933f20c0-efdf-477f-9586-e5cc566d2e00";
+    char uti_good[23], uti_old[64], uti_forged[23], uti_gap[23], uti_late[23];
+    uti_of(good_id, uti_good);
+    uti_ascii(old_id, uti_old);
+    uti_of("deadbeef-0000-4000-8000-000000000001", uti_forged);
+    uti_of("deadbeef-0000-4000-8000-000000000002", uti_gap);
+    uti_of("deadbeef-0000-4000-8000-000000000003", uti_late);
+    /* workload first: candidates must be re-checked at finish */
+    struct mia m = {.mailbox = "carol@contoso.com", .app = EXO, .uti = uti_good,
+                    .iat = at(0, 10, 0, 0), .ip = "203.0.113.20"};
+    feed(&r, mia_json(&j, at(0, 10, 7, 0), &m, 1));
+    feed_signin_streams(&r);
+    /* the sign-in that issued uti_good, 5 minutes after IssuedAtTime */
+    struct signin s = {.category = "NonInteractiveUserSignInLogs", .id = good_id,
+                       .user = "carol@contoso.com", .ip = "203.0.113.20"};
+    feed(&r, signin_json(&j, at(0, 10, 5, 0), &s));
+    /* old encoding: sign-in carries only its id; workload the base64 ASCII UTI */
+    struct signin s2 = {.category = "SignInLogs", .id = old_id, .user = "carol@contoso.com"};
+    feed(&r, signin_json(&j, at(0, 11, 0, 0), &s2));
+    struct mia m2 = m;
+    m2.uti = uti_old;
+    m2.iat = at(0, 11, 0, 0);
+    feed(&r, mia_json(&j, at(0, 11, 20, 0), &m2, 2));
+    /* forged: covered time, no sign-in; used 3 times */
+    struct mia f = {.mailbox = "carol@contoso.com", .app = EXO, .uti = uti_forged,
+                    .iat = at(0, 13, 0, 0), .ip = "192.0.2.99", .session = NULL};
+    feed(&r, mia_json(&j, at(0, 13, 1, 0), &f, 3));
+    feed(&r, mia_json(&j, at(0, 13, 30, 0), &f, 4));
+    feed(&r, mia_json(&j, at(0, 13, 2, 0), &f, 5));
+    /* in the day-1 gap: unverifiable */
+    struct mia g = f;
+    g.uti = uti_gap;
+    g.iat = at(1, 10, 0, 0);
+    g.mailbox = "dave@contoso.com";
+    feed(&r, mia_json(&j, at(1, 10, 1, 0), &g, 6));
+    /* one hour before the end of coverage: not settled */
+    struct mia l = f;
+    l.uti = uti_late;
+    l.iat = at(1, 17, 0, 0);
+    l.mailbox = "erin@contoso.com";
+    feed(&r, mia_json(&j, at(1, 17, 1, 0), &l, 7));
+    /* a record without any token id is never evidence */
+    struct mia none = {.mailbox = "frank@contoso.com", .app = EXO};
+    feed(&r, mia_json(&j, at(0, 12, 0, 0), &none, 8));
+    run_end(&r);
+
+    CHECK_INT(count_rule(&r, "mh.d14.token_without_signin"), 1);
+    const struct got *fg = find_rule(&r, "mh.d14.token_without_signin", NULL);
+    if (fg) {
+        CHECK(fg->level == MH_LEVEL_HIGH);
+        CHECK_INT(fg->time, at(0, 13, 1, 0)); /* earliest use is the evidence */
+        CHECK_STREQ(fg->token, "deadbeef-0000-4000-8000-000000000001");
+        CHECK(strstr(fg->fields, "reason=uti_unknown;") != NULL);
+        CHECK_STREQ(fg->precondition, "met");
+    }
+    CHECK_INT(count_rule(&r, "mh.d14.token_unverifiable"), 2);
+    const struct got *gg = find_rule(&r, "mh.d14.token_unverifiable", "dave@contoso.com");
+    CHECK(gg && gg->level == MH_LEVEL_LOW && strstr(gg->fields, "gap in") != NULL);
+    if (gg) CHECK_STREQ(gg->precondition, "unmet");
+    const struct got *lg = find_rule(&r, "mh.d14.token_unverifiable", "erin@contoso.com");
+    CHECK(lg && strstr(lg->fields, "not settled") != NULL);
+    /* the forged token's address became an attacker context: its other reads
+       (the two unverifiable ones, and the forged token's 3 uses) are context */
+    CHECK_INT(count_rule(&r, "mh.ctx.mail_access_in_context"), 3);
+    if (r.ngot != 6) dump(&r);
+    CHECK_INT(r.ngot, 6);
+    run_free(&r);
+}
+
+static void t_d14_time_mismatch_and_no_signins(void)
+{
+    /* a known sign-in id whose time is impossible for the token is still a candidate */
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    feed_signin_streams(&r);
+    const char *id = "12345678-0000-4000-8000-000000000abc";
+    char uti[23];
+    uti_of(id, uti);
+    struct signin s = {.category = "SignInLogs", .id = id, .user = "carol@contoso.com"};
+    feed(&r, signin_json(&j, at(0, 7, 0, 0), &s));
+    struct mia m = {.mailbox = "carol@contoso.com", .app = EXO, .uti = uti, .iat = at(0, 12, 0, 0)};
+    feed(&r, mia_json(&j, at(0, 12, 3, 0), &m, 1));
+    run_end(&r);
+    const struct got *g = find_rule(&r, "mh.d14.token_without_signin", NULL);
+    CHECK(g && strstr(g->fields, "reason=uti_time_mismatch;") != NULL);
+    run_free(&r);
+
+    /* no sign-in logs at all: one informational "not evaluable", never forged */
+    run_begin(&r, NULL, NULL);
+    feed(&r, mia_json(&j, at(0, 12, 3, 0), &m, 1));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d14.token_without_signin"), 0);
+    CHECK_INT(count_rule(&r, "mh.d14.not_evaluable"), 1);
+    const struct got *ne = find_rule(&r, "mh.d14.not_evaluable", NULL);
+    CHECK(ne && ne->level == MH_LEVEL_INFORMATIONAL);
+    run_free(&r);
+
+    /* a missing stream (no non-interactive sign-ins): unverifiable */
+    run_begin(&r, NULL, NULL);
+    for (int mi = 6 * 60; mi <= 18 * 60; mi += 20) {
+        char sid[40];
+        snprintf(sid, sizeof sid, "cccccccc-0000-4000-8000-%012d", mi);
+        struct signin si = {.category = "SignInLogs", .id = sid, .user = "carol@contoso.com"};
+        feed(&r, signin_json(&j, at(0, mi / 60, mi % 60, 0), &si));
+    }
+    feed(&r, mia_json(&j, at(0, 12, 3, 0), &m, 1));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d14.token_without_signin"), 0);
+    const struct got *u = find_rule(&r, "mh.d14.token_unverifiable", NULL);
+    CHECK(u && strstr(u->fields, "no noninteractive sign-ins") != NULL);
+    run_free(&r);
+}
+
+/* ---- D15 ---- */
+
+static void t_d15_sessions(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    const char *sess = "7cf18d3a-5bd6-4236-b966-ae2138f12851";
+    struct signin a = {.category = "NonInteractiveUserSignInLogs", .id = "a1000000-0000-4000-8000-000000000001",
+                       .user = "gina@contoso.com", .ip = "203.0.113.30", .session = sess,
+                       .country = "DE", .asn = "3320"};
+    feed(&r, signin_json(&j, at(0, 9, 0, 0), &a));
+    struct signin b = a;
+    b.id = "a1000000-0000-4000-8000-000000000002";
+    b.ip = "198.51.100.40";
+    b.country = "NG";
+    b.asn = "37148";
+    feed(&r, signin_json(&j, at(0, 9, 40, 0), &b));
+    struct signin c = a;
+    c.id = "a1000000-0000-4000-8000-000000000003";
+    feed(&r, signin_json(&j, at(0, 8, 0, 0), &c)); /* earlier, same place: out of order */
+    /* another session: one country, two IPs of one ASN -> nothing */
+    struct signin d = {.category = "SignInLogs", .id = "a1000000-0000-4000-8000-000000000004",
+                       .user = "hank@contoso.com", .ip = "203.0.113.50",
+                       .session = "11111111-aaaa-4bbb-8ccc-000000000001", .country = "US",
+                       .asn = "7018"};
+    feed(&r, signin_json(&j, at(0, 9, 0, 0), &d));
+    d.id = "a1000000-0000-4000-8000-000000000005";
+    d.ip = "203.0.113.51";
+    feed(&r, signin_json(&j, at(0, 15, 0, 0), &d));
+    /* AiTM: interactive successes of ivan from two IPs 12 s apart; two v4/v6 */
+    struct signin e = {.category = "SignInLogs", .id = "a1000000-0000-4000-8000-000000000006",
+                       .user = "ivan@contoso.com", .ip = "203.0.113.60"};
+    feed(&r, signin_json(&j, at(1, 9, 0, 0), &e));
+    e.id = "a1000000-0000-4000-8000-000000000007";
+    e.ip = "192.0.2.61";
+    feed(&r, signin_json(&j, at(1, 9, 0, 12), &e));
+    e.id = "a1000000-0000-4000-8000-000000000008";
+    e.ip = "2001:db8::61";
+    feed(&r, signin_json(&j, at(1, 12, 0, 0), &e));
+    e.id = "a1000000-0000-4000-8000-000000000009";
+    e.ip = "192.0.2.62";
+    feed(&r, signin_json(&j, at(1, 12, 0, 20), &e));
+    /* 2 minutes apart: not AiTM */
+    e.id = "a1000000-0000-4000-8000-000000000010";
+    e.ip = "192.0.2.63";
+    feed(&r, signin_json(&j, at(1, 12, 2, 20), &e));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d15.session_multi_location"), 1);
+    const struct got *g = find_rule(&r, "mh.d15.session_multi_location", NULL);
+    if (g) {
+        CHECK_INT(g->time, at(0, 9, 40, 0));
+        CHECK_STREQ(g->ip, "198.51.100.40");
+        CHECK(strstr(g->fields, "countries=DE,NG;") != NULL);
+        CHECK(strstr(g->fields, "asns=3320,37148;") != NULL);
+    }
+    CHECK_INT(count_rule(&r, "mh.d15.aitm_login_pair"), 2);
+    size_t med = 0, low = 0;
+    for (size_t i = 0; i < r.ngot; i++) {
+        if (strcmp(r.got[i].rule, "mh.d15.aitm_login_pair")) continue;
+        med += r.got[i].level == MH_LEVEL_MEDIUM;
+        low += r.got[i].level == MH_LEVEL_LOW;
+    }
+    CHECK_INT(med, 1);
+    CHECK_INT(low, 1);
+    run_free(&r);
+}
+
+/* ---- D11, D12 ---- */
+
+static void t_d11_volume(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    static const int daily[] = {40, 55, 38, 61, 47, 52, 44, 50};
+    int id = 1;
+    for (int day = 0; day < 8; day++) {
+        struct mia m = {.mailbox = "judy@contoso.com", .app = EXO, .count = daily[day]};
+        feed(&r, mia_json(&j, at(day, 9, 0, 0), &m, id++));
+        struct mia o = {.mailbox = "ken@contoso.com", .app = EXO, .count = 300};
+        feed(&r, mia_json(&j, at(day, 9, 0, 0), &o, id++));
+    }
+    /* day 8: judy read 2,400 items; ken as usual */
+    struct mia spike = {.mailbox = "judy@contoso.com", .app = EXO, .count = 1200};
+    feed(&r, mia_json(&j, at(8, 2, 0, 0), &spike, id++));
+    feed(&r, mia_json(&j, at(8, 3, 0, 0), &spike, id++));
+    struct mia o = {.mailbox = "ken@contoso.com", .app = EXO, .count = 310};
+    feed(&r, mia_json(&j, at(8, 9, 0, 0), &o, id++));
+    run_end(&r);
+    const struct got *g = find_rule(&r, "mh.d11.mail_volume_mailbox", "judy@contoso.com");
+    CHECK(g != NULL);
+    if (g) {
+        CHECK_INT(g->time, at(8, 2, 0, 0));
+        CHECK(strstr(g->fields, "day_volume=2400;") != NULL);
+        CHECK(strstr(g->fields, "baseline_days=8;") != NULL);
+    }
+    CHECK(find_rule(&r, "mh.d11.mail_volume_mailbox", "ken@contoso.com") == NULL);
+    /* the application pair (EXO, "") also spiked: 2,710 against ~350 */
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_app"), 1);
+    run_free(&r);
+}
+
+struct gaps {
+    size_t n;
+    char mailbox[4][64];
+    mh_time start[4], end[4];
+};
+
+static mh_status on_gap(void *ctx, const struct mh_coverage_gap *g)
+{
+    struct gaps *gs = ctx;
+    if (gs->n < 4) {
+        copy_slice(gs->mailbox[gs->n], 64, g->mailbox);
+        gs->start[gs->n] = g->start;
+        gs->end[gs->n] = g->end;
+    }
+    gs->n++;
+    return MH_OK;
+}
+
+static void t_d12_throttle(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    struct mia t = {.mailbox = "Laura@contoso.com", .app = GRAPH, .client = EVIL_APP,
+                    .throttled = "True"};
+    feed(&r, mia_json(&j, at(2, 20, 0, 0), &t, 2));
+    feed(&r, mia_json(&j, at(2, 10, 0, 0), &t, 1));
+    struct mia n = {.mailbox = "mike@contoso.com", .app = EXO, .throttled = "False"};
+    feed(&r, mia_json(&j, at(2, 10, 0, 0), &n, 3));
+    struct mia o = {.mailbox = "nina@contoso.com", .app = EXO, .throttled = "True"};
+    feed(&r, mia_json(&j, at(5, 0, 0, 0), &o, 4));
+    run_end(&r);
+    struct gaps gs;
+    memset(&gs, 0, sizeof gs);
+    CHECK(mh_detectors_gaps(r.d, on_gap, &gs) == MH_OK);
+    CHECK_INT(gs.n, 2);
+    CHECK_STREQ(gs.mailbox[0], "laura@contoso.com");
+    CHECK_INT(gs.start[0], at(2, 10, 0, 0));
+    CHECK_INT(gs.end[0], at(3, 20, 0, 0));
+    CHECK_STREQ(gs.mailbox[1], "nina@contoso.com");
+    CHECK_INT(count_rule(&r, "mh.d12.throttled_mailbox"), 2);
+    const struct got *g = find_rule(&r, "mh.d12.throttled_mailbox", "Laura@contoso.com");
+    CHECK(g && g->level == MH_LEVEL_MEDIUM); /* Graph + third-party client */
+    const struct got *g2 = find_rule(&r, "mh.d12.throttled_mailbox", "nina@contoso.com");
+    CHECK(g2 && g2->level == MH_LEVEL_LOW);
+    run_free(&r);
+}
+
+/* ---- D2 / D3 ---- */
+
+static void t_d2_spray(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    char id[40], ip[32];
+    int n = 1;
+    /* the user's normal life: succeeds from home, one typo from home */
+    struct signin s = {.category = "SignInLogs", .user = "test@contoso.com", .ip = "203.0.113.1"};
+    for (int day = 0; day < 3; day++) {
+        snprintf(id, sizeof id, "d2000000-0000-4000-8000-%012d", n++);
+        s.id = id;
+        s.code = 0;
+        feed(&r, signin_json(&j, at(day, 8, 0, 0), &s));
+    }
+    snprintf(id, sizeof id, "d2000000-0000-4000-8000-%012d", n++);
+    s.id = id;
+    s.code = 50126;
+    feed(&r, signin_json(&j, at(1, 7, 59, 0), &s));
+    /* 6 residential addresses fail, one attempt each over 4 days */
+    for (int k = 0; k < 6; k++) {
+        snprintf(id, sizeof id, "d2000000-0000-4000-8000-%012d", n++);
+        snprintf(ip, sizeof ip, "198.18.%d.%d", k, 10 + k);
+        struct signin f = {.category = "SignInLogs", .id = id, .user = "Test@contoso.com",
+                           .ip = ip, .code = 50126};
+        feed(&r, signin_json(&j, at(3 + k / 2, 2 + k, 0, 0), &f));
+    }
+    /* then the spray source 198.18.5.15 succeeds, single-factor */
+    snprintf(id, sizeof id, "d2000000-0000-4000-8000-%012d", n++);
+    struct signin ok = {.category = "SignInLogs", .id = id, .user = "test@contoso.com",
+                        .ip = "198.18.5.15", .code = 0, .auth = "singleFactorAuthentication"};
+    feed(&r, signin_json(&j, at(6, 23, 0, 0), &ok));
+    /* and the real user from a new hotel address with MFA */
+    snprintf(id, sizeof id, "d2000000-0000-4000-8000-%012d", n++);
+    struct signin hotel = {.category = "SignInLogs", .id = id, .user = "test@contoso.com",
+                           .ip = "203.0.113.99", .code = 0, .auth = "multiFactorAuthentication"};
+    feed(&r, signin_json(&j, at(6, 9, 0, 0), &hotel));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d2.spray_success"), 2);
+    const struct got *top = NULL;
+    for (size_t i = 0; i < r.ngot; i++)
+        if (!strcmp(r.got[i].rule, "mh.d2.spray_success") && r.got[i].level == MH_LEVEL_HIGH)
+            top = &r.got[i];
+    CHECK(top != NULL);
+    if (top) CHECK_STREQ(top->ip, "198.18.5.15");
+    const struct got *d3 = find_rule(&r, "mh.d3.spray_success_no_mfa", NULL);
+    CHECK(d3 && d3->level == MH_LEVEL_HIGH && strcmp(d3->ip, "198.18.5.15") == 0);
+    CHECK_INT(count_rule(&r, "mh.d3.spray_success_no_mfa"), 1);
+    run_free(&r);
+
+    /* watched account: critical; fewer than 5 failing sources: nothing */
+    struct mh_detector_config c;
+    mh_detector_config_defaults(&c);
+    CHECK(mh_detector_config_set(&c, "d3.watch_accounts", "test@, breakglass", NULL) == MH_OK);
+    run_begin(&r, &c, NULL);
+    for (int k = 0; k < 5; k++) {
+        snprintf(id, sizeof id, "d3000000-0000-4000-8000-%012d", k);
+        snprintf(ip, sizeof ip, "198.18.9.%d", k);
+        struct signin f = {.category = "NonInteractiveUserSignInLogs", .id = id,
+                           .user = "test@contoso.com", .ip = ip, .code = 50053};
+        feed(&r, signin_json(&j, at(1, k, 0, 0), &f));
+    }
+    feed(&r, signin_json(&j, at(2, 0, 0, 0), &ok));
+    run_end(&r);
+    const struct got *crit = find_rule(&r, "mh.d3.spray_success_no_mfa", NULL);
+    CHECK(crit && crit->level == MH_LEVEL_CRITICAL);
+    run_free(&r);
+    mh_detector_config_defaults(&c);
+    CHECK(mh_detector_config_set(&c, "d2.slow_min_sources", "7", NULL) == MH_OK);
+    run_begin(&r, &c, NULL);
+    for (int k = 0; k < 5; k++) {
+        snprintf(id, sizeof id, "d4000000-0000-4000-8000-%012d", k);
+        snprintf(ip, sizeof ip, "198.18.9.%d", k);
+        struct signin f = {.category = "SignInLogs", .id = id, .user = "test@contoso.com",
+                           .ip = ip, .code = 50126};
+        feed(&r, signin_json(&j, at(1, k, 0, 0), &f));
+    }
+    feed(&r, signin_json(&j, at(2, 0, 0, 0), &ok));
+    run_end(&r);
+    CHECK_INT(r.ngot, 0);
+    run_free(&r);
+}
+
+/* ---- D1 ---- */
+
+static const char *ual_logon_json(struct jb *j, mh_time t, const char *user, const char *ip, int code,
+                                  int id)
+{
+    char ts[32], idb[48];
+    jb_open(j);
+    jb_str(j, "CreationTime", iso(t, ts));
+    snprintf(idb, sizeof idb, "11111111-0000-4000-8000-%012d", id);
+    jb_str(j, "Id", idb);
+    jb_str(j, "Operation", code ? "UserLoginFailed" : "UserLoggedIn");
+    jb_str(j, "OrganizationId", TENANT);
+    jb_raw(j, "RecordType", "15");
+    jb_str(j, "Workload", "AzureActiveDirectory");
+    jb_str(j, "ClientIP", ip);
+    jb_str(j, "UserId", user);
+    jb_raw(j, "ErrorNumber", "\"%d\"", code);
+    jb_close(j);
+    return j->s;
+}
+
+static void t_d1_spray(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    static const char *users[] = {"matt", "lynne", "adele", "miriam", "megan", "alex"};
+    char u[64], ip[64];
+    int id = 1;
+    /* the o365spray shape: 6 accounts fail from one IPv6 within seconds, one logs in */
+    for (int i = 0; i < 6; i++) {
+        snprintf(u, sizeof u, "%s@contoso.com", users[i]);
+        feed(&r, ual_logon_json(&j, at(0, 9, 17, 44 + (i > 2)), u, "2a09:bac1:820:8::1a:9c", 50126, id++));
+    }
+    feed(&r, ual_logon_json(&j, at(0, 9, 17, 45), "henrietta@contoso.com", "2a09:bac1:820:8::1a:9c", 0,
+                            id++));
+    /* privacy addresses of one /64: 5 accounts, then a success from a sixth address */
+    for (int i = 0; i < 5; i++) {
+        snprintf(u, sizeof u, "v6user%d@contoso.com", i);
+        snprintf(ip, sizeof ip, "2001:db8:aa:bb::%x", 0x100 + i);
+        feed(&r, ual_logon_json(&j, at(1, 3, i, 0), u, ip, 50053, id++));
+    }
+    feed(&r, ual_logon_json(&j, at(1, 4, 0, 0), "v6user3@contoso.com", "2001:db8:aa:bb::999", 0, id++));
+    /* an office NAT: 5 typos, 7 people signing in -> shared egress, suppressed */
+    for (int i = 0; i < 7; i++) {
+        snprintf(u, sizeof u, "staff%d@contoso.com", i);
+        if (i < 5) feed(&r, ual_logon_json(&j, at(2, 8, i, 0), u, "198.51.100.1", 50126, id++));
+        feed(&r, ual_logon_json(&j, at(2, 8, 10 + i, 0), u, "198.51.100.1", 0, id++));
+    }
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d1.spray_success"), 2);
+    const struct got *g = find_rule(&r, "mh.d1.spray_success", NULL);
+    if (g) {
+        CHECK_STREQ(g->user, "henrietta@contoso.com");
+        CHECK(strstr(g->fields, "source_ip=2a09:bac1:820:8::1a:9c;failing_accounts=6;") != NULL);
+        CHECK(g->level == MH_LEVEL_HIGH);
+    }
+    bool prefix = false;
+    for (size_t i = 0; i < r.ngot; i++)
+        if (strstr(r.got[i].fields, "source_prefix=2001:db8:aa:bb::/64;")) prefix = true;
+    CHECK(prefix);
+    run_free(&r);
+}
+
+/* ---- D8 and context ---- */
+
+static void t_d8_ephemeral(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    const char *sp = "5e5e5e5e-0000-4000-8000-000000000001";
+    const char *res = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    char mp[512];
+    feed(&r, audit_json(&j, at(0, 10, 0, 0), "Add service principal", "ops@contoso.com", sp, NULL));
+    snprintf(mp, sizeof mp,
+             "{\"displayName\":\"AppRole.Value\",\"newValue\":\"\\\"full_access_as_app\\\"\"},"
+             "{\"displayName\":\"ServicePrincipal.ObjectID\",\"newValue\":\"\\\"%s\\\"\"},"
+             "{\"displayName\":\"ServicePrincipal.AppId\",\"newValue\":\"\\\"%s\\\"\"}",
+             sp, EVIL_APP);
+    feed(&r, audit_json(&j, at(0, 10, 2, 0), "Add app role assignment to service principal",
+                        "ops@contoso.com", res, mp));
+    struct signin si = {.category = "ServicePrincipalSignInLogs",
+                        .id = "5e000000-0000-4000-8000-000000000001", .ip = "192.0.2.7",
+                        .sp_id = sp, .app = EVIL_APP};
+    feed(&r, signin_json(&j, at(0, 10, 4, 0), &si));
+    feed(&r, audit_json(&j, at(0, 10, 8, 0), "Delete service principal", "ops@contoso.com", sp,
+                        NULL));
+    /* a long-lived SP deleted a day later: not ephemeral */
+    const char *sp2 = "5e5e5e5e-0000-4000-8000-000000000002";
+    feed(&r, audit_json(&j, at(0, 11, 0, 0), "Add service principal", "ops@contoso.com", sp2, NULL));
+    feed(&r, audit_json(&j, at(0, 11, 1, 0), "Add service principal credentials", "ops@contoso.com",
+                        sp2, NULL));
+    feed(&r, audit_json(&j, at(1, 11, 0, 0), "Delete service principal", "ops@contoso.com", sp2,
+                        NULL));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d8.ephemeral_sp"), 1);
+    const struct got *g = find_rule(&r, "mh.d8.ephemeral_sp", NULL);
+    if (g) {
+        CHECK(g->level == MH_LEVEL_HIGH); /* it also signed in */
+        CHECK(strstr(g->fields, "steps=created,app_role,signin,deleted;") != NULL);
+        CHECK(strstr(g->fields, "lifetime_seconds=480;") != NULL);
+    }
+    run_free(&r);
+}
+
+struct links {
+    size_t n;
+    char text[2048];
+    size_t len;
+};
+
+static mh_status on_link(void *ctx, const struct mh_link *l)
+{
+    struct links *x = ctx;
+    x->n++;
+    x->len += (size_t)snprintf(x->text + x->len, sizeof x->text - x->len, "%d:%.*s>%d:%.*s(%s)\n",
+                               l->a_kind, (int)l->a.len, l->a.ptr, l->b_kind, (int)l->b.len,
+                               l->b.ptr, l->why);
+    return MH_OK;
+}
+
+static void t_links_and_context(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    char mp[512];
+    const char *obj = "0b0b0b0b-0000-4000-8000-000000000001";
+    snprintf(mp, sizeof mp,
+             "{\"displayName\":\"KeyDescription\",\"newValue\":\"[\\\"[KeyIdentifier=1714a3cf-c8dc-"
+             "40e6-bc2a-fdfaf55baf42,KeyType=Password]\\\"]\"},"
+             "{\"displayName\":\"TargetId.ServicePrincipalNames\",\"newValue\":\"\\\"%s;"
+             "https://legacy.example\\\"\"}",
+             EVIL_APP);
+    feed(&r, audit_json(&j, at(0, 10, 0, 0), "Update application – Certificates and secrets management ",
+                        "Victim@Contoso.com", obj, mp));
+    /* mail read and synced from the attacker's address later */
+    struct mia bind = {.mailbox = "ceo@contoso.com", .app = EXO, .ip = "192.0.2.200",
+                       .session = "5e550000-0000-4000-8000-000000000001"};
+    feed(&r, mia_json(&j, at(0, 12, 0, 0), &bind, 1));
+    struct mia sync = bind;
+    sync.access = "Sync";
+    feed(&r, mia_json(&j, at(0, 12, 5, 0), &sync, 2));
+    struct mia other = {.mailbox = "cfo@contoso.com", .app = EXO, .ip = "203.0.113.5"};
+    feed(&r, mia_json(&j, at(0, 12, 0, 0), &other, 3));
+    /* a high Sigma alert from the attacker's address seeds the context */
+    struct mh_finding a;
+    memset(&a, 0, sizeof a);
+    a.rule_id = "sigma-rule";
+    a.level = MH_LEVEL_HIGH;
+    a.time = at(0, 9, 0, 0);
+    a.ent[MH_ENT_IP] = MH_SLICE_LIT("192.0.2.200");
+    CHECK(mh_detectors_add_finding(r.d, &a, NULL) == MH_OK);
+    a.level = MH_LEVEL_MEDIUM;
+    a.ent[MH_ENT_IP] = MH_SLICE_LIT("203.0.113.5"); /* below the seed level */
+    CHECK(mh_detectors_add_finding(r.d, &a, NULL) == MH_OK);
+    run_end(&r);
+    struct links l;
+    memset(&l, 0, sizeof l);
+    CHECK(mh_detectors_links(r.d, on_link, &l) == MH_OK);
+    CHECK(strstr(l.text, "0:victim@contoso.com>2:" EVIL_APP "(added credentials)") != NULL);
+    CHECK(strstr(l.text, "2:" EVIL_APP ">5:0b0b0b0b-0000-4000-8000-000000000001(same application)") !=
+          NULL);
+    if (count_rule(&r, "mh.ctx.mail_access_in_context") != 1) dump(&r);
+    CHECK_INT(count_rule(&r, "mh.ctx.mail_access_in_context"), 1);
+    const struct got *s = find_rule(&r, "mh.d13.sync_in_attacker_context", NULL);
+    CHECK(s && s->level == MH_LEVEL_MEDIUM); /* IP-only match */
+    CHECK(find_rule(&r, "mh.ctx.mail_access_in_context", "cfo@contoso.com") == NULL);
+    run_free(&r);
+}
+
+/* ---- state ---- */
+
+static void t_state_reload(void)
+{
+    char path[] = "/tmp/mh_test_state_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(path);
+    mh_state *st = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    struct jb j;
+    struct run r;
+    /* run 1: days 0..7, the baseline */
+    run_begin(&r, NULL, st);
+    for (int day = 0; day < 8; day++) {
+        struct mia a = {.mailbox = "alice@contoso.com", .app = EXO, .count = 50};
+        feed(&r, mia_json(&j, at(day, 9, 0, 0), &a, day + 1));
+    }
+    run_end(&r);
+    CHECK_INT(r.ngot, 0);
+    run_free(&r);
+    mh_state_close(st);
+    st = NULL;
+    /* run 2 on another day only: the baseline comes from the file */
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    int64_t runs = 0;
+    CHECK(mh_state_runs(st, &runs, &err) == MH_OK);
+    CHECK_INT(runs, 1);
+    struct mia evil = {.mailbox = "alice@contoso.com", .app = GRAPH, .client = EVIL_APP, .count = 2000};
+    run_begin(&r, NULL, st);
+    feed(&r, mia_json(&j, at(9, 3, 0, 0), &evil, 1));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 1);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_mailbox"), 1);
+    char first[sizeof r.all];
+    snprintf(first, sizeof first, "%s", r.all);
+    run_free(&r);
+    /* rerun of run 2 with the state it wrote: the same detections */
+    run_begin(&r, NULL, st);
+    feed(&r, mia_json(&j, at(9, 3, 0, 0), &evil, 1));
+    run_end(&r);
+    CHECK_STREQ(r.all, first);
+    run_free(&r);
+    /* run 3 later: the pair is known now */
+    run_begin(&r, NULL, st);
+    feed(&r, mia_json(&j, at(12, 3, 0, 0), &evil, 1));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 0);
+    run_free(&r);
+    /* without the state, run 2 alone has no baseline */
+    run_begin(&r, NULL, NULL);
+    feed(&r, mia_json(&j, at(9, 3, 0, 0), &evil, 1));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 0);
+    run_free(&r);
+    mh_state_close(st);
+    /* a file of another schema version is refused */
+    st = NULL;
+    mh_db *db = NULL;
+    CHECK(mh_db_open(path, MH_DB_CREATE, &db, &err) == MH_OK);
+    CHECK(mh_db_exec(db, "UPDATE mh_meta SET value = '999' WHERE key = 'schema_version'", &err) ==
+          MH_OK);
+    mh_db_close(db);
+    CHECK(mh_state_open(path, &st, &err) == MH_ESTATE);
+    CHECK(st == NULL);
+    unlink(path);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
+/* ---- config ---- */
+
+static void t_config(void)
+{
+    struct mh_detector_config c;
+    mh_detector_config_defaults(&c);
+    CHECK_INT(c.d9_baseline, 7 * 86400 * MH_USEC_PER_SEC);
+    CHECK_INT(c.d14_skew_after, 600 * MH_USEC_PER_SEC);
+    CHECK_INT(c.n_failure_codes, 3);
+    mh_error err;
+    mh_error_clear(&err);
+    CHECK(mh_detector_config_set(&c, "d11.k", "3.5", &err) == MH_OK);
+    CHECK(c.d11_k == 3.5);
+    CHECK(mh_detector_config_set(&c, "d2.failure_codes", "50126, 50053", &err) == MH_OK);
+    CHECK_INT(c.n_failure_codes, 2);
+    CHECK(mh_detector_config_set(&c, "incident.weight.d9", "55", &err) == MH_OK);
+    CHECK_INT(c.weights[9], 55);
+    CHECK(mh_detector_config_set(&c, "d14.app_streams", "service_principal,managed_identity",
+                                 &err) == MH_OK);
+    CHECK_INT(c.d14_app_streams, MH_STREAM_SERVICE_PRINCIPAL | MH_STREAM_MANAGED_IDENTITY);
+    CHECK(mh_detector_config_set(&c, "d9.baseline", "7", &err) == MH_EINVAL); /* unit needed */
+    CHECK(mh_detector_config_set(&c, "d9.basline", "7d", &err) == MH_EINVAL);
+    CHECK(strstr(err.detail, "d9.basline") != NULL);
+    CHECK(mh_detector_config_set(&c, "context.seed_level", "loud", &err) == MH_EINVAL);
+    CHECK(mh_detector_config_set(&c, "incident.weight.d18", "5", &err) == MH_EINVAL);
+
+    char path[] = "/tmp/mh_test_conf_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char text[] = "# comment\n\nd9.baseline = 14d   # catalogue value\nd15.aitm_gap=45s\n"
+                        "d3.watch_accounts = test@, legacy\nbogus line\n";
+    CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    mh_detector_config_defaults(&c);
+    mh_error_clear(&err);
+    CHECK(mh_detector_config_load(&c, path, &err) == MH_EINVAL);
+    CHECK_INT(err.line, 6);
+    CHECK_INT(c.d9_baseline, 14 * 86400 * MH_USEC_PER_SEC);
+    CHECK_INT(c.d15_aitm_gap, 45 * MH_USEC_PER_SEC);
+    CHECK(mh_det_list_match(c.d3_watch_accounts, MH_SLICE_LIT("TEST@contoso.com"), true));
+    CHECK(!mh_det_list_match(c.d3_watch_accounts, MH_SLICE_LIT("alice@contoso.com"), true));
+    unlink(path);
+    /* the shipped config loads and equals the defaults */
+    struct mh_detector_config d;
+    mh_detector_config_defaults(&c);
+    mh_detector_config_defaults(&d);
+    char shipped[1100];
+    snprintf(shipped, sizeof shipped, "%s/config/detectors.conf", c.data_dir);
+    mh_error_clear(&err);
+    mh_status s = mh_detector_config_load(&d, shipped, &err);
+    if (s) fprintf(stderr, "%s:%llu: %s %s\n", shipped, (unsigned long long)err.line,
+                   err.msg ? err.msg : "", err.detail);
+    CHECK(s == MH_OK);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+}
+
+/* ---- allocation failure ---- */
+
+static void t_alloc_failure(void)
+{
+    struct jb j;
+    int ok = 0, nomem = 0;
+    for (int64_t k = 0; k < 400; k++) {
+        struct run r;
+        memset(&r, 0, sizeof r);
+        if (mh_normalizer_new(&r.nz) != MH_OK) continue;
+        struct mh_detector_config c;
+        mh_detector_config_defaults(&c);
+        mh_alloc_fail_after(k);
+        mh_status s = mh_detectors_new(&c, NULL, on_det, &r, &r.d, NULL);
+        for (int i = 0; i < 12 && !s; i++) {
+            struct mia m = {.mailbox = "alice@contoso.com", .app = i < 11 ? EXO : GRAPH,
+                            .client = i < 11 ? NULL : EVIL_APP, .uti = "opaque-token"};
+            struct mh_record rec;
+            memset(&rec, 0, sizeof rec);
+            const char *js = mia_json(&j, at(i, 9, 0, 0), &m, i);
+            rec.json = rec.raw = js;
+            rec.json_len = rec.raw_len = (uint32_t)strlen(js);
+            rec.number = (uint64_t)i + 1;
+            struct mh_event ev;
+            s = mh_event_init(r.nz, &rec, &ev, NULL);
+            if (!s) s = mh_detectors_feed(r.d, &ev, NULL);
+            mh_normalizer_reset(r.nz);
+        }
+        if (!s) s = mh_detectors_finish(r.d, NULL);
+        mh_alloc_fail_after(-1);
+        if (s == MH_OK) ok++;
+        else if (s == MH_ENOMEM || s == MH_ELIMIT) nomem++;
+        else CHECK(!"unexpected status");
+        mh_detectors_free(r.d);
+        mh_normalizer_free(r.nz);
+    }
+    CHECK(nomem > 0);
+    CHECK(ok > 0);
+}
+
+int main(void)
+{
+    if (mh_time_parse("2024-03-01T00:00:00Z", 20, &T0) != MH_OK) return 1;
+    static const struct mh_test tests[] = {
+        {"d9_first_seen", t_d9_first_seen},
+        {"d9_out_of_order", t_d9_out_of_order},
+        {"d9_short_baseline", t_d9_short_baseline},
+        {"d14_tokens", t_d14_tokens},
+        {"d14_mismatch_and_no_signins", t_d14_time_mismatch_and_no_signins},
+        {"d15_sessions", t_d15_sessions},
+        {"d11_volume", t_d11_volume},
+        {"d12_throttle", t_d12_throttle},
+        {"d1_spray", t_d1_spray},
+        {"d2_spray", t_d2_spray},
+        {"d8_ephemeral", t_d8_ephemeral},
+        {"links_and_context", t_links_and_context},
+        {"state_reload", t_state_reload},
+        {"config", t_config},
+        {"alloc_failure", t_alloc_failure},
+    };
+    return MH_TEST_RUN(tests);
+}

@@ -1,0 +1,325 @@
+/*
+ * tests/unit/test_incident.c -- incident grouping, D7 scoring, JSON, summaries
+ *
+ * Alerts are built by hand (the generic struct mh_finding); the cases check
+ * linking by shared actors within the window, links through principals
+ * without alerts, shared (NAT) keys, first-party exclusion, scoring and
+ * levels, the exact JSON, and that the add order changes nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/time.h"
+#include "correlate/detector.h"
+#include "correlate/incident.h"
+#include "match/alert.h"
+#include "mh_test.h"
+
+#define DAY (INT64_C(86400) * MH_USEC_PER_SEC)
+#define EXO "00000002-0000-0ff1-ce00-000000000000"
+
+static mh_time T0;
+
+struct a {
+    const char *rule, *det;
+    enum mh_level level;
+    int64_t t; /* seconds after T0 */
+    const char *user, *ip, *app, *client, *session, *mailbox;
+    uint64_t record;
+};
+
+static struct mh_finding mk(const struct a *x)
+{
+    struct mh_finding al;
+    memset(&al, 0, sizeof al);
+    al.rule_id = x->rule;
+    al.title = x->rule;
+    al.detection = x->det;
+    al.level = x->level;
+    al.time = T0 + x->t * MH_USEC_PER_SEC;
+    al.ent[MH_ENT_USER] = mh_slice_cstr(x->user);
+    al.ent[MH_ENT_IP] = mh_slice_cstr(x->ip);
+    al.ent[MH_ENT_APP_ID] = mh_slice_cstr(x->app);
+    al.ent[MH_ENT_CLIENT_APP_ID] = mh_slice_cstr(x->client);
+    al.ent[MH_ENT_SESSION_ID] = mh_slice_cstr(x->session);
+    al.ent[MH_ENT_MAILBOX] = mh_slice_cstr(x->mailbox);
+    al.ref.record = x->record;
+    return al;
+}
+
+static struct mh_appset fp;
+
+static mh_incidents *build(const struct a *xs, size_t n, bool reverse, const struct mh_link *links,
+                           size_t nlinks)
+{
+    struct mh_detector_config dc;
+    mh_detector_config_defaults(&dc);
+    struct mh_incident_config c;
+    mh_incident_config_from(&dc, &c);
+    mh_incidents *b = NULL;
+    CHECK(mh_incidents_new(&c, &fp, &b) == MH_OK);
+    for (size_t i = 0; i < n; i++) {
+        struct mh_finding al = mk(&xs[reverse ? n - 1 - i : i]);
+        CHECK(mh_incidents_add(b, &al) == MH_OK);
+    }
+    for (size_t i = 0; i < nlinks; i++) CHECK(mh_incidents_add_link(b, &links[reverse ? nlinks - 1 - i : i]) == MH_OK);
+    CHECK(mh_incidents_build(b) == MH_OK);
+    return b;
+}
+
+static const struct a chain[] = {
+    {"spray", "D2", MH_LEVEL_HIGH, 0, "Test@contoso.com", "198.18.0.5", NULL, NULL, NULL, NULL, 1},
+    {"cred", "D5", MH_LEVEL_MEDIUM, 3600, "test@contoso.com", "198.18.0.5", NULL, NULL, NULL, NULL, 2},
+    {"firstseen", "D9", MH_LEVEL_HIGH, 2 * 86400, "svc-evil", "192.0.2.9", EXO,
+     "6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b", NULL, "ceo@contoso.com", 3},
+    {"firstseen-mbx", NULL, MH_LEVEL_MEDIUM, 2 * 86400 + 60, "svc-evil", "192.0.2.9", EXO,
+     "6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b", NULL, "cfo@contoso.com", 4},
+    /* unrelated lone medium: not an incident */
+    {"inboxrule", "D16", MH_LEVEL_MEDIUM, 100, "zoe@contoso.com", "203.0.113.77", NULL, NULL, NULL,
+     NULL, 5},
+    /* same IP as the spray but 30 days later: outside the window */
+    {"late", "D17", MH_LEVEL_HIGH, 30 * 86400, "other@contoso.com", "198.18.0.5", NULL, NULL, NULL,
+     NULL, 6},
+    /* informational alerts are never grouped */
+    {"info", "D9", MH_LEVEL_INFORMATIONAL, 100, "test@contoso.com", NULL, NULL, NULL, NULL, NULL, 7},
+};
+
+static void t_group_with_link(void)
+{
+    struct mh_link l = {MH_KEY_USER, MH_KEY_APP, MH_SLICE_LIT("TEST@contoso.com"),
+                        MH_SLICE_LIT("6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b"), T0 + 7200 * MH_USEC_PER_SEC,
+                        "added credentials", false};
+    mh_incidents *b = build(chain, sizeof chain / sizeof chain[0], false, &l, 1);
+    CHECK_INT(mh_incidents_count(b), 2);
+    const struct mh_incident *i0 = mh_incidents_get(b, 0);
+    if (i0) {
+        CHECK_INT(i0->nalerts, 4);
+        CHECK_INT(i0->score, 20 + 20 + 40); /* D2 + D5 + D9; the unmapped rule adds nothing */
+        CHECK(i0->level == MH_LEVEL_HIGH);
+        CHECK_INT(i0->nsteps, 4);
+        CHECK_STREQ(i0->steps[0].rule_id, "spray");
+        CHECK_STREQ(i0->steps[3].detection, "other");
+        CHECK_INT(i0->nlist[MH_INC_USERS], 2);
+        CHECK_SLICE(i0->list[MH_INC_USERS][0], "svc-evil");
+        CHECK_SLICE(i0->list[MH_INC_USERS][1], "test@contoso.com");
+        /* Exchange is first-party: only the client app is listed */
+        CHECK_INT(i0->nlist[MH_INC_APPS], 1);
+        CHECK_INT(i0->nlist[MH_INC_MAILBOXES], 2);
+        CHECK_INT(i0->first_seen, T0);
+        CHECK_INT(i0->last_seen, T0 + (2 * 86400 + 60) * MH_USEC_PER_SEC);
+    }
+    const struct mh_incident *i1 = mh_incidents_get(b, 1);
+    CHECK(i1 && i1->nalerts == 1 && strcmp(i1->steps[0].rule_id, "late") == 0);
+    mh_incidents_free(b);
+
+    /* without the link the chain falls apart in two */
+    b = build(chain, 4, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 2);
+    mh_incidents_free(b);
+
+    /* a link through a principal without alerts (object id) is a bridge; the
+       identity link (object = app) holds whatever its time */
+    struct mh_link l2[2] = {
+        {MH_KEY_USER, MH_KEY_OBJECT, MH_SLICE_LIT("test@contoso.com"),
+         MH_SLICE_LIT("0b0b0b0b-0000-4000-8000-000000000001"), T0, "added credentials", false},
+        {MH_KEY_OBJECT, MH_KEY_APP, MH_SLICE_LIT("0b0b0b0b-0000-4000-8000-000000000001"),
+         MH_SLICE_LIT("6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b"), T0 + 60 * DAY, "same application",
+         true}};
+    b = build(chain, 4, false, l2, 2);
+    CHECK_INT(mh_incidents_count(b), 1);
+    mh_incidents_free(b);
+    /* the same action link 60 days away from every alert links nothing */
+    l2[0].time = T0 + 60 * DAY;
+    b = build(chain, 4, false, l2, 2);
+    CHECK_INT(mh_incidents_count(b), 2);
+    mh_incidents_free(b);
+}
+
+static void t_shared_ip(void)
+{
+    /* 12 users' medium alerts from one NAT address: no incident */
+    struct a xs[12];
+    char users[12][32];
+    for (int i = 0; i < 12; i++) {
+        snprintf(users[i], sizeof users[i], "user%02d@contoso.com", i);
+        xs[i] = (struct a){"rule", "D16", MH_LEVEL_MEDIUM, i * 60, users[i], "203.0.113.1",
+                           NULL,   NULL,  NULL, NULL, (uint64_t)i + 1};
+    }
+    mh_incidents *b = build(xs, 12, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 0);
+    mh_incidents_free(b);
+    /* the same with 3 users links them: D16 alone scores 25, but two kinds do */
+    xs[1].det = "D17";
+    b = build(xs, 3, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 1);
+    if (mh_incidents_count(b)) CHECK_INT(mh_incidents_get(b, 0)->score, 50);
+    mh_incidents_free(b);
+    /* a first-party app never links two users */
+    struct a f[2] = {{"r1", "D9", MH_LEVEL_MEDIUM, 0, "a@x", NULL, EXO, NULL, NULL, NULL, 1},
+                     {"r2", "D11", MH_LEVEL_MEDIUM, 0, "b@x", NULL, EXO, NULL, NULL, NULL, 2}};
+    b = build(f, 2, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 1); /* D9 alone scores 40 >= 30; D11 alone 15 is dropped */
+    if (mh_incidents_count(b)) CHECK_INT(mh_incidents_get(b, 0)->nalerts, 1);
+    mh_incidents_free(b);
+}
+
+static void t_json_exact(void)
+{
+    struct a xs[2] = {
+        {"r-1", "D14", MH_LEVEL_HIGH, 60, "u@contoso.com", "192.0.2.1", NULL, NULL,
+         "5e550000-0000-4000-8000-000000000001", "u@contoso.com", 1},
+        {"r-2", "D15", MH_LEVEL_MEDIUM, 0, "u@contoso.com", "192.0.2.2", NULL, NULL,
+         "5e550000-0000-4000-8000-000000000001", NULL, 2},
+    };
+    mh_incidents *b = build(xs, 2, false, NULL, 0);
+    struct mh_buf out;
+    mh_buf_init(&out, 1u << 20);
+    CHECK(mh_incidents_write_json(b, &out) == MH_OK);
+    const struct mh_incident *inc = mh_incidents_get(b, 0);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"incidents\":[{\"id\":\"%s\",\"score\":65,\"level\":\"high\","
+             "\"first_seen\":\"2024-03-01T00:00:00Z\",\"last_seen\":\"2024-03-01T00:01:00Z\","
+             "\"entities\":{\"users\":[\"u@contoso.com\"],\"ips\":[\"192.0.2.1\",\"192.0.2.2\"],"
+             "\"apps\":[],\"sessions\":[\"5e550000-0000-4000-8000-000000000001\"],\"tokens\":[],"
+             "\"mailboxes\":[\"u@contoso.com\"]},\"steps\":[{\"detection\":\"D15\","
+             "\"time\":\"2024-03-01T00:00:00Z\",\"alert\":\"r-2\"},{\"detection\":\"D14\","
+             "\"time\":\"2024-03-01T00:01:00Z\",\"alert\":\"r-1\"}]}]}",
+             inc ? inc->id : "?");
+    CHECK_STREQ(out.data, want);
+    CHECK(inc && strncmp(inc->id, "INC-", 4) == 0 && strlen(inc->id) == 20);
+    struct mh_buf sum;
+    mh_buf_init(&sum, 1u << 16);
+    CHECK(mh_incident_summary(b, 0, &sum) == MH_OK);
+    CHECK(strstr(sum.data, inc ? inc->id : "?") != NULL);
+    CHECK(strstr(sum.data, "involving 1 user (u@contoso.com), 2 IP addresses (192.0.2.1 and "
+                           "192.0.2.2), 1 session") != NULL);
+    CHECK(strstr(sum.data, "score 65") != NULL);
+    mh_buf_fini(&sum);
+    mh_buf_fini(&out);
+    mh_incidents_free(b);
+}
+
+static void t_order_independent(void)
+{
+    struct mh_link l = {MH_KEY_USER, MH_KEY_APP, MH_SLICE_LIT("test@contoso.com"),
+                        MH_SLICE_LIT("6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b"), T0, "added credentials",
+                        false};
+    mh_incidents *a = build(chain, sizeof chain / sizeof chain[0], false, &l, 1);
+    mh_incidents *b = build(chain, sizeof chain / sizeof chain[0], true, &l, 1);
+    struct mh_buf x, y;
+    mh_buf_init(&x, 1u << 20);
+    mh_buf_init(&y, 1u << 20);
+    CHECK(mh_incidents_write_json(a, &x) == MH_OK);
+    CHECK(mh_incidents_write_json(b, &y) == MH_OK);
+    CHECK(x.len > 50);
+    CHECK_STREQ(x.data, y.data);
+    mh_buf_fini(&x);
+    mh_buf_fini(&y);
+    mh_incidents_free(a);
+    mh_incidents_free(b);
+}
+
+static void t_levels(void)
+{
+    /* score >= 2 x alert_score: critical even with medium alerts */
+    struct a xs[4] = {
+        {"a", "D9", MH_LEVEL_MEDIUM, 0, "u@x", NULL, NULL, NULL, NULL, NULL, 1},
+        {"b", "D10", MH_LEVEL_MEDIUM, 1, "u@x", NULL, NULL, NULL, NULL, NULL, 2},
+        {"c", "D14", MH_LEVEL_MEDIUM, 2, "u@x", NULL, NULL, NULL, NULL, NULL, 3},
+        {"d", NULL, MH_LEVEL_LOW, 3, "u@x", NULL, NULL, NULL, NULL, NULL, 4},
+    };
+    mh_incidents *b = build(xs, 4, false, NULL, 0);
+    const struct mh_incident *i = mh_incidents_get(b, 0);
+    CHECK(i && i->score == 130 && i->level == MH_LEVEL_CRITICAL);
+    mh_incidents_free(b);
+    /* an item seen only in low alerts counts half: D14 low alone = 25 < 30 */
+    xs[2].level = MH_LEVEL_LOW;
+    b = build(xs + 2, 1, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 0);
+    mh_incidents_free(b);
+    b = build(xs, 3, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->score == 105 && i->level == MH_LEVEL_HIGH);
+    mh_incidents_free(b);
+    /* a tag "mailhound.d6" gives the catalogue item when detection is NULL */
+    const char *tags[] = {"attack.t1098", "mailhound.d6"};
+    struct mh_finding al;
+    memset(&al, 0, sizeof al);
+    al.tags = tags;
+    al.ntags = 2;
+    char buf[8];
+    CHECK_STREQ(mh_finding_detection(&al, buf), "D6");
+    tags[1] = "mailhound.d18";
+    CHECK(mh_finding_detection(&al, buf) == NULL);
+}
+
+/* A Sigma alert (match/alert.h) seen as a finding. */
+static void t_from_alert(void)
+{
+    static const char *tags[] = {"attack.t1114.003", "mailhound.d16"};
+    struct mh_rule r;
+    memset(&r, 0, sizeof r);
+    r.id = "d24d3171-233e-474b-9e31-83036d06c1d3";
+    r.title = "Inbox rule forwarding or redirecting mail";
+    r.level = MH_LEVEL_MEDIUM;
+    r.tags = tags;
+    r.ntags = 2;
+    struct mh_alert a;
+    memset(&a, 0, sizeof a);
+    a.rule = &r;
+    a.time = T0;
+    a.source.file = "logs/ual/x.jsonl";
+    a.source.record = 7;
+    a.ent[MH_ENT_USER] = MH_SLICE_LIT("a@contoso.com");
+    a.ent[MH_ENT_IP] = MH_SLICE_LIT("192.0.2.1");
+    struct mh_finding f;
+    mh_finding_from_alert(&a, &f);
+    CHECK_STREQ(f.rule_id, r.id);
+    CHECK(f.level == MH_LEVEL_MEDIUM);
+    CHECK_INT(f.ref.record, 7);
+    CHECK_STREQ(f.file_name, "logs/ual/x.jsonl");
+    CHECK_SLICE(f.ent[MH_ENT_IP], "192.0.2.1");
+    CHECK(f.ent[MH_ENT_MAILBOX].len == 0);
+    char buf[8];
+    CHECK_STREQ(mh_finding_detection(&f, buf), "D16");
+    /* with a D17 finding of the same user it makes an incident (25 + 25) */
+    struct mh_detector_config dc;
+    mh_detector_config_defaults(&dc);
+    struct mh_incident_config c;
+    mh_incident_config_from(&dc, &c);
+    mh_incidents *b = NULL;
+    CHECK(mh_incidents_new(&c, NULL, &b) == MH_OK);
+    CHECK(mh_incidents_add(b, &f) == MH_OK);
+    struct a other = {"x", "D17", MH_LEVEL_MEDIUM, 60, "A@contoso.com", NULL, NULL, NULL, NULL, NULL, 1};
+    struct mh_finding g = mk(&other);
+    CHECK(mh_incidents_add(b, &g) == MH_OK);
+    CHECK(mh_incidents_build(b) == MH_OK);
+    CHECK_INT(mh_incidents_count(b), 1);
+    const struct mh_incident *i = mh_incidents_get(b, 0);
+    CHECK(i && i->score == 50 && i->nsteps == 2);
+    if (i) CHECK_STREQ(i->steps[0].file_name, "logs/ual/x.jsonl");
+    mh_incidents_free(b);
+}
+
+int main(void)
+{
+    if (mh_time_parse("2024-03-01T00:00:00Z", 20, &T0) != MH_OK) return 1;
+    struct mh_detector_config dc;
+    mh_detector_config_defaults(&dc);
+    char path[MH_DET_PATH_BYTES];
+    if (mh_data_path(&dc, dc.first_party_apps, path) != MH_OK ||
+        mh_appset_load(&fp, path, NULL) != MH_OK) {
+        fprintf(stderr, "cannot load %s\n", path);
+        return 1;
+    }
+    static const struct mh_test tests[] = {
+        {"group_with_link", t_group_with_link}, {"shared_ip", t_shared_ip},
+        {"json_exact", t_json_exact},           {"order_independent", t_order_independent},
+        {"levels", t_levels},                   {"from_alert", t_from_alert},
+    };
+    int rc = MH_TEST_RUN(tests);
+    mh_appset_fini(&fp);
+    return rc;
+}
