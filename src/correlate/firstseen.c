@@ -32,8 +32,9 @@
  * seen 2024-01-03 -> part of the baseline.
  *
  * D7 step 5: a service-principal sign-in (success) from an IP the service
- * principal never used, once the tenant has `d7.sp_baseline` of SP sign-ins
- * -> mh.d7.sp_signin_new_ip (low). New applications have no addresses yet, so
+ * principal never used -> mh.d7.sp_signin_new_ip: low once the tenant has
+ * `d7.sp_baseline` of SP sign-ins, informational (baseline=incomplete) after
+ * its first day but before that; addresses of the first day are the baseline. New applications have no addresses yet, so
  * every address of an attacker-created app is new: that is the point.
  *
  * State (state.h): d9_cover, d9_pair, d7_spaddr, d7_spcover. A run's evidence
@@ -466,10 +467,18 @@ static mh_status finish_sp(struct firstseen *f, struct mh_det_ctx *cx)
         if (!e) continue;
         const struct spcover *c = &f->spcs[e->value];
         mh_time cf = tmin(c->run_first, c->state_first);
-        if (cf == MH_TIME_NONE || s->ev.time < cf + cx->cfg.sp_baseline) continue;
-        struct mh_det_pending *d = mh_det_pend(cx, &rule_sp, MH_LEVEL_LOW, &s->ev);
+        if (cf == MH_TIME_NONE || s->ev.time < cf + MH_USEC_PER_SEC * 86400) continue;
+        /* Past the first day but before d7.sp_baseline: the address is new
+         * but the history is short -- reported at informational level with
+         * baseline=incomplete (the coverage model: a gap is said, never
+         * silent), low once the baseline is complete. */
+        bool complete = s->ev.time >= cf + cx->cfg.sp_baseline;
+        struct mh_det_pending *d =
+            mh_det_pend(cx, &rule_sp, complete ? MH_LEVEL_LOW : MH_LEVEL_INFORMATIONAL, &s->ev);
         mh_det_pend_str(cx, d, "app_id", mh_det_str(cx, s->sp));
         mh_det_pend_str(cx, d, "ip", mh_det_str(cx, s->ip));
+        mh_det_pend_str(cx, d, "baseline",
+                        complete ? MH_SLICE_LIT("complete") : MH_SLICE_LIT("incomplete"));
     }
     return MH_OK;
 }

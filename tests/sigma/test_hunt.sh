@@ -10,41 +10,43 @@ trap 'rm -rf "$t"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 R=tests/data/sigma/rules_spray.yml
+# the Sigma engine alone: not the built-in pack, not the stateful detectors
+H="--no-builtin --no-detectors"
 IN=tests/data/sigma/ual_spray.jsonl
 
-"$MH" hunt -j 1 -r $R --format jsonl $IN >"$t/j1" 2>"$t/e1"; rc=$?
+"$MH" hunt -j 1 $H -r $R --format jsonl $IN >"$t/j1" 2>"$t/e1"; rc=$?
 [ $rc -eq 0 ] || bad "exit $rc without --fail-on-alert"
 cmp -s "$t/j1" tests/sigma/golden/spray.jsonl || { bad "jsonl differs from golden"; diff "$t/j1" tests/sigma/golden/spray.jsonl | head; }
-"$MH" hunt -j 4 -r $R --format jsonl $IN >"$t/j4" 2>"$t/e4"
+"$MH" hunt -j 4 $H -r $R --format jsonl $IN >"$t/j4" 2>"$t/e4"
 cmp -s "$t/j1" "$t/j4" || bad "-j 4 output differs from -j 1"
 cmp -s "$t/e1" "$t/e4" || bad "-j 4 diagnostics differ from -j 1"
-"$MH" hunt -j 3 --reference -r $R --format jsonl $IN >"$t/ref" 2>/dev/null
+"$MH" hunt -j 3 --reference $H -r $R --format jsonl $IN >"$t/ref" 2>/dev/null
 cmp -s "$t/j1" "$t/ref" || bad "reference matcher output differs"
-"$MH" hunt -j 2 -r $R --format csv $IN >"$t/csv" 2>/dev/null
+"$MH" hunt -j 2 $H -r $R --format csv $IN >"$t/csv" 2>/dev/null
 cmp -s "$t/csv" tests/sigma/golden/spray.csv || bad "csv differs from golden"
 # every problem reported once, with file, line, record and byte
 [ "$(grep -c 'skipped: tests/data/sigma/ual_spray.jsonl:4: record 4, byte 759' "$t/e1")" = 1 ] || bad "malformed record not reported once"
 [ "$(grep -c "unparseable time in 'CreationTime'" "$t/e1")" = 1 ] || bad "bad time not reported once"
 # --fail-on-alert
-"$MH" hunt -q -r $R --fail-on-alert $IN >/dev/null 2>&1; rc=$?
+"$MH" hunt -q $H -r $R --fail-on-alert $IN >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || bad "--fail-on-alert with alerts: exit $rc, want 2"
-"$MH" hunt -q -r $R --fail-on-alert --from 2025-01-01T00:00:00Z $IN >"$t/none" 2>&1; rc=$?
+"$MH" hunt -q $H -r $R --fail-on-alert --from 2025-01-01T00:00:00Z $IN >"$t/none" 2>&1; rc=$?
 [ $rc -eq 0 ] || bad "--fail-on-alert without alerts: exit $rc, want 0"
 [ ! -s "$t/none" ] || bad "--from after every event still printed alerts"
 # --min-level keeps only the critical correlation
-n=$("$MH" hunt -q -r $R --min-level high --format jsonl $IN 2>/dev/null | wc -l)
+n=$("$MH" hunt -q $H -r $R --min-level high --format jsonl $IN 2>/dev/null | wc -l)
 [ "$n" = 1 ] || bad "--min-level high: $n alerts, want 1"
 # --to before the inbox rule drops it but keeps the correlation
-n=$("$MH" hunt -q -r $R --to 2024-03-05T10:11:00Z --format jsonl $IN 2>/dev/null | grep -c 'Inbox rule')
+n=$("$MH" hunt -q $H -r $R --to 2024-03-05T10:11:00Z --format jsonl $IN 2>/dev/null | grep -c 'Inbox rule')
 [ "$n" = 0 ] || bad "--to did not drop the later event"
 # usage errors
-"$MH" hunt -r $R --format xml $IN >/dev/null 2>&1; [ $? -eq 1 ] || bad "bad --format not exit 1"
+"$MH" hunt $H -r $R --format xml $IN >/dev/null 2>&1; [ $? -eq 1 ] || bad "bad --format not exit 1"
 "$MH" hunt -r /nonexistent/rules $IN >/dev/null 2>&1; [ $? -eq 1 ] || bad "missing rules not exit 1"
-"$MH" hunt -r $R >/dev/null 2>&1; [ $? -eq 1 ] || bad "no PATH not exit 1"
+"$MH" hunt $H -r $R >/dev/null 2>&1; [ $? -eq 1 ] || bad "no PATH not exit 1"
 # stdin
-"$MH" hunt -q -j 1 -r $R --format jsonl - <$IN >"$t/stdin" 2>/dev/null
+"$MH" hunt -q -j 1 $H -r $R --format jsonl - <$IN >"$t/stdin" 2>/dev/null
 [ "$(wc -l <"$t/stdin")" = 2 ] || bad "stdin input"
 # --stats
-"$MH" hunt -q -r $R --stats $IN 2>&1 >/dev/null | grep -q 'never parsed: no candidate rule' || bad "--stats line"
+"$MH" hunt -q $H -r $R --stats $IN 2>&1 >/dev/null | grep -q 'never parsed: no candidate rule' || bad "--stats line"
 [ $fail -eq 0 ] && echo "hunt: all checks passed"
 exit $fail
