@@ -54,9 +54,13 @@ measure() { # name stdout cmd...
     "$(sed -E 's/.*exit=([0-9]+).*/\1/' <<<"$line")"
 }
 {
-  measure "hunt cloud ($nrules) -j1" "$out/c1" "$mh" hunt -q -j 1 --format jsonl $cloud "$input"
-  measure "hunt cloud ($nrules) -j$cores" "$out/cN" "$mh" hunt -q -j "$cores" --format jsonl $cloud "$input"
-  measure "hunt 21 rules -j1" "$out/s1" "$mh" hunt -q -j 1 --format jsonl $sub "$input"
+  # Sigma alone: no built-in pack, no stateful detectors (issue 3's figures).
+  sigma_only="--no-builtin --no-detectors"
+  measure "hunt cloud ($nrules) -j1" "$out/c1" "$mh" hunt -q -j 1 --format jsonl $sigma_only $cloud "$input"
+  measure "hunt cloud ($nrules) -j$cores" "$out/cN" "$mh" hunt -q -j "$cores" --format jsonl $sigma_only $cloud "$input"
+  measure "hunt 21 rules -j1" "$out/s1" "$mh" hunt -q -j 1 --format jsonl $sigma_only $sub "$input"
+  # Issue 5: the full built-in pack and the stateful detectors on top.
+  measure "hunt cloud+builtin+detectors -j1" "$out/f1" "$mh" hunt -q -j 1 --format jsonl $cloud "$input"
   if command -v jq >/dev/null; then
     measure "jq 21 rules" "$out/jq" jq -r -f "$here/jq-rules.jq" "$input"
   fi
@@ -71,10 +75,12 @@ echo "cloud alerts: $(wc -l <"$out/c1")"
 awk -F'\t' -v bytes="$bytes" -v recs="$records" '
   { name[NR]=$1; wall[NR]=$2; rss[NR]=$3; code[NR]=$4 }
   END {
-    printf "%-28s %8s %9s %12s %10s %5s\n", "run", "wall s", "MB/s", "events/s", "peak MB", "exit"
+    printf "%-34s %8s %9s %12s %10s %5s\n", "run", "wall s", "MB/s", "events/s", "peak MB", "exit"
     for (i = 1; i <= NR; i++)
-      printf "%-28s %8.2f %9.0f %12.0f %10.1f %5d\n", name[i], wall[i], bytes/1e6/wall[i], recs/wall[i], rss[i]/1024, code[i]
+      printf "%-34s %8.2f %9.0f %12.0f %10.1f %5d\n", name[i], wall[i], bytes/1e6/wall[i], recs/wall[i], rss[i]/1024, code[i]
     for (i = 1; i <= NR; i++) { if (name[i] ~ /^hunt 21/) s = i; if (name[i] ~ /^jq/) q = i; if (name[i] ~ /-j1$/ && name[i] ~ /cloud/) c = i }
     if (s && q) printf "mailhound is %.1fx jq on the same 21 rules (target >= 50x)\n", wall[q]/wall[s]
     if (c) printf "all cloud rules, one thread: %.2f GB/s (target >= 1 GB/s per core)\n", bytes/1e9/wall[c]
+    for (i = 1; i <= NR; i++) if (name[i] ~ /builtin/) f = i
+    if (c && f) printf "built-in pack + detectors cost %.2fx the cloud rules alone (target <= 2x)\n", wall[f]/wall[c]
   }' "$out/results"
