@@ -28,8 +28,12 @@ static bool check_leaf(void *ctx, struct mh_slice path, const struct mh_value *v
 {
     struct leaf_ctx *lc = ctx;
     (void)v;
-    if (lc->n++ < 16) {
-        /* every leaf path the walk reports must resolve again */
+    /* Every leaf path the walk reports must resolve again -- except paths
+     * with an empty segment (an empty JSON key: leading/trailing "." or
+     * ".."), which a dotted path cannot address; no log source has them. */
+    bool empty_seg = path.len == 0 || path.ptr[0] == '.' || path.ptr[path.len - 1] == '.' ||
+                     memmem(path.ptr, path.len, "..", 2) != NULL;
+    if (!empty_seg && lc->n++ < 16) {
         size_t hits = 0;
         bool found = false;
         if (mh_event_get(lc->ev, path.ptr, path.len, count_value, &hits, &found) == MH_OK &&

@@ -293,6 +293,8 @@ struct leaves {
     void *ctx;
     char path[MH_MAX_FIELD_PATH];
     size_t plen;
+    size_t nseg; /* segments in path: an empty key is a segment too, so a
+                    path never silently loses one ("" then "a" gives ".a") */
     size_t count;
     bool stop;
     mh_status st;
@@ -300,15 +302,16 @@ struct leaves {
 
 static bool push(struct leaves *lw, struct mh_slice seg)
 {
-    size_t need = seg.len + (lw->plen ? 1 : 0);
+    size_t need = seg.len + (lw->nseg ? 1 : 0);
     if (need > MH_MAX_FIELD_PATH - lw->plen) {
         lw->st = MH_ELIMIT;
         lw->stop = true;
         return false;
     }
-    if (lw->plen) lw->path[lw->plen++] = '.';
+    if (lw->nseg) lw->path[lw->plen++] = '.';
     memcpy(lw->path + lw->plen, seg.ptr, seg.len);
     lw->plen += seg.len;
+    lw->nseg++;
     return true;
 }
 
@@ -317,10 +320,11 @@ static void leaf_walk(struct leaves *lw, const struct mh_jdoc *d, uint32_t i, in
 static void leaf_under(struct leaves *lw, const struct mh_jdoc *d, uint32_t i, struct mh_slice seg,
                        int level)
 {
-    size_t saved = lw->plen;
+    size_t saved = lw->plen, savedseg = lw->nseg;
     if (!push(lw, seg)) return;
     leaf_walk(lw, d, i, level);
     lw->plen = saved;
+    lw->nseg = savedseg;
 }
 
 static void leaf_emit(struct leaves *lw, const struct mh_jdoc *d, uint32_t i)
@@ -367,11 +371,12 @@ static void leaf_walk(struct leaves *lw, const struct mh_jdoc *d, uint32_t i, in
                 leaf_under(lw, d, it.value, name, level);
                 continue;
             }
-            size_t saved = lw->plen;
+            size_t saved = lw->plen, savedseg = lw->nseg;
             if (!push(lw, name)) return;
             if (it.value != MH_JNONE) leaf_under(lw, d, it.value, MH_SLICE_LIT("NewValue"), level);
             if (it.old != MH_JNONE) leaf_under(lw, d, it.old, MH_SLICE_LIT("OldValue"), level);
             lw->plen = saved;
+            lw->nseg = savedseg;
         }
         return;
     case MH_JSTR: {
@@ -398,6 +403,7 @@ mh_status mh_event_leaves(struct mh_event *ev, mh_leaf_fn fn, void *ctx)
     lw.fn = fn;
     lw.ctx = ctx;
     lw.plen = 0;
+    lw.nseg = 0;
     lw.count = 0;
     lw.stop = false;
     lw.st = MH_OK;
