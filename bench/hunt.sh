@@ -78,7 +78,7 @@ awk -F'\t' -v bytes="$bytes" -v recs="$records" '
     printf "%-34s %8s %9s %12s %10s %5s\n", "run", "wall s", "MB/s", "events/s", "peak MB", "exit"
     for (i = 1; i <= NR; i++)
       printf "%-34s %8.2f %9.0f %12.0f %10.1f %5d\n", name[i], wall[i], bytes/1e6/wall[i], recs/wall[i], rss[i]/1024, code[i]
-    for (i = 1; i <= NR; i++) { if (name[i] ~ /^hunt 21/) s = i; if (name[i] ~ /^jq/) q = i; if (name[i] ~ /-j1$/ && name[i] ~ /cloud/) c = i }
+    for (i = 1; i <= NR; i++) { if (name[i] ~ /^hunt 21/) s = i; if (name[i] ~ /^jq/) q = i; if (name[i] ~ /^hunt cloud \(/ && name[i] ~ /-j1$/) c = i }
     if (s && q) printf "mailhound is %.1fx jq on the same 21 rules (target >= 50x)\n", wall[q]/wall[s]
     if (c) printf "all cloud rules, one thread: %.2f GB/s (target >= 1 GB/s per core)\n", bytes/1e9/wall[c]
     for (i = 1; i <= NR; i++) if (name[i] ~ /builtin/) f = i
