@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "base/utf8.h"
 
 void mh_jw_init(struct mh_jw *w, struct mh_buf *out)
 {
@@ -72,28 +73,6 @@ void mh_jw_arr_end(struct mh_jw *w)
     close_(w, ']');
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return (n >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && p[1] < 0xA0) return 0;
-        if (c == 0xED && p[1] >= 0xA0) return 0; /* surrogates */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && p[1] < 0x90) return 0;
-        if (c == 0xF4 && p[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 mh_status mh_json_escape(struct mh_buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -109,7 +88,7 @@ mh_status mh_json_escape(struct mh_buf *out, const char *s, size_t n)
         if (run) MH_TRY(mh_buf_append(out, s + i - run, run));
         run = 0;
         if (c >= 0x80) {
-            size_t k = utf8_len(p + i, n - i);
+            size_t k = mh_utf8_decode(p + i, n - i, NULL);
             if (k) {
                 MH_TRY(mh_buf_append(out, s + i, k));
                 i += k;

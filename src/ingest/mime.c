@@ -64,76 +64,7 @@ mh_status mh_mime_init(mh_error *err)
     return MH_OK;
 }
 
-/* ---- UTF-8 ---- */
-
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    if ((size_t)(end - p) < n) return 0;
-    unsigned cp = c & (0x3Fu >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
-bool mh_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        while (end - p >= 8) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            if (v & 0x8080808080808080ULL) break;
-            p += 8;
-        }
-        if (p >= end) break;
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k = utf8_seq(p, end);
-        if (!k) return false;
-        p += k;
-    }
-    return true;
-}
-
-mh_status mh_utf8_repair(const char *s, size_t n, struct mh_buf *out, bool *repaired)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    bool rep = false;
-    MH_TRY(mh_buf_reserve(out, n));
-    while (p < end) {
-        const unsigned char *run = p;
-        while (p < end) {
-            size_t k = *p < 0x80 ? 1 : utf8_seq(p, end);
-            if (!k) break;
-            p += k;
-        }
-        MH_TRY(mh_buf_append(out, run, (size_t)(p - run)));
-        if (p < end) {
-            MH_TRY(mh_buf_append(out, "\xEF\xBF\xBD", 3));
-            rep = true;
-            p++;
-        }
-    }
-    if (repaired) *repaired = rep;
-    return MH_OK;
-}
+/* ---- UTF-8: base/utf8.h ---- */
 
 /* windows-1252 0x80..0x9F (WHATWG: the five unassigned bytes map to C1 controls) */
 static const uint16_t CP1252[32] = {

@@ -60,6 +60,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "base/time.h"
 #include "mailhound/status.h"
 
@@ -96,11 +97,7 @@ MH_MUST_CHECK mh_status mh_mime_decode_header(const char *value, size_t n, struc
 
 /* ---- UTF-8 ---- */
 
-/* True when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-bool mh_utf8_valid(const char *s, size_t n);
-/* Append s[0..n) to out as valid UTF-8, each invalid byte as U+FFFD. Sets
- * *repaired when something was replaced (may be NULL). */
-MH_MUST_CHECK mh_status mh_utf8_repair(const char *s, size_t n, struct mh_buf *out, bool *repaired);
+/* mh_utf8_valid / mh_utf8_repair: base/utf8.h */
 /* Append windows-1252 bytes s[0..n) to out as UTF-8 (WHATWG mapping). */
 MH_MUST_CHECK mh_status mh_cp1252_to_utf8(const char *s, size_t n, struct mh_buf *out);
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/hash.h"
@@ -92,28 +93,16 @@ struct mh_secrets_scratch {
 
 /* ---- entropy ---- */
 
+/* Go's rune decoding: a valid sequence, else one byte as U+FFFD. */
 static uint32_t decode_rune(const unsigned char *p, size_t n, size_t *len)
 {
-    unsigned c = p[0];
-    if (c < 0x80) {
-        *len = 1;
-        return c;
+    uint32_t cp;
+    size_t k = mh_utf8_decode(p, n, &cp);
+    if (k) {
+        *len = k;
+        return cp;
     }
-    size_t k = c >= 0xC2 && c <= 0xDF   ? 2
-               : c >= 0xE0 && c <= 0xEF ? 3
-               : c >= 0xF0 && c <= 0xF4 ? 4
-                                        : 0;
-    if (k && k <= n) {
-        uint32_t cp = c & (0x3Fu >> (k - 1));
-        size_t i = 1;
-        for (; i < k && (p[i] & 0xC0) == 0x80; i++) cp = (cp << 6) | (p[i] & 0x3F);
-        static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (i == k && cp >= min[k] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF)) {
-            *len = k;
-            return cp;
-        }
-    }
-    *len = 1; /* Go: an invalid byte is one U+FFFD rune */
+    *len = 1;
     return 0xFFFD;
 }
 

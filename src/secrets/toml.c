@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/utf8.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/hash.h"
@@ -99,31 +100,6 @@ static mh_status fail(struct parser *ps, const char *msg)
 
 /* ---- UTF-8 ---- */
 
-/* Length of the valid UTF-8 sequence at p (1..4), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    if ((size_t)(end - p) < n) return 0;
-    unsigned cp = c & (0x3Fu >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
 static mh_status check_utf8(struct parser *ps)
 {
     const unsigned char *p = (const unsigned char *)ps->start,
@@ -133,7 +109,7 @@ static mh_status check_utf8(struct parser *ps)
             p++;
             continue;
         }
-        size_t k = utf8_seq(p, end);
+        size_t k = mh_utf8_decode(p, (size_t)(end - p), NULL);
         if (!k) return fail_at(ps, (const char *)p, MH_EPARSE, "invalid UTF-8", NULL);
         p += k;
     }

@@ -8,6 +8,7 @@
 #include "base/jsonw.h"
 #include "base/slice.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "mh_test.h"
 
 static mh_time T(const char *s)
@@ -177,12 +178,43 @@ static void t_error(void)
     CHECK_STREQ(out, "a.json:3:5: record 2, byte 120: unterminated string (at x)");
 }
 
+static void t_utf8(void)
+{
+    static const struct {
+        const char *in;
+        size_t len; /* expected sequence length, 0 = invalid */
+        uint32_t cp;
+    } T[] = {
+        {"A", 1, 0x41},           {"\xc3\xa9", 2, 0xE9},        {"\xe2\x80\x93", 3, 0x2013},
+        {"\xf0\x9f\x98\x80", 4, 0x1F600}, {"\xc0\xaf", 0, 0},   /* overlong */
+        {"\xe0\x80\xaf", 0, 0},  /* overlong */ {"\xed\xa0\x80", 0, 0}, /* surrogate */
+        {"\xf4\x90\x80\x80", 0, 0}, /* > U+10FFFF */ {"\xc3", 0, 0}, /* cut */
+        {"\x80", 0, 0},          {"\xff", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        uint32_t cp = 0;
+        size_t k = mh_utf8_decode((const unsigned char *)T[i].in, strlen(T[i].in), &cp);
+        CHECK_INT(k, T[i].len);
+        if (k) CHECK_INT(cp, T[i].cp);
+    }
+    CHECK(mh_utf8_valid("plain ascii text, long enough for the 8-byte path", 49));
+    CHECK(!mh_utf8_valid("abcdefgh\xed\xa0\x80", 11));
+    struct mh_buf b;
+    mh_buf_init(&b, 0);
+    bool rep = false;
+    CHECK(mh_utf8_repair("a\xff" "b\xc3\xa9", 5, &b, &rep) == MH_OK);
+    CHECK(rep);
+    CHECK_MEM(b.data, b.len, "a\xef\xbf\xbd" "b\xc3\xa9");
+    mh_buf_fini(&b);
+}
+
 int main(void)
 {
     static const struct mh_test T_[] = {
         {"time_parse", t_time_parse}, {"time_format", t_time_format}, {"buf", t_buf},
         {"arena", t_arena},           {"map", t_map},                 {"jsonw", t_jsonw},
         {"alloc_fail", t_alloc_fail}, {"error", t_error},
+        {"utf8", t_utf8},
     };
     return MH_TEST_RUN(T_);
 }
