@@ -21,10 +21,10 @@ set -uo pipefail
 command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
 bin=$MH users=${MH_ACC_USERS:-300} kind="ctest binary"
 rel="$MH_SRC/build/release/mailhound"
-if [ -x "$rel" ] && "$rel" hunt --help 2>&1 | grep -q -- '--state'; then
+if [ -x "$rel" ] && grep -q -- '--state' <<<"$("$rel" hunt --help 2>&1)"; then
   bin=$rel users=${MH_ACC_USERS:-2000} kind="release binary"
 fi
-if ! "$bin" hunt --help 2>&1 | grep -q -- '--state'; then
+if ! grep -q -- '--state' <<<"$("$bin" hunt --help 2>&1)"; then
   echo "skipped: 'mailhound hunt' does not run the built-in detectors in this build"
   exit 77
 fi

@@ -38,7 +38,7 @@ expect_rule() { # file title
   else echo "FAIL $(basename "$1"): '$2' did not fire"; fail=1; fi
 }
 atomic="$corp/otrf-security-datasets/m365-atomic"
-if "$MH" hunt --help 2>&1 | grep -q -- '--state'; then
+if grep -q -- '--state' <<<"$("$MH" hunt --help 2>&1)"; then
   f="$atomic/o365spray_reporting.json"
   if hunt "$f"; then
     if grep -q '"rule_id":"mh.d1.spray_success"' "$tmp/out"; then echo "ok   $(basename "$f"): built-in mh.d1.spray_success"
@@ -66,7 +66,7 @@ hunt "$lab/office_activity_inbox_rule.csv" && expect_rule "$lab/office_activity_
 hunt "$lab/AuditLogs_Hunting.csv" && expect_rule "$lab/AuditLogs_Hunting.csv" "Credential added to an application or service principal"
 # logins and mail access from the takeover address: the attacker-context
 # follow-ups of the built-in detectors, seeded by the high inbox-rule alert
-if "$MH" hunt --help 2>&1 | grep -q -- '--state'; then
+if grep -q -- '--state' <<<"$("$MH" hunt --help 2>&1)"; then
   if hunt "$lab"; then
     for id in mh.ctx.signin_in_context mh.ctx.mail_access_in_context; do
       if grep '"rule_id":"'$id'"' "$tmp/out" | grep -q '175\.45\.176\.99'; then echo "ok   training lab: $id from 175.45.176.99"

@@ -47,6 +47,9 @@ n=$("$MH" hunt -q $H -r $R --to 2024-03-05T10:11:00Z --format jsonl $IN 2>/dev/n
 "$MH" hunt -q -j 1 $H -r $R --format jsonl - <$IN >"$t/stdin" 2>/dev/null
 [ "$(wc -l <"$t/stdin")" = 2 ] || bad "stdin input"
 # --stats
-"$MH" hunt -q $H -r $R --stats $IN 2>&1 >/dev/null | grep -q 'never parsed: no candidate rule' || bad "--stats line"
+# (stderr captured first: `| grep -q` would close the pipe early and, under
+# pipefail, turn hunt's SIGPIPE on its next stats line into a false failure)
+stats_err=$("$MH" hunt -q $H -r $R --stats $IN 2>&1 >/dev/null)
+grep -q 'never parsed: no candidate rule' <<<"$stats_err" || bad "--stats line"
 [ $fail -eq 0 ] && echo "hunt: all checks passed"
 exit $fail
