@@ -157,6 +157,15 @@
 #define MH_D1_MAX_FAILURES_PER_SOURCE 4096u /* failures kept per source (saturates) */
 #define MH_D1_MAX_SUCCESSES_PER_SOURCE 16u  /* earliest successes kept per source */
 #define MH_D1_MAX_SUCCESS_USERS 64u         /* distinct succeeding accounts counted (saturates) */
+#define MH_D5_MAX_APPS 200000u              /* application keys (app id, object id, name) with
+                                               sign-in days */
+#define MH_D5_MAX_DAYS_PER_APP 400u         /* sign-in days kept per key (the latest) */
+#define MH_D5_MAX_ACTORS 1000000u           /* (application key, actor) management records */
+#define MH_D5_MAX_CREDENTIALS 100000u       /* credential changes waiting for finish */
+#define MH_D5_MAX_KEYS 64u                  /* KeyIdentifiers parsed per KeyDescription side */
+#define MH_D9_MAX_PATHS 1000000u            /* (tenant, client app, Graph|direct) entries */
+#define MH_D14_MAX_OWNERS (2u << 20)        /* (UPN, object id) pairs from sign-ins */
+#define MH_D14_MAX_OWNER_CANDIDATES 1000000u /* (mailbox, TokenObjectId) owner-logon pairs */
 #define MH_D8_MAX_OBJECTS 200000u           /* service principals followed for D8 */
 #define MH_CTX_MAX_ENTRIES 1000000u         /* (ip|session, principal, kind) follow-up entries */
 #define MH_INCIDENT_MAX_ALERTS 2000000u     /* alerts grouped into incidents */

@@ -108,6 +108,11 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d2_slow_min_sources = 5;
     c->d2_new_source_lookback = DAY(30);
 
+    c->d5_enabled = true;
+    c->d5_dormant = DAY(90);
+    c->d5_actor_history = DAY(90);
+    c->d5_min_history = DAY(3);
+
     c->d7_window = DAY(7);
     c->d7_alert_score = 60;
     memcpy(c->weights, default_weights, sizeof default_weights);
@@ -122,6 +127,7 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d9_baseline = DAY(7);
     c->d9_retention = DAY(90);
     c->d9_mailbox = true;
+    c->d9_dual_path = true;
 
     c->d11_enabled = true;
     c->d11_k = 2.5;
@@ -141,6 +147,8 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d14_settle = HOUR(2);
     c->d14_delegated_streams = MH_STREAM_INTERACTIVE | MH_STREAM_NONINTERACTIVE;
     c->d14_app_streams = MH_STREAM_SERVICE_PRINCIPAL;
+    c->d14_token_owner = true;
+    c->d14_owner_retention = DAY(90);
 
     c->d15_enabled = true;
     c->d15_max_countries = 1;
@@ -300,6 +308,10 @@ static const struct opt options[] = {
     O("d2.new_source_lookback", T_DUR, d2_new_source_lookback),
     OT("d3.watch_accounts", d3_watch_accounts),
     OT("d3.allow_accounts", d3_allow_accounts),
+    O("d5.enabled", T_BOOL, d5_enabled),
+    O("d5.dormant", T_DUR, d5_dormant),
+    O("d5.actor_history", T_DUR, d5_actor_history),
+    O("d5.min_history", T_DUR, d5_min_history),
     O("d7.window", T_DUR, d7_window),
     O("d7.alert_score", T_I32, d7_alert_score),
     O("d7.sp_new_ip", T_BOOL, sp_new_ip_enabled),
@@ -312,6 +324,7 @@ static const struct opt options[] = {
     O("d9.baseline", T_DUR, d9_baseline),
     O("d9.retention", T_DUR, d9_retention),
     O("d9.per_mailbox", T_BOOL, d9_mailbox),
+    O("d9.graph_and_direct", T_BOOL, d9_dual_path),
     O("d11.enabled", T_BOOL, d11_enabled),
     O("d11.k", T_DBL, d11_k),
     O("d11.mailbox_k", T_DBL, d11_mailbox_k),
@@ -328,6 +341,8 @@ static const struct opt options[] = {
     O("d14.settle", T_DUR, d14_settle),
     O("d14.delegated_streams", T_STREAMS, d14_delegated_streams),
     O("d14.app_streams", T_STREAMS, d14_app_streams),
+    O("d14.token_owner", T_BOOL, d14_token_owner),
+    O("d14.owner_retention", T_DUR, d14_owner_retention),
     O("d15.enabled", T_BOOL, d15_enabled),
     O("d15.max_countries", T_U32, d15_max_countries),
     O("d15.max_asns", T_U32, d15_max_asns),
@@ -516,7 +531,8 @@ bool mh_appset_has(const struct mh_appset *s, struct mh_slice id)
 
 static const struct mh_det_ops *const registry[] = {
     &mh_det_firstseen_ops, &mh_det_tokencheck_ops, &mh_det_session_ops, &mh_det_volume_ops,
-    &mh_det_throttle_ops,  &mh_det_spray_ops,      &mh_det_chain_ops,
+    &mh_det_throttle_ops,  &mh_det_spray_ops,      &mh_det_appcred_ops, &mh_det_mailpath_ops,
+    &mh_det_tokenowner_ops, &mh_det_chain_ops,
 };
 #define NDET (sizeof registry / sizeof registry[0])
 

@@ -23,6 +23,10 @@
  *   throttle.c   D12 IsThrottled: mailbox unaudited for 24 h (coverage gap)
  *   spray.c      D2 low-and-slow spray followed by a success from a new
  *                    source; D3 that success without MFA / over legacy auth
+ *   appcred.c    D5 credential added to a dormant application / by an
+ *                    actor new to it (KeyDescription diff)
+ *   mailpath.c   D9 one application reading mail through Graph and directly
+ *   tokenowner.c D14 owner logon with a token of another object id
  *   chain.c      D8 ephemeral service principal; application-change links
  *                    for incidents; attacker-context follow-ups (D13 sync in
  *                    attacker context, activity from an implicated IP/session)
@@ -205,6 +209,12 @@ struct mh_detector_config {
     char d3_watch_accounts[MH_DET_LIST_BYTES];   /* d3.watch_accounts = (comma list, substrings) */
     char d3_allow_accounts[MH_DET_LIST_BYTES];   /* d3.allow_accounts = */
 
+    /* D5 credential added: key diff, actor history, dormancy (appcred.c) */
+    bool d5_enabled;                             /* d5.enabled = true */
+    mh_time d5_dormant;                          /* d5.dormant = 90d */
+    mh_time d5_actor_history;                    /* d5.actor_history = 90d */
+    mh_time d5_min_history;                      /* d5.min_history = 3d (partial verdicts) */
+
     /* D7 chain / incidents (incident.c) and D8 (chain.c) */
     mh_time d7_window;                           /* d7.window = 7d */
     int32_t d7_alert_score;                      /* d7.alert_score = 60 */
@@ -223,6 +233,7 @@ struct mh_detector_config {
     mh_time d9_baseline;                         /* d9.baseline = 7d (issue 5; catalogue 14d) */
     mh_time d9_retention;                        /* d9.retention = 90d */
     bool d9_mailbox;                             /* d9.per_mailbox = true */
+    bool d9_dual_path;                           /* d9.graph_and_direct = true (mailpath.c) */
 
     /* D11 (volume.c) */
     bool d11_enabled;                            /* d11.enabled = true */
@@ -245,6 +256,8 @@ struct mh_detector_config {
     mh_time d14_settle;                          /* d14.settle = 2h */
     uint32_t d14_delegated_streams;              /* d14.delegated_streams = interactive,noninteractive */
     uint32_t d14_app_streams;                    /* d14.app_streams = service_principal */
+    bool d14_token_owner;                        /* d14.token_owner = true (tokenowner.c) */
+    mh_time d14_owner_retention;                 /* d14.owner_retention = 90d */
 
     /* D15 (session.c) */
     bool d15_enabled;                            /* d15.enabled = true */
@@ -446,6 +459,9 @@ extern const struct mh_det_ops mh_det_volume_ops;
 extern const struct mh_det_ops mh_det_throttle_ops;
 extern const struct mh_det_ops mh_det_spray_ops;
 extern const struct mh_det_ops mh_det_chain_ops;
+extern const struct mh_det_ops mh_det_appcred_ops;
+extern const struct mh_det_ops mh_det_mailpath_ops;
+extern const struct mh_det_ops mh_det_tokenowner_ops;
 
 /* Internal records of the shared context. */
 struct mh_det_gap_rec {

@@ -6,6 +6,8 @@
  * load/save code reads and writes its own table through base/db.h.
  *
  * Versioning: mh_meta.schema_version is written when a file is created; an
+ * existing file of this version gets the tables added since (every statement
+ * of the schema is CREATE TABLE IF NOT EXISTS: additions are additive); an
  * existing file with another version is refused (MH_ESTATE). A database that
  * is not ours (no mh_meta table but other tables) is refused as well.
  * Threading: one thread at a time.
@@ -41,7 +43,17 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS d12_gap(mailbox TEXT NOT NULL, start INTEGER NOT NULL,"
     " end INTEGER NOT NULL, PRIMARY KEY(mailbox, start));"
     "CREATE TABLE IF NOT EXISTS d2_good(user TEXT NOT NULL, ip TEXT NOT NULL,"
-    " first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY(user, ip));";
+    " first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY(user, ip));"
+    /* added after schema 1 was released: created in old files on open (additive) */
+    "CREATE TABLE IF NOT EXISTS d5_cover(kind INTEGER PRIMARY KEY, first INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS d5_signin(key TEXT NOT NULL, day INTEGER NOT NULL,"
+    " first INTEGER NOT NULL, PRIMARY KEY(key, day));"
+    "CREATE TABLE IF NOT EXISTS d5_actor(key TEXT NOT NULL, actor TEXT NOT NULL,"
+    " first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY(key, actor));"
+    "CREATE TABLE IF NOT EXISTS d9_path(tenant TEXT NOT NULL, client_app_id TEXT NOT NULL,"
+    " path INTEGER NOT NULL, first INTEGER NOT NULL, PRIMARY KEY(tenant, client_app_id, path));"
+    "CREATE TABLE IF NOT EXISTS d14_owner(upn TEXT NOT NULL, oid TEXT NOT NULL,"
+    " last INTEGER NOT NULL, PRIMARY KEY(upn, oid));";
 
 static mh_status read_version(mh_db *db, bool *has_meta, int64_t *version, int64_t *ntables,
                               mh_error *err)
@@ -111,6 +123,9 @@ mh_status mh_state_open(const char *path, mh_state **out, mh_error *err)
             mh_db_rollback(s->db);
             goto out;
         }
+    } else {
+        /* a file of this version written before the additive tables existed */
+        MH_CHECK(mh_db_exec(s->db, schema, err));
     }
 out:
     if (st) {

@@ -485,6 +485,87 @@ recs = [signin(T(d, 8), "test@contoso.com", "198.18.%d.%d" % (d, 10 + d), 0) for
 case("d02c_neg", "the failing addresses are the user's own (they succeed too)", R, recs, [])
 
 
+# ---- issue 5: D5 credential diff / actor history / dormancy, D9 Graph and direct, D14 token object ----
+for b in ("mh.d5.credential_added", "mh.d9.graph_and_direct", "mh.d14.token_object_mismatch"):
+    IDS[b] = (b, False)
+
+
+def keydesc(ids, ktype="Password"):
+    return json.dumps(["[KeyIdentifier=%s,KeyType=%s,KeyUsage=Verify,DisplayName=k]" % (k, ktype) for k in ids])
+
+
+def cred_change(t, actor, obj, name, old, new, ktype="Password"):
+    r = audit(t, "Update application \u2013 Certificates and secrets management ", actor=actor,
+              target_type="Application", target_id=obj)
+    r["targetResources"][0]["displayName"] = name
+    r["targetResources"][0]["modifiedProperties"] = [
+        {"displayName": "KeyDescription", "oldValue": keydesc(old, ktype) if old else "[]",
+         "newValue": keydesc(new, ktype)}]
+    return r
+
+
+def sp_signin(t, app_id, name, code=0):
+    return {"time": t + "Z", "category": "ServicePrincipalSignInLogs", "operationName": "Sign-in activity",
+            "tenantId": TEN, "resultType": str(code),
+            "properties": {"id": gid("5150a000"), "createdDateTime": t + "Z", "appId": app_id,
+                           "appDisplayName": name, "servicePrincipalId": gid("5e000000"),
+                           "servicePrincipalName": name, "ipAddress": "18.184.202.225",
+                           "status": {"errorCode": code}}}
+
+
+GOOD = "c0ffee00-0000-4000-8000-000000000001"
+KEYS = [gid("4e500000") for _ in range(6)]
+R = ["mh.d5.credential_added"]
+base = [audit(T(0, 8), "Add member to role", target_type="User")] + \
+    [sp_signin(T(d, 2), GOOD, "Good App") for d in range(8)]
+recs = base + [cred_change(T(6, 10), "test@contoso.com", gid("0b100000"), "Legacy App", KEYS[:1], KEYS[:2]),
+               cred_change(T(6, 11), "admin@contoso.com", gid("0b100000"), "Good App", KEYS[2:3], KEYS[2:4])]
+case("d05b_pos", "a password added to an app without sign-ins for 6 days by an account new to it (high); "
+     "an admin new to a daily-used app (low)", R, recs, [(R[0], len(base) + 1), (R[0], len(base) + 2)])
+recs = base + [audit(T(1, 9), "Update application", actor="admin@contoso.com", target_type="Application",
+                     target_id=gid("0b100000")),
+               cred_change(T(6, 11), "admin@contoso.com", gid("0b100000"), "Good App", KEYS[2:3], KEYS[2:4]),
+               cred_change(T(6, 12), "test@contoso.com", gid("0b100000"), "Legacy App", None, KEYS[4:5]),
+               cred_change(T(1, 10), "test@contoso.com", gid("0b100000"), "Legacy App", KEYS[:1], KEYS[:2])]
+recs[len(base)]["targetResources"][0]["displayName"] = "Good App"
+case("d05b_neg", "the admin managed Good App before; a new app's first credential; a change one day into the "
+     "logs (no history to judge)", R, recs, [])
+
+R = ["mh.d9.graph_and_direct"]
+recs = [mia(T(d, 1), "a@contoso.com", user=EVIL, app=GRAPH, client=EVIL, logon=0) for d in range(3)] + \
+    [mia(T(3, 14), "ceo@contoso.com", user=EVIL, app=EXO, client=EVIL,
+         info="Client=WebServices;ExchangeWebServices")]
+case("d09b_pos", "an app reads mail through Graph for 3 days, then through EWS", R, recs, [(R[0], 4)])
+recs = [mia(T(d, 1), "a@contoso.com", user=EVIL, app=GRAPH, client=EVIL) for d in range(3)] + \
+    [mia(T(1, 9), "b@contoso.com", app=GRAPH, client="27922004-5251-4030-b22d-91ecd9a37ea4"),
+     mia(T(1, 9, 5), "b@contoso.com", app=EXO, client="27922004-5251-4030-b22d-91ecd9a37ea4")]
+case("d09b_neg", "an app on Graph only; Outlook mobile (first-party) on both paths", R, recs, [])
+
+OID_A, OID_X = gid("3f2a0000"), gid("7d0c0000")
+
+
+def owner_mia(t, mailbox, oid, user=None, logon=0):
+    r = mia(t, mailbox, user=user, logon=logon)
+    r["TokenObjectId"] = oid
+    return r
+
+
+def user_si(t, upn, oid):
+    r = signin(t, upn, "203.0.113.5", 0)
+    r["properties"]["userId"] = oid
+    return r
+
+
+R = ["mh.d14.token_object_mismatch"]
+recs = [user_si(T(0, 8), "alice@contoso.com", OID_A), owner_mia(T(0, 9), "alice@contoso.com", OID_A),
+        owner_mia(T(1, 9), "alice@contoso.com", OID_X), owner_mia(T(1, 10), "alice@contoso.com", OID_X)]
+case("d14b_pos", "alice's owner logons with a token issued to another object id", R, recs, [(R[0], 3)])
+recs = [user_si(T(0, 8), "alice@contoso.com", OID_A), owner_mia(T(0, 9), "alice@contoso.com", OID_A),
+        owner_mia(T(1, 9), "alice@contoso.com", OID_X, user="pa@contoso.com", logon=2),
+        owner_mia(T(1, 10), "bob@contoso.com", OID_X)]
+case("d14b_neg", "the owner's own token; a delegate's logon; an owner without sign-ins (no verdict)", R, recs, [])
+
+
 def main():
     if os.path.isdir(OUT):
         for d in glob.glob(os.path.join(OUT, "*", "expect")):
