@@ -81,7 +81,7 @@ static void snapshot(const char *dir, const char *rel, struct mh_buf *out)
             mh_buf_clear(&content);
             if (mh_fs_read(p, &content, 1u << 30, NULL) != MH_OK) continue;
             char hex[65];
-            mh_sha256_hex(content.data ? content.data : "", content.len, hex);
+            CHECK_INT(mh_sha256_hex(content.data ? content.data : "", content.len, hex, NULL), MH_OK);
             if (mh_buf_printf(out, "F %s %zu %s\n", r, content.len, hex)) break;
         }
     }
