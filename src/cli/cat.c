@@ -357,14 +357,18 @@ int mh_cli_cat(int argc, char **argv)
         struct mh_evstream_stats ss;
         mh_evstream_stats(s, &ss);
         if (ss.ingest.files_failed) rc = MH_EXIT_ERROR;
+        char not_logs[48] = "";
+        if (ss.ingest.files_not_logs)
+            snprintf(not_logs, sizeof not_logs, ", %llu not logs",
+                     (unsigned long long)ss.ingest.files_not_logs);
         if (!quiet)
             fprintf(stderr,
                     "mailhound: cat: %llu records read, %llu used, %llu skipped; "
-                    "%llu files read, %llu failed; %llu with unparseable time%s\n",
+                    "%llu files read, %llu failed%s; %llu with unparseable time%s\n",
                     (unsigned long long)ss.records, (unsigned long long)ss.events,
                     (unsigned long long)ss.skipped, (unsigned long long)ss.ingest.files,
-                    (unsigned long long)ss.ingest.files_failed, (unsigned long long)ss.bad_time,
-                    n >= limit ? " (stopped at --limit)" : "");
+                    (unsigned long long)ss.ingest.files_failed, not_logs,
+                    (unsigned long long)ss.bad_time, n >= limit ? " (stopped at --limit)" : "");
     }
     mh_evstream_free(s);
     mh_buf_fini(&c.tmp);

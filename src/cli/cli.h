@@ -30,12 +30,17 @@ int mh_cli_secrets(int argc, char **argv);
 int mh_cli_notify(int argc, char **argv);
 int mh_cli_investigate(int argc, char **argv);
 
-/* Bad-input reporter for mh_reader_opts.on_bad: prints one line to stderr
- * ("mailhound: warning: FILE:LINE: record N, byte B: reason") and counts. */
+/* Bad-input reporter for mh_reader_opts.on_bad (and the mail store's): prints
+ * one line to stderr ("mailhound: warning: skipped: FILE:LINE: record N, byte
+ * B: reason", "mailhound: error: FILE: reason" for a failed file,
+ * "mailhound: warning: not a log file, skipped: FILE" for a file in a folder
+ * that is not a log) and counts. quiet silences the warnings, never a
+ * failed file. The same policy for every command. */
 struct mh_cli_bad {
-    uint64_t records; /* bad records reported */
-    uint64_t files;   /* failed files reported */
-    bool quiet;       /* count only */
+    uint64_t records;  /* bad records reported */
+    uint64_t files;    /* failed files reported */
+    uint64_t not_logs; /* files in a folder that are not logs (skipped) */
+    bool quiet;        /* count the warnings only */
 };
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
 

@@ -6,15 +6,22 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "ingest/reader.h"
 
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct mh_cli_bad *b = ctx;
+    bool quiet = b && b->quiet;
+    if (mh_reader_not_a_log(err)) {
+        if (b) b->not_logs++;
+        if (!quiet) fprintf(stderr, "mailhound: warning: not a log file, skipped: %s\n", err->origin);
+        return;
+    }
     if (b) {
         if (fatal) b->files++;
         else b->records++;
-        if (b->quiet) return;
     }
+    if (quiet && !fatal) return; /* a failed file is always shown */
     char line[1024];
     mh_error_format(err, line, sizeof line);
     fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error" : "warning: skipped", line);

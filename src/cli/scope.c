@@ -112,10 +112,7 @@ static void on_warn(void *ctx, const mh_error *err, bool fatal)
 static void on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct run *r = ctx;
-    bool q = r->bad.quiet;
-    if (fatal) r->bad.quiet = false; /* a failed file is always shown */
     mh_cli_on_bad(&r->bad, err, fatal);
-    r->bad.quiet = q;
 }
 
 /* First-party app ids: never attacker context (rules/data/first-party-apps.tsv). */

@@ -89,11 +89,7 @@ static void on_warn(void *ctx, const mh_error *err, bool fatal)
 static void on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct stats *s = ctx;
-    /* a failed file is always shown, whatever -q says */
-    bool q = s->bad.quiet;
-    if (fatal) s->bad.quiet = false;
     mh_cli_on_bad(&s->bad, err, fatal);
-    s->bad.quiet = q;
 }
 
 struct row {
@@ -197,8 +193,11 @@ static void print_table(const char *title, const char *unit, const struct row *r
 static void print_text(const struct mh_evstream_stats *ss, const struct row *ops, size_t nops)
 {
     char t1[32], t2[32];
-    printf("files      %llu read, %llu failed\n", (unsigned long long)ss->ingest.files,
+    printf("files      %llu read, %llu failed", (unsigned long long)ss->ingest.files,
            (unsigned long long)ss->ingest.files_failed);
+    if (ss->ingest.files_not_logs)
+        printf(", %llu not logs (skipped)", (unsigned long long)ss->ingest.files_not_logs);
+    putchar('\n');
     printf("bytes      %llu read, %llu decoded\n", (unsigned long long)ss->ingest.bytes_in,
            (unsigned long long)ss->ingest.bytes);
     printf("records    %llu read, %llu used, %llu skipped\n", (unsigned long long)ss->records,
@@ -242,6 +241,8 @@ static mh_status print_json(const struct mh_evstream_stats *ss, const struct row
     mh_jw_uint(&w, ss->ingest.files);
     mh_jw_key(&w, "failed");
     mh_jw_uint(&w, ss->ingest.files_failed);
+    mh_jw_key(&w, "not_logs");
+    mh_jw_uint(&w, ss->ingest.files_not_logs);
     mh_jw_obj_end(&w);
     mh_jw_key(&w, "bytes");
     mh_jw_obj_begin(&w);
