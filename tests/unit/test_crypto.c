@@ -24,25 +24,10 @@
 #include "base/alloc.h"
 #include "base/sha256.h"
 #include "mh_test.h"
+#include "mh_testfs.h"
 #include "notify/crypto.h"
 
 static char tmpdir[256];
-
-/* snprintf that stops the test on truncation (and keeps gcc's
- * -Wformat-truncation quiet about generous path buffers). */
-static void fmtp(char *out, size_t n, const char *f, ...) MH_PRINTF(3, 4);
-static void fmtp(char *out, size_t n, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    int k = vsnprintf(out, n, f, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= n) {
-        fprintf(stderr, "test buffer too small for \"%s\"\n", f);
-        exit(2);
-    }
-}
-
 
 static void t_sha1(void)
 {
