@@ -73,6 +73,13 @@ MH_EXPORT void mh_error_at(mh_error *err, const char *origin, uint64_t line, uin
                            uint64_t offset, uint64_t record);
 
 /*
+ * Record an I/O failure: MH_EIO with msg, the current errno in sys_errno and
+ * origin = path (NULL: none). Call it right after the failing call, before
+ * anything can change errno. err may be NULL. Returns MH_EIO.
+ */
+MH_EXPORT mh_status mh_error_io(mh_error *err, const char *msg, const char *path);
+
+/*
  * Render "origin:line:col: record R, byte B: msg (detail)" into out (always
  * NUL-terminated). Unknown parts are left out.
  */

@@ -1,6 +1,7 @@
 /*
  * base/error.c -- mh_status names and mh_error formatting (see mailhound/status.h)
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,15 @@ void mh_error_at(mh_error *err, const char *origin, uint64_t line, uint64_t colu
     if (column) err->column = column;
     err->offset = offset;
     if (record) err->record = record;
+}
+
+mh_status mh_error_io(mh_error *err, const char *msg, const char *path)
+{
+    int e = errno; /* before anything below can change it */
+    mh_error_set(err, MH_EIO, msg, NULL);
+    mh_error_at(err, path, 0, 0, 0, 0);
+    if (err) err->sys_errno = e;
+    return MH_EIO;
 }
 
 size_t mh_error_format(const mh_error *err, char *out, size_t outsz)

@@ -1,135 +1,173 @@
 /*
- * base/sha256.c -- SHA-256 per FIPS 180-4 (see sha256.h)
+ * base/sha256.c -- SHA-256 over OpenSSL EVP (see sha256.h)
  *
- * Straightforward 64-round compression on big-endian 32-bit words; the
- * padding appends 0x80, zeros, and the bit length as a 64-bit big-endian
- * integer so that the total is a multiple of 64 bytes.
+ * The OpenSSL adapter for message digests (scripts/checksrc: this file and
+ * notify/crypto.c are the only ones that include OpenSSL headers). It
+ * replaced a hand-written FIPS 180-4 compression function: one
+ * implementation, and OpenSSL's is the vetted and faster one.
+ *
+ * The EVP_MD is fetched explicitly once and reused (an atomic pointer):
+ * with OpenSSL 3 an EVP_DigestInit_ex(EVP_sha256()) does an implicit
+ * provider fetch on every call, which costs more than hashing a 40-byte
+ * secret. The fetched EVP_MD lives until the process exits (never freed:
+ * threads may be hashing while another returns from main).
+ *
+ * Every OpenSSL call that can fail is checked; EVP_MD_CTX_new failing is
+ * MH_ENOMEM, anything else MH_ECRYPTO with the first queued reason, and the
+ * thread's OpenSSL error queue is cleared so nothing leaks into a later,
+ * unrelated OpenSSL call.
  */
 #include "base/sha256.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
+#include "base/alloc.h"
+#include "mailhound/limits.h"
 
-static inline uint32_t rotr(uint32_t x, unsigned n)
+static _Atomic(EVP_MD *) md_cache;
+
+/* The fetched SHA-256, or NULL (OpenSSL's reason queued). A failed fetch
+ * (out of memory) is not remembered: the next call tries again. Two
+ * threads racing both fetch; the loser frees its copy. */
+static const EVP_MD *sha256_md(void)
 {
-    return (x >> n) | (x << (32 - n));
+    EVP_MD *m = atomic_load_explicit(&md_cache, memory_order_acquire);
+    if (m) return m;
+    m = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!m) return NULL;
+    EVP_MD *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&md_cache, &none, m, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        EVP_MD_free(m);
+        return none;
+    }
+    return m;
 }
 
-static void compress(uint32_t h[8], const unsigned char *p)
+mh_status mh_ossl_error(mh_error *err, const char *what)
 {
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-        uint32_t ch = (e & f) ^ (~e & g);
-        uint32_t t1 = k + S1 + ch + K[i] + w[i];
-        uint32_t S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-        uint32_t mj = (a & b) ^ (a & c) ^ (b & c);
-        uint32_t t2 = S0 + mj;
-        k = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += k;
+    unsigned long e = ERR_get_error();
+    char reason[200] = "no OpenSSL error queued";
+    if (e) ERR_error_string_n(e, reason, sizeof reason);
+    ERR_clear_error();
+    mh_status st = e && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? MH_ENOMEM : MH_ECRYPTO;
+    return mh_error_set(err, st, what, "%s", reason);
 }
 
-void mh_sha256_init(struct mh_sha256 *c)
-{
-    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    memcpy(c->h, iv, sizeof iv);
-    c->nbytes = 0;
-    c->nblk = 0;
-}
-
-void mh_sha256_update(struct mh_sha256 *c, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    c->nbytes += n;
-    if (c->nblk) {
-        size_t take = 64 - c->nblk < n ? 64 - c->nblk : n;
-        memcpy(c->blk + c->nblk, p, take);
-        c->nblk += take;
-        p += take;
-        n -= take;
-        if (c->nblk < 64) return;
-        compress(c->h, c->blk);
-        c->nblk = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) compress(c->h, p);
-    if (n) {
-        memcpy(c->blk, p, n);
-        c->nblk = n;
-    }
-}
-
-void mh_sha256_final(struct mh_sha256 *c, unsigned char out[MH_SHA256_LEN])
-{
-    uint64_t bits = c->nbytes * 8;
-    c->blk[c->nblk++] = 0x80;
-    if (c->nblk > 56) {
-        memset(c->blk + c->nblk, 0, 64 - c->nblk);
-        compress(c->h, c->blk);
-        c->nblk = 0;
-    }
-    memset(c->blk + c->nblk, 0, 56 - c->nblk);
-    for (int i = 0; i < 8; i++) c->blk[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
-    compress(c->h, c->blk);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (unsigned char)(c->h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)c->h[i];
-    }
-    memset(c->blk, 0, sizeof c->blk);
-}
-
-void mh_sha256(const void *p, size_t n, unsigned char out[MH_SHA256_LEN])
-{
-    struct mh_sha256 c;
-    mh_sha256_init(&c);
-    mh_sha256_update(&c, p, n);
-    mh_sha256_final(&c, out);
-}
-
-void mh_sha256_hex(const void *p, size_t n, char hex[2 * MH_SHA256_LEN + 1])
+void mh_hex(const uint8_t *p, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
-    unsigned char d[MH_SHA256_LEN];
-    mh_sha256(p, n, d);
-    for (int i = 0; i < MH_SHA256_LEN; i++) {
-        hex[2 * i] = digits[d[i] >> 4];
-        hex[2 * i + 1] = digits[d[i] & 15];
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
     }
-    hex[2 * MH_SHA256_LEN] = '\0';
+    out[2 * n] = '\0';
+}
+
+mh_status mh_sha256_init(struct mh_sha256 *h, mh_error *err)
+{
+    h->ctx = NULL;
+    ERR_clear_error();
+    const EVP_MD *md = sha256_md();
+    if (!md) return mh_ossl_error(err, "SHA-256 unavailable");
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c) {
+        ERR_clear_error();
+        return mh_error_set(err, MH_ENOMEM, "out of memory", "EVP_MD_CTX_new");
+    }
+    if (EVP_DigestInit_ex(c, md, NULL) != 1) {
+        EVP_MD_CTX_free(c);
+        return mh_ossl_error(err, "SHA-256 init failed");
+    }
+    h->ctx = c;
+    return MH_OK;
+}
+
+mh_status mh_sha256_update(struct mh_sha256 *h, const void *p, size_t n, mh_error *err)
+{
+    if (!h->ctx) return mh_error_set(err, MH_EINVAL, "digest not started", NULL);
+    if (n && EVP_DigestUpdate(h->ctx, p, n) != 1)
+        return mh_ossl_error(err, "SHA-256 update failed");
+    return MH_OK;
+}
+
+mh_status mh_sha256_final(struct mh_sha256 *h, uint8_t out[MH_SHA256_LEN], mh_error *err)
+{
+    if (!h->ctx) return mh_error_set(err, MH_EINVAL, "digest not started", NULL);
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    int ok = EVP_DigestFinal_ex(h->ctx, md, &len);
+    mh_sha256_fini(h);
+    if (ok != 1 || len != MH_SHA256_LEN) return mh_ossl_error(err, "SHA-256 final failed");
+    memcpy(out, md, MH_SHA256_LEN);
+    return MH_OK;
+}
+
+void mh_sha256_fini(struct mh_sha256 *h)
+{
+    if (h && h->ctx) {
+        EVP_MD_CTX_free(h->ctx);
+        h->ctx = NULL;
+    }
+}
+
+mh_status mh_sha256(const void *p, size_t n, uint8_t out[MH_SHA256_LEN], mh_error *err)
+{
+    mh_status st = MH_OK;
+    struct mh_sha256 h = {0};
+    MH_CHECK(mh_sha256_init(&h, err));
+    MH_CHECK(mh_sha256_update(&h, p, n, err));
+    MH_CHECK(mh_sha256_final(&h, out, err));
+out:
+    mh_sha256_fini(&h);
+    return st;
+}
+
+mh_status mh_sha256_hex(const void *p, size_t n, char hex[MH_SHA256_HEX], mh_error *err)
+{
+    uint8_t md[MH_SHA256_LEN];
+    MH_TRY(mh_sha256(p, n, md, err));
+    mh_hex(md, sizeof md, hex);
+    return MH_OK;
+}
+
+mh_status mh_sha256_file(const char *path, uint8_t out[MH_SHA256_LEN], uint64_t *size,
+                         mh_error *err)
+{
+    mh_status st = MH_OK;
+    struct mh_sha256 h = {0};
+    unsigned char *chunk = NULL;
+    uint64_t total = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mh_error_io(err, "cannot open file", path);
+    chunk = mh_malloc(MH_READ_CHUNK_BYTES);
+    if (!chunk) {
+        st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+        goto out;
+    }
+    MH_CHECK(mh_sha256_init(&h, err));
+    for (;;) {
+        ssize_t r = read(fd, chunk, MH_READ_CHUNK_BYTES);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            st = mh_error_io(err, "cannot read file", path);
+            goto out;
+        }
+        if (r == 0) break;
+        MH_CHECK(mh_sha256_update(&h, chunk, (size_t)r, err));
+        total += (uint64_t)r;
+    }
+    MH_CHECK(mh_sha256_final(&h, out, err));
+    if (size) *size = total;
+out:
+    mh_sha256_fini(&h);
+    mh_free(chunk);
+    close(fd);
+    return st;
 }

@@ -92,25 +92,8 @@ struct cat {
     struct mh_buf out;
     struct mh_buf tmp;
     struct mh_cli_bad bad;
-    uint64_t warnings;
     bool write_failed;
 };
-
-static void on_warn(void *ctx, const mh_error *err, bool fatal)
-{
-    (void)fatal;
-    struct cat *c = ctx;
-    c->warnings++;
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: warning: %s\n", line);
-}
-
-static void on_bad(void *ctx, const mh_error *err, bool fatal)
-{
-    struct cat *c = ctx;
-    mh_cli_on_bad(&c->bad, err, fatal);
-}
 
 /* Compact JSON of tape node i: tokens verbatim, whitespace dropped. */
 static mh_status compact(struct mh_buf *b, const struct mh_jdoc *d, uint32_t i)
@@ -272,65 +255,50 @@ static bool parse_limit(const char *s, uint64_t *out)
     return true;
 }
 
+/* cat's own options (mh_cli_opt_fn): --format jsonl, --limit N. */
+static int cat_option(void *ctx, int argc, char **argv, int *i)
+{
+    uint64_t *limit = ctx;
+    bool is;
+    const char *v = mh_cli_value("--format", argc, argv, i, &is);
+    if (is) {
+        if (v && strcmp(v, "jsonl") == 0) return MH_CLI_OPT_TAKEN;
+        mh_cli_fail("cat: --format takes jsonl (the only output format)");
+        return MH_CLI_OPT_BAD;
+    }
+    v = mh_cli_value("--limit", argc, argv, i, &is);
+    if (is) {
+        if (v && parse_limit(v, limit)) return MH_CLI_OPT_TAKEN;
+        mh_cli_fail("cat: --limit takes a non-negative number");
+        return MH_CLI_OPT_BAD;
+    }
+    return MH_CLI_OPT_UNKNOWN;
+}
+
 int mh_cli_cat(int argc, char **argv)
 {
     struct cat c;
     memset(&c, 0, sizeof c);
     uint64_t limit = UINT64_MAX;
-    bool quiet = false, dashdash = false;
-    char **paths = mh_calloc((size_t)argc + 1, sizeof *paths);
-    int npaths = 0;
-    if (!paths) {
-        mh_cli_fail("cat: out of memory");
-        return MH_EXIT_ERROR;
+    struct mh_cli_args args;
+    int rc = mh_cli_parse_paths("cat", argc, argv, usage, cat_option, &limit, &args);
+    if (rc != MH_CLI_GO_ON) {
+        mh_cli_args_fini(&args);
+        return rc;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
-            paths[npaths++] = argv[i];
-        } else if (mh_cli_is_help(a)) {
-            usage(stdout);
-            mh_free(paths);
-            return MH_EXIT_OK;
-        } else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
-            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || strcmp(v, "jsonl") != 0) {
-                mh_cli_fail("cat: --format takes jsonl (the only output format)");
-                mh_free(paths);
-                return MH_EXIT_ERROR;
-            }
-        } else if (strcmp(a, "--limit") == 0 || strncmp(a, "--limit=", 8) == 0) {
-            const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || !parse_limit(v, &limit)) {
-                mh_cli_fail("cat: --limit takes a non-negative number");
-                mh_free(paths);
-                return MH_EXIT_ERROR;
-            }
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else {
-            mh_cli_fail("cat: unknown option '%s' (see mailhound cat --help)", a);
-            mh_free(paths);
-            return MH_EXIT_ERROR;
-        }
-    }
-    if (npaths == 0) {
-        mh_cli_fail("cat: no PATH given (use - for standard input; see mailhound cat --help)");
-        mh_free(paths);
-        return MH_EXIT_ERROR;
-    }
+    bool quiet = args.quiet;
+    char **paths = args.paths;
+    int npaths = args.npaths;
 
-    int rc = MH_EXIT_OK;
+    rc = MH_EXIT_OK;
     mh_evstream *s = NULL;
     mh_buf_init(&c.out, CAT_OUT_MAX);
     mh_buf_init(&c.tmp, CAT_OUT_MAX);
     struct mh_evstream_opts o;
     memset(&o, 0, sizeof o);
-    o.on_bad = on_bad;
-    o.on_warn = on_warn;
-    o.ctx = &c;
+    o.on_bad = mh_cli_on_bad;
+    o.on_warn = mh_cli_on_warn;
+    o.ctx = &c.bad;
     mh_status st = mh_evstream_new(&o, &s);
     for (int i = 0; !st && i < npaths; i++) st = mh_evstream_add_path(s, paths[i]);
     uint64_t n = 0;
@@ -357,18 +325,22 @@ int mh_cli_cat(int argc, char **argv)
         struct mh_evstream_stats ss;
         mh_evstream_stats(s, &ss);
         if (ss.ingest.files_failed) rc = MH_EXIT_ERROR;
+        char not_logs[48] = "";
+        if (ss.ingest.files_not_logs)
+            snprintf(not_logs, sizeof not_logs, ", %llu not logs",
+                     (unsigned long long)ss.ingest.files_not_logs);
         if (!quiet)
             fprintf(stderr,
                     "mailhound: cat: %llu records read, %llu used, %llu skipped; "
-                    "%llu files read, %llu failed; %llu with unparseable time%s\n",
+                    "%llu files read, %llu failed%s; %llu with unparseable time%s\n",
                     (unsigned long long)ss.records, (unsigned long long)ss.events,
                     (unsigned long long)ss.skipped, (unsigned long long)ss.ingest.files,
-                    (unsigned long long)ss.ingest.files_failed, (unsigned long long)ss.bad_time,
-                    n >= limit ? " (stopped at --limit)" : "");
+                    (unsigned long long)ss.ingest.files_failed, not_logs,
+                    (unsigned long long)ss.bad_time, n >= limit ? " (stopped at --limit)" : "");
     }
     mh_evstream_free(s);
     mh_buf_fini(&c.tmp);
     mh_buf_fini(&c.out);
-    mh_free(paths);
+    mh_cli_args_fini(&args);
     return rc;
 }

@@ -30,14 +30,23 @@ int mh_cli_secrets(int argc, char **argv);
 int mh_cli_notify(int argc, char **argv);
 int mh_cli_investigate(int argc, char **argv);
 
-/* Bad-input reporter for mh_reader_opts.on_bad: prints one line to stderr
- * ("mailhound: warning: FILE:LINE: record N, byte B: reason") and counts. */
+/* Bad-input reporter for mh_reader_opts.on_bad (and the mail store's): prints
+ * one line to stderr ("mailhound: warning: skipped: FILE:LINE: record N, byte
+ * B: reason", "mailhound: error: FILE: reason" for a failed file,
+ * "mailhound: warning: not a log file, skipped: FILE" for a file in a folder
+ * that is not a log) and counts. quiet silences the warnings, never a
+ * failed file. The same policy for every command. */
 struct mh_cli_bad {
-    uint64_t records; /* bad records reported */
-    uint64_t files;   /* failed files reported */
-    bool quiet;       /* count only */
+    uint64_t records;  /* bad records reported */
+    uint64_t files;    /* failed files reported */
+    uint64_t not_logs; /* files in a folder that are not logs (skipped) */
+    uint64_t warnings; /* events kept with a problem (mh_cli_on_warn) */
+    bool quiet;        /* count the warnings only */
 };
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
+/* Reporter for mh_evstream_opts.on_warn (ctx: a struct mh_cli_bad): counts and,
+ * unless quiet, prints "mailhound: warning: FILE:LINE: record N, byte B: reason". */
+void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal);
 
 /* Print "mailhound: error: <formatted err>" to stderr. */
 void mh_cli_error(const char *what, const mh_error *err);
@@ -49,5 +58,32 @@ bool mh_cli_is_help(const char *arg);
 
 /* Open -o FILE (or stdout when path is NULL or "-"). */
 FILE *mh_cli_open_out(const char *path);
+
+/*
+ * Command lines `CMD [options] PATH...` (cat, stats). Collects the PATH
+ * operands ("-" is stdin; everything after "--" is a PATH), answers -h/--help
+ * (usage to stdout), sets quiet for -q/--quiet, and reports an unknown option
+ * or a missing PATH ("CMD: ..."). Every other option is offered to opt first
+ * (may be NULL): it returns MH_CLI_OPT_TAKEN (it may consume a value, see
+ * mh_cli_value), MH_CLI_OPT_UNKNOWN, or MH_CLI_OPT_BAD after printing why.
+ * Returns MH_CLI_GO_ON with a->paths[0..a->npaths) set, else the exit status
+ * to return (MH_EXIT_OK after --help). Free with mh_cli_args_fini (always).
+ */
+#define MH_CLI_GO_ON (-1)
+enum { MH_CLI_OPT_UNKNOWN, MH_CLI_OPT_TAKEN, MH_CLI_OPT_BAD };
+typedef int (*mh_cli_opt_fn)(void *ctx, int argc, char **argv, int *i);
+struct mh_cli_args {
+    char **paths; /* argv's strings (not copies) */
+    int npaths;
+    bool quiet;
+};
+int mh_cli_parse_paths(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
+                       mh_cli_opt_fn opt, void *ctx, struct mh_cli_args *a);
+void mh_cli_args_fini(struct mh_cli_args *a);
+
+/* The value of option `name` at argv[*i], given as "name=V" or "name V" (then
+ * *i moves past V). *is tells whether argv[*i] is that option at all; NULL
+ * when it is not, or when it is but lacks a value. */
+const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is);
 
 #endif

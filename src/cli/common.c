@@ -5,19 +5,40 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "cli/cli.h"
+#include "ingest/reader.h"
 
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct mh_cli_bad *b = ctx;
+    bool quiet = b && b->quiet;
+    if (mh_reader_not_a_log(err)) {
+        if (b) b->not_logs++;
+        if (!quiet) fprintf(stderr, "mailhound: warning: not a log file, skipped: %s\n", err->origin);
+        return;
+    }
     if (b) {
         if (fatal) b->files++;
         else b->records++;
+    }
+    if (quiet && !fatal) return; /* a failed file is always shown */
+    char line[1024];
+    mh_error_format(err, line, sizeof line);
+    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error" : "warning: skipped", line);
+}
+
+void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal)
+{
+    (void)fatal;
+    struct mh_cli_bad *b = ctx;
+    if (b) {
+        b->warnings++;
         if (b->quiet) return;
     }
     char line[1024];
     mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error" : "warning: skipped", line);
+    fprintf(stderr, "mailhound: warning: %s\n", line);
 }
 
 void mh_cli_error(const char *what, const mh_error *err)
@@ -49,4 +70,58 @@ FILE *mh_cli_open_out(const char *path)
     FILE *f = fopen(path, "wb");
     if (!f) mh_cli_fail("cannot write %s", path);
     return f;
+}
+
+const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    *is = strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+    if (!*is) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+void mh_cli_args_fini(struct mh_cli_args *a)
+{
+    mh_free(a->paths);
+    a->paths = NULL;
+    a->npaths = 0;
+}
+
+int mh_cli_parse_paths(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
+                       mh_cli_opt_fn opt, void *ctx, struct mh_cli_args *a)
+{
+    bool dashdash = false;
+    memset(a, 0, sizeof *a);
+    a->paths = mh_calloc((size_t)argc + 1, sizeof *a->paths);
+    if (!a->paths) {
+        mh_cli_fail("%s: out of memory", cmd);
+        return MH_EXIT_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int took = MH_CLI_OPT_UNKNOWN;
+        if (dashdash || arg[0] != '-' || arg[1] == '\0') {
+            a->paths[a->npaths++] = argv[i];
+        } else if (mh_cli_is_help(arg)) {
+            usage(stdout);
+            return MH_EXIT_OK;
+        } else if (opt && (took = opt(ctx, argc, argv, &i)) != MH_CLI_OPT_UNKNOWN) {
+            if (took == MH_CLI_OPT_BAD) return MH_EXIT_ERROR;
+        } else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
+            a->quiet = true;
+        } else if (strcmp(arg, "--") == 0) {
+            dashdash = true;
+        } else {
+            mh_cli_fail("%s: unknown option '%s' (see mailhound %s --help)", cmd, arg, cmd);
+            return MH_EXIT_ERROR;
+        }
+    }
+    if (a->npaths == 0) {
+        mh_cli_fail("%s: no PATH given (use - for standard input; see mailhound %s --help)", cmd,
+                    cmd);
+        return MH_EXIT_ERROR;
+    }
+    return MH_CLI_GO_ON;
 }

@@ -137,9 +137,6 @@ struct hunt {
     mh_incidents *inc;
     mh_error det_err;
     struct mh_cli_bad badctx;
-    const char **paths; /* as given on the command line */
-    int npaths;
-    uint64_t not_logs; /* files found in a folder that are not logs (skipped) */
     mh_status fatal;
 };
 
@@ -634,23 +631,11 @@ static void rule_note(void *ctx, enum mh_note_kind k, const struct mh_rule *r, c
             r && r->title && k == MH_NOTE_WARNING ? "" : "");
 }
 
-/*
- * Input problems. A file met while walking a folder that is not a log at all
- * (unrecognised format: a README, a note next to the exports) is skipped with
- * a warning; the same file named on the command line stays an error.
- */
+/* Input problems: the reader decides (a non-log file in a folder is a
+ * warning, named on the command line an error); reported as by every command. */
 static void on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct hunt *h = ctx;
-    if (fatal && err->msg && strcmp(err->msg, "unrecognised format") == 0) {
-        bool named = false;
-        for (int i = 0; i < h->npaths && !named; i++) named = strcmp(h->paths[i], err->origin) == 0;
-        if (!named) {
-            h->not_logs++;
-            if (!h->quiet) fprintf(stderr, "mailhound: warning: not a log, skipped: %s\n", err->origin);
-            return;
-        }
-    }
     mh_cli_on_bad(&h->badctx, err, fatal);
 }
 
@@ -922,8 +907,6 @@ int mh_cli_hunt(int argc, char **argv)
     struct mh_reader_opts rdo = {0};
     rdo.on_bad = on_bad;
     rdo.ctx = &h;
-    h.paths = paths;
-    h.npaths = np;
     if (mh_reader_new(&rdo, &h.rd) != MH_OK) goto oom;
     for (int i = 0; i < np; i++)
         if (mh_reader_add_path(h.rd, paths[i]) != MH_OK) goto oom;
@@ -1041,7 +1024,7 @@ int mh_cli_hunt(int argc, char **argv)
             fprintf(stderr, "mailhound: warning: %llu regex executions hit the PCRE2 limits (no match)\n",
                     (unsigned long long)ms.regex_limits);
     }
-    if (is->files_failed > h.not_logs) rc = MH_EXIT_ERROR;
+    if (is->files_failed) rc = MH_EXIT_ERROR;
     if (rc == MH_EXIT_OK && h.fail_on_alert && h.alerts + h.corr_alerts + h.det_alerts) rc = MH_EXIT_ALERT;
     goto done;
 oom:

@@ -216,7 +216,7 @@ int mh_cli_notify(int argc, char **argv)
         }
 
     /* the mail */
-    struct mh_cli_bad bad = {0, 0, true};
+    struct mh_cli_bad bad = {.quiet = true};
     struct mh_mailstore_opts so = {mh_cli_on_bad, NULL, &bad, owner};
     if (mh_mailstore_new(&so, &store, &err)) {
         mh_cli_error("mail store", &err);

@@ -95,28 +95,7 @@ static mh_status sink(void *ctx, const char *p, size_t n)
 
 struct run {
     struct mh_cli_bad bad;
-    uint64_t warnings;
 };
-
-static void on_warn(void *ctx, const mh_error *err, bool fatal)
-{
-    (void)fatal;
-    struct run *r = ctx;
-    r->warnings++;
-    if (r->bad.quiet) return;
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: warning: %s\n", line);
-}
-
-static void on_bad(void *ctx, const mh_error *err, bool fatal)
-{
-    struct run *r = ctx;
-    bool q = r->bad.quiet;
-    if (fatal) r->bad.quiet = false; /* a failed file is always shown */
-    mh_cli_on_bad(&r->bad, err, fatal);
-    r->bad.quiet = q;
-}
 
 /* First-party app ids: never attacker context (rules/data/first-party-apps.tsv). */
 static bool load_first_party(struct mh_appset *fp)
@@ -234,8 +213,8 @@ int mh_cli_scope(int argc, char **argv)
     if (nmail) {
         struct mh_mailstore_opts mo;
         memset(&mo, 0, sizeof mo);
-        mo.on_bad = on_bad;
-        mo.ctx = &run;
+        mo.on_bad = mh_cli_on_bad;
+        mo.ctx = &run.bad;
         mo.owner_map = owner;
         if (mh_mailstore_new(&mo, &store, &err)) {
             mh_cli_error("scope: mail store", &err);
@@ -268,9 +247,9 @@ int mh_cli_scope(int argc, char **argv)
 
     struct mh_evstream_opts eo;
     memset(&eo, 0, sizeof eo);
-    eo.on_bad = on_bad;
-    eo.on_warn = on_warn;
-    eo.ctx = &run;
+    eo.on_bad = mh_cli_on_bad;
+    eo.on_warn = mh_cli_on_warn;
+    eo.ctx = &run.bad;
     mh_status st = mh_evstream_new(&eo, &es);
     for (int i = 0; !st && i < nlogs; i++) st = mh_evstream_add_path(es, logs[i]);
     while (!st) {

@@ -70,31 +70,9 @@ static void usage(FILE *out)
 
 struct stats {
     struct mh_cli_bad bad;
-    uint64_t warnings;
     struct mh_map ops;
     uint64_t ops_other;
 };
-
-static void on_warn(void *ctx, const mh_error *err, bool fatal)
-{
-    (void)fatal;
-    struct stats *s = ctx;
-    s->warnings++;
-    if (s->bad.quiet) return;
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: warning: %s\n", line);
-}
-
-static void on_bad(void *ctx, const mh_error *err, bool fatal)
-{
-    struct stats *s = ctx;
-    /* a failed file is always shown, whatever -q says */
-    bool q = s->bad.quiet;
-    if (fatal) s->bad.quiet = false;
-    mh_cli_on_bad(&s->bad, err, fatal);
-    s->bad.quiet = q;
-}
 
 struct row {
     const char *name;
@@ -197,8 +175,11 @@ static void print_table(const char *title, const char *unit, const struct row *r
 static void print_text(const struct mh_evstream_stats *ss, const struct row *ops, size_t nops)
 {
     char t1[32], t2[32];
-    printf("files      %llu read, %llu failed\n", (unsigned long long)ss->ingest.files,
+    printf("files      %llu read, %llu failed", (unsigned long long)ss->ingest.files,
            (unsigned long long)ss->ingest.files_failed);
+    if (ss->ingest.files_not_logs)
+        printf(", %llu not logs (skipped)", (unsigned long long)ss->ingest.files_not_logs);
+    putchar('\n');
     printf("bytes      %llu read, %llu decoded\n", (unsigned long long)ss->ingest.bytes_in,
            (unsigned long long)ss->ingest.bytes);
     printf("records    %llu read, %llu used, %llu skipped\n", (unsigned long long)ss->records,
@@ -242,6 +223,8 @@ static mh_status print_json(const struct mh_evstream_stats *ss, const struct row
     mh_jw_uint(&w, ss->ingest.files);
     mh_jw_key(&w, "failed");
     mh_jw_uint(&w, ss->ingest.files_failed);
+    mh_jw_key(&w, "not_logs");
+    mh_jw_uint(&w, ss->ingest.files_not_logs);
     mh_jw_obj_end(&w);
     mh_jw_key(&w, "bytes");
     mh_jw_obj_begin(&w);
@@ -282,53 +265,40 @@ static mh_status print_json(const struct mh_evstream_stats *ss, const struct row
     return st;
 }
 
+/* stats' own option (mh_cli_opt_fn): --json. */
+static int stats_option(void *ctx, int argc, char **argv, int *i)
+{
+    (void)argc;
+    if (strcmp(argv[*i], "--json") != 0) return MH_CLI_OPT_UNKNOWN;
+    *(bool *)ctx = true;
+    return MH_CLI_OPT_TAKEN;
+}
+
 int mh_cli_stats(int argc, char **argv)
 {
     struct stats s;
     memset(&s, 0, sizeof s);
-    bool json = false, dashdash = false;
-    char **paths = mh_calloc((size_t)argc + 1, sizeof *paths);
-    int npaths = 0;
-    if (!paths) {
-        mh_cli_fail("stats: out of memory");
-        return MH_EXIT_ERROR;
+    bool json = false;
+    struct mh_cli_args args;
+    int rc = mh_cli_parse_paths("stats", argc, argv, usage, stats_option, &json, &args);
+    if (rc != MH_CLI_GO_ON) {
+        mh_cli_args_fini(&args);
+        return rc;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
-            paths[npaths++] = argv[i];
-        } else if (mh_cli_is_help(a)) {
-            usage(stdout);
-            mh_free(paths);
-            return MH_EXIT_OK;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            s.bad.quiet = true;
-        } else if (strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else {
-            mh_cli_fail("stats: unknown option '%s' (see mailhound stats --help)", a);
-            mh_free(paths);
-            return MH_EXIT_ERROR;
-        }
-    }
-    if (npaths == 0) {
-        mh_cli_fail("stats: no PATH given (use - for standard input; see mailhound stats --help)");
-        mh_free(paths);
-        return MH_EXIT_ERROR;
-    }
+    s.bad.quiet = args.quiet;
+    char **paths = args.paths;
+    int npaths = args.npaths;
 
-    int rc = MH_EXIT_OK;
+    rc = MH_EXIT_OK;
     mh_evstream *es = NULL;
     struct row *ops = NULL;
     size_t nops = 0;
     mh_map_init(&s.ops, MH_MAX_STATS_OPERATIONS, false);
     struct mh_evstream_opts o;
     memset(&o, 0, sizeof o);
-    o.on_bad = on_bad;
-    o.on_warn = on_warn;
-    o.ctx = &s;
+    o.on_bad = mh_cli_on_bad;
+    o.on_warn = mh_cli_on_warn;
+    o.ctx = &s.bad;
     mh_status st = mh_evstream_new(&o, &es);
     for (int i = 0; !st && i < npaths; i++) st = mh_evstream_add_path(es, paths[i]);
     while (!st) {
@@ -361,6 +331,6 @@ int mh_cli_stats(int argc, char **argv)
     mh_free(ops);
     mh_map_fini(&s.ops);
     mh_evstream_free(es);
-    mh_free(paths);
+    mh_cli_args_fini(&args);
     return rc;
 }

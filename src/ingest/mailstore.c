@@ -623,7 +623,7 @@ static mh_status index_message(mh_mailstore *s, uint32_t file, const char *data,
     loc->start = start;
     loc->end = end;
     loc->next = MH_MAIL_NONE;
-    mh_sha256(m, len, loc->sha256);
+    MH_TRY(mh_sha256(m, len, loc->sha256, s->err));
     if (from_quoted) loc->flags |= MH_LOC_FROM_QUOTED;
 
     struct hdrs h;

@@ -34,6 +34,12 @@
  * (fatal=true), the open partial record is dropped with it, and the file is
  * closed.
  *
+ * Not a log: a file met while walking a folder whose text is neither JSON
+ * nor a CSV with a header row is skipped with one non-fatal report and
+ * counted in files_not_logs (unrecognised()); the same file named by the
+ * caller is a failed file. The decision is made where the format is, so
+ * every command that reads logs (cat, stats, hunt, scope) agrees.
+ *
  * Inputs: a list of paths/buffers in the order added; a directory is
  * expanded when reached (entries sorted by strcmp, depth-first, at most
  * MH_MAX_PATH_DEPTH levels) through a stack, so walking is O(entries).
@@ -101,6 +107,7 @@ struct mh_reader {
 
     /* the open file */
     bool open;
+    bool cur_walked; /* met while walking a folder (not named by the caller) */
     uint32_t cur;
     struct mh_source src;
     bool src_eof;
@@ -613,6 +620,7 @@ static mh_status open_next(mh_reader *r)
         }
     }
     MH_CHECK(new_file(r, in.kind == IN_STDIN ? "-" : in.path));
+    r->cur_walked = from_walk;
     if (open_source(r, &in, &e) != MH_OK) {
         report_fatal(r, r->files[r->cur].name, &e);
         goto out;
@@ -819,6 +827,34 @@ static void fail_file(mh_reader *r, mh_error *e)
     close_file(r);
 }
 
+static const char not_a_log_msg[] = "not a log file";
+
+bool mh_reader_not_a_log(const mh_error *err)
+{
+    return err && err->msg == not_a_log_msg;
+}
+
+/*
+ * The text is neither JSON nor a CSV with a header row. Named by the caller,
+ * that is a failed file; met inside a folder (a README, a picture, a note
+ * next to the exports) it is not a log: one report, counted, skipped.
+ */
+static void unrecognised(mh_reader *r, const char *detail)
+{
+    mh_error e;
+    mh_error_clear(&e);
+    if (!r->cur_walked) {
+        mh_error_set(&e, MH_EUNSUPPORTED, "unrecognised format", "%s", detail);
+        fail_file(r, &e);
+        return;
+    }
+    mh_error_set(&e, MH_EUNSUPPORTED, not_a_log_msg, "%s", detail);
+    mh_error_at(&e, r->files[r->cur].name, 0, 0, 0, 0);
+    r->stats.files_not_logs++;
+    if (r->opts.on_bad) r->opts.on_bad(r->opts.ctx, &e, false);
+    close_file(r);
+}
+
 /* Refill the window; at end of text with a pending fault, report it. */
 static mh_status refill(mh_reader *r, uint64_t keep, bool *closed)
 {
@@ -873,13 +909,7 @@ static mh_status pump(mh_reader *r, struct mh_batch *b)
             if (!r->have_map) {
                 bool fatal = false;
                 MH_TRY(csv_header(r, &it, &fatal));
-                if (fatal) {
-                    mh_error e;
-                    mh_error_clear(&e);
-                    mh_error_set(&e, MH_EUNSUPPORTED, "unrecognised format",
-                                 "neither JSON nor a CSV with a header row");
-                    fail_file(r, &e);
-                }
+                if (fatal) unrecognised(r, "neither JSON nor a CSV with a header row");
             } else if (r->csv.nfields != r->map.ncols) {
                 struct mh_split_item bad = it;
                 bad.code = MH_EPARSE;
@@ -892,11 +922,9 @@ static mh_status pump(mh_reader *r, struct mh_batch *b)
             }
         } else if (ev == MH_CSV_BAD) {
             if (!r->have_map) {
-                mh_error e;
-                mh_error_clear(&e);
-                mh_error_set(&e, MH_EUNSUPPORTED, "unrecognised format", "bad CSV header row: %s",
-                             it.reason);
-                fail_file(r, &e);
+                char d[200];
+                snprintf(d, sizeof d, "bad CSV header row: %s", it.reason);
+                unrecognised(r, d);
             } else {
                 report_item(r, &it);
             }

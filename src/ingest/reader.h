@@ -37,9 +37,18 @@
  * offset in the UTF-8 conversion (an "invalid UTF-16" report gives the offset
  * in the UTF-16 bytes). Details: docs/formats.md.
  *
+ * Not a log: a file met while walking a folder whose text is neither JSON
+ * nor a CSV with a header row (a README, a picture, a note next to the
+ * exports) is not a log file: it is reported once through on_bad with
+ * fatal=false (message "not a log file", mh_reader_not_a_log() true, the
+ * path in origin), counted in stats.files_not_logs -- not in files_failed --
+ * and skipped. The same file named by the caller (mh_reader_add_path, "-",
+ * memory) is a failed file ("unrecognised format", fatal=true).
+ *
  * Counting: stats.files counts every input reached (unreadable ones too);
- * each on_bad call with fatal=false is one records_skipped, each with
- * fatal=true one files_failed.
+ * each on_bad call with fatal=false is one records_skipped, or one
+ * files_not_logs when mh_reader_not_a_log(err); each with fatal=true one
+ * files_failed.
  *
  * Memory: bounded by MH_BATCH_BYTES per batch plus MH_READ_CHUNK_BYTES and
  * the largest record (<= MH_MAX_RECORD_BYTES); whole files are never loaded.
@@ -101,6 +110,7 @@ void mh_batch_fini(struct mh_batch *b);
 struct mh_ingest_stats {
     uint64_t files;           /* files opened */
     uint64_t files_failed;    /* files abandoned (fatal error) */
+    uint64_t files_not_logs;  /* files met in a folder that are not logs (skipped) */
     uint64_t bytes_in;        /* bytes read from disk / stdin (compressed size) */
     uint64_t bytes;           /* decoded bytes */
     uint64_t records_read;    /* records delivered */
@@ -108,8 +118,13 @@ struct mh_ingest_stats {
     uint64_t by_format[MH_FMT__COUNT]; /* records delivered per format */
 };
 
-/* Report of a bad record (fatal=false) or a failed file (fatal=true). */
+/* Report of a bad record or a skipped non-log file (fatal=false) or a
+ * failed file (fatal=true). */
 typedef void (*mh_bad_fn)(void *ctx, const mh_error *err, bool fatal);
+
+/* True when err is the report of a file met in a folder that is not a log
+ * (see "Not a log"); false for NULL and every other report. */
+bool mh_reader_not_a_log(const mh_error *err);
 
 struct mh_reader_opts {
     mh_bad_fn on_bad; /* may be NULL (then only counted) */

@@ -1,12 +1,13 @@
 /*
- * notify/crypto.c -- OpenSSL adapter: SHA-256 / SHA-1 via EVP, CMS
- * AuthEnvelopedData (AES-256-GCM) to X.509 recipients (see crypto.h)
+ * notify/crypto.c -- OpenSSL adapter: SHA-1 via EVP, CMS AuthEnvelopedData
+ * (AES-256-GCM) to X.509 recipients (see crypto.h)
  *
- * The only file that includes OpenSSL headers (scripts/checksrc). Every
- * OpenSSL call that can fail is checked; the first queued OpenSSL error is
- * put into mh_error.detail and the thread's error queue is cleared, so an
- * error never leaks into an unrelated later call. A malloc failure inside
- * OpenSSL becomes MH_ENOMEM, everything else MH_ECRYPTO.
+ * One of the two files that include OpenSSL headers (scripts/checksrc; the
+ * other is base/sha256.c, the one SHA-256). Every OpenSSL call that can
+ * fail is checked; mh_ossl_error puts the first queued OpenSSL error into
+ * mh_error.detail and clears the thread's error queue, so an error never
+ * leaks into an unrelated later call. A malloc failure inside OpenSSL
+ * becomes MH_ENOMEM, everything else MH_ECRYPTO.
  *
  * Envelopes: CMS_encrypt(certs, in, EVP_aes_256_gcm(), CMS_BINARY |
  * CMS_STREAM) yields AuthEnvelopedData (RFC 5083) because the cipher is an
@@ -19,7 +20,6 @@
 #include "notify/crypto.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <openssl/bio.h>
@@ -33,145 +33,28 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "mailhound/limits.h"
+#include "base/sha256.h"
 #include "notify/fs.h"
 
 struct mh_certs {
-    STACK_OF(X509) *sk;
+    STACK_OF(X509) * sk;
 };
 
-static mh_status ossl_fail(mh_error *err, const char *what)
-{
-    unsigned long e = ERR_get_error();
-    char reason[200] = "";
-    if (e) ERR_error_string_n(e, reason, sizeof reason);
-    ERR_clear_error();
-    mh_status st = (e && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE) ? MH_ENOMEM : MH_ECRYPTO;
-    return mh_error_set(err, st, what, "%s", e ? reason : "no OpenSSL error queued");
-}
-
-static mh_status io_fail(mh_error *err, const char *what, const char *path)
-{
-    int e = errno;
-    mh_error_set(err, MH_EIO, what, NULL);
-    mh_error_at(err, path, 0, 0, 0, 0);
-    if (err) err->sys_errno = e;
-    return MH_EIO;
-}
-
-void mh_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-mh_status mh_digest_init(struct mh_digest *h, mh_error *err)
-{
-    ERR_clear_error();
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c) return mh_error_set(err, MH_ENOMEM, "out of memory", "EVP_MD_CTX_new");
-    if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(c);
-        return ossl_fail(err, "SHA-256 unavailable");
-    }
-    h->ctx = c;
-    return MH_OK;
-}
-
-mh_status mh_digest_update(struct mh_digest *h, const void *p, size_t n, mh_error *err)
-{
-    if (!h->ctx) return mh_error_set(err, MH_EINVAL, "digest not initialised", NULL);
-    if (n && EVP_DigestUpdate(h->ctx, p, n) != 1) return ossl_fail(err, "SHA-256 update failed");
-    return MH_OK;
-}
-
-mh_status mh_digest_final(struct mh_digest *h, uint8_t out[MH_SHA256_LEN], mh_error *err)
-{
-    if (!h->ctx) return mh_error_set(err, MH_EINVAL, "digest not initialised", NULL);
-    unsigned int len = 0;
-    uint8_t md[EVP_MAX_MD_SIZE];
-    int ok = EVP_DigestFinal_ex(h->ctx, md, &len);
-    mh_digest_fini(h);
-    if (ok != 1 || len != MH_SHA256_LEN) return ossl_fail(err, "SHA-256 final failed");
-    memcpy(out, md, MH_SHA256_LEN);
-    return MH_OK;
-}
-
-void mh_digest_fini(struct mh_digest *h)
-{
-    if (h && h->ctx) {
-        EVP_MD_CTX_free(h->ctx);
-        h->ctx = NULL;
-    }
-}
-
-static mh_status digest_buf(const EVP_MD *md, const void *p, size_t n, uint8_t *out,
-                            size_t outlen, mh_error *err)
+static mh_status digest_buf(const EVP_MD *md, const void *p, size_t n, uint8_t *out, size_t outlen,
+                            mh_error *err)
 {
     unsigned int len = 0;
     uint8_t tmp[EVP_MAX_MD_SIZE];
     ERR_clear_error();
     if (EVP_Digest(n ? p : "", n, tmp, &len, md, NULL) != 1 || len != outlen)
-        return ossl_fail(err, "digest failed");
+        return mh_ossl_error(err, "digest failed");
     memcpy(out, tmp, outlen);
     return MH_OK;
-}
-
-mh_status mh_digest_sha256(const void *p, size_t n, uint8_t out[MH_SHA256_LEN], mh_error *err)
-{
-    return digest_buf(EVP_sha256(), p, n, out, MH_SHA256_LEN, err);
 }
 
 mh_status mh_digest_sha1(const void *p, size_t n, uint8_t out[MH_SHA1_LEN], mh_error *err)
 {
     return digest_buf(EVP_sha1(), p, n, out, MH_SHA1_LEN, err);
-}
-
-mh_status mh_digest_sha256_hex(const void *p, size_t n, char out[MH_SHA256_HEX], mh_error *err)
-{
-    uint8_t md[MH_SHA256_LEN];
-    MH_TRY(mh_digest_sha256(p, n, md, err));
-    mh_hex(md, sizeof md, out);
-    return MH_OK;
-}
-
-mh_status mh_digest_sha256_file(const char *path, uint8_t out[MH_SHA256_LEN], uint64_t *size,
-                         mh_error *err)
-{
-    mh_status st = MH_OK;
-    struct mh_digest h = {0};
-    unsigned char *chunk = NULL;
-    uint64_t total = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_fail(err, "cannot open file", path);
-    chunk = mh_malloc(MH_READ_CHUNK_BYTES);
-    if (!chunk) {
-        st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
-        goto out;
-    }
-    MH_CHECK(mh_digest_init(&h, err));
-    for (;;) {
-        ssize_t r = read(fd, chunk, MH_READ_CHUNK_BYTES);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            st = io_fail(err, "cannot read file", path);
-            goto out;
-        }
-        if (r == 0) break;
-        MH_CHECK(mh_digest_update(&h, chunk, (size_t)r, err));
-        total += (uint64_t)r;
-    }
-    MH_CHECK(mh_digest_final(&h, out, err));
-    if (size) *size = total;
-out:
-    mh_digest_fini(&h);
-    mh_free(chunk);
-    close(fd);
-    return st;
 }
 
 mh_status mh_certs_new(mh_certs **out, mh_error *err)
@@ -211,12 +94,12 @@ mh_status mh_certs_add_pem(mh_certs *c, const void *pem, size_t n, mh_error *err
     bio = BIO_new_mem_buf(pem, (int)n);
     got = sk_X509_new_null();
     if (!bio || !got) {
-        st = ossl_fail(err, "out of memory");
+        st = mh_ossl_error(err, "out of memory");
         goto out;
     }
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
         if (!sk_X509_push(got, x)) {
-            st = ossl_fail(err, "out of memory");
+            st = mh_ossl_error(err, "out of memory");
             goto out;
         }
         x = NULL;
@@ -225,19 +108,20 @@ mh_status mh_certs_add_pem(mh_certs *c, const void *pem, size_t n, mh_error *err
      * else is a malformed certificate. */
     unsigned long e = ERR_peek_last_error();
     if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-        st = ossl_fail(err, "malformed certificate");
+        st = mh_ossl_error(err, "malformed certificate");
         goto out;
     }
     ERR_clear_error();
     if (sk_X509_num(got) == 0) {
-        st = mh_error_set(err, MH_ECRYPTO, "no certificate found", "expected a PEM CERTIFICATE block");
+        st = mh_error_set(err, MH_ECRYPTO, "no certificate found",
+                          "expected a PEM CERTIFICATE block");
         goto out;
     }
     while (sk_X509_num(got) > 0) {
         X509 *first = sk_X509_shift(got);
         if (!sk_X509_push(c->sk, first)) {
             X509_free(first);
-            st = ossl_fail(err, "out of memory");
+            st = mh_ossl_error(err, "out of memory");
             goto out;
         }
     }
@@ -255,7 +139,7 @@ mh_status mh_certs_add_file(mh_certs *c, const char *path, mh_error *err)
     char tmp[65536];
     mh_buf_init(&b, 16u << 20);
     FILE *f = fopen(path, "rb");
-    if (!f) return io_fail(err, "cannot open certificate", path);
+    if (!f) return mh_error_io(err, "cannot open certificate", path);
     size_t r;
     while ((r = fread(tmp, 1, sizeof tmp, f)) > 0) {
         st = mh_buf_append(&b, tmp, r);
@@ -265,7 +149,7 @@ mh_status mh_certs_add_file(mh_certs *c, const char *path, mh_error *err)
         }
     }
     if (ferror(f)) {
-        st = io_fail(err, "cannot read certificate", path);
+        st = mh_error_io(err, "cannot read certificate", path);
         goto out;
     }
     st = mh_certs_add_pem(c, b.data ? b.data : "", b.len, err);
@@ -282,9 +166,9 @@ static mh_status envelope(const mh_certs *c, BIO *in, BIO *out, mh_error *err)
     mh_status st = MH_OK;
     const int flags = CMS_BINARY | CMS_STREAM;
     CMS_ContentInfo *cms = CMS_encrypt(c->sk, in, EVP_aes_256_gcm(), flags);
-    if (!cms) return ossl_fail(err, "CMS encryption failed");
+    if (!cms) return mh_ossl_error(err, "CMS encryption failed");
     if (PEM_write_bio_CMS_stream(out, cms, in, flags) != 1 || BIO_flush(out) != 1) {
-        st = ossl_fail(err, "CMS output failed");
+        st = mh_ossl_error(err, "CMS output failed");
         goto out;
     }
 out:
@@ -298,20 +182,21 @@ mh_status mh_cms_encrypt(const mh_certs *c, const void *in, size_t n, struct mh_
     mh_status st = MH_OK;
     BIO *bin = NULL, *bout = NULL;
     if (!mh_certs_count(c)) return mh_error_set(err, MH_EINVAL, "no recipient certificate", NULL);
-    if (n > INT_MAX) return mh_error_set(err, MH_ELIMIT, "input too large for memory envelope",
-                                         "use mh_cms_encrypt_file");
+    if (n > INT_MAX)
+        return mh_error_set(err, MH_ELIMIT, "input too large for memory envelope",
+                            "use mh_cms_encrypt_file");
     ERR_clear_error();
     bin = BIO_new_mem_buf(n ? in : "", (int)n);
     bout = BIO_new(BIO_s_mem());
     if (!bin || !bout) {
-        st = ossl_fail(err, "out of memory");
+        st = mh_ossl_error(err, "out of memory");
         goto out;
     }
     MH_CHECK(envelope(c, bin, bout, err));
     char *p = NULL;
     long len = BIO_get_mem_data(bout, &p);
     if (len < 0) {
-        st = ossl_fail(err, "CMS output failed");
+        st = mh_ossl_error(err, "CMS output failed");
         goto out;
     }
     st = mh_buf_append(out, p, (size_t)len);
@@ -337,33 +222,33 @@ mh_status mh_cms_encrypt_file(const mh_certs *c, const char *in_path, const char
     bin = BIO_new_file(in_path, "rb");
     if (!bin) {
         ERR_clear_error();
-        st = io_fail(err, "cannot open package", in_path);
+        st = mh_error_io(err, "cannot open package", in_path);
         goto out;
     }
     f = fopen(tmp, "wb");
     if (!f) {
-        st = io_fail(err, "cannot create envelope", tmp);
+        st = mh_error_io(err, "cannot create envelope", tmp);
         goto out;
     }
     made = true;
     bout = BIO_new_fp(f, BIO_NOCLOSE);
     if (!bout) {
-        st = ossl_fail(err, "out of memory");
+        st = mh_ossl_error(err, "out of memory");
         goto out;
     }
     MH_CHECK(envelope(c, bin, bout, err));
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        st = io_fail(err, "cannot write envelope", tmp);
+        st = mh_error_io(err, "cannot write envelope", tmp);
         goto out;
     }
     int rc = fclose(f);
     f = NULL;
     if (rc != 0) {
-        st = io_fail(err, "cannot write envelope", tmp);
+        st = mh_error_io(err, "cannot write envelope", tmp);
         goto out;
     }
     if (rename(tmp, out_path) != 0) {
-        st = io_fail(err, "cannot rename envelope", out_path);
+        st = mh_error_io(err, "cannot rename envelope", out_path);
         goto out;
     }
     made = false;

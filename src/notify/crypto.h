@@ -1,21 +1,20 @@
 /*
- * notify/crypto.h -- the one OpenSSL adapter: digests and CMS envelopes
+ * notify/crypto.h -- OpenSSL adapter for notify: CMS envelopes and SHA-1
  *
  * Pipeline: scope -> [notify: packages] -> delivery. Packages name every
- * payload file by its SHA-256 (BagIt manifests), STIX ids are UUIDv5 (SHA-1
- * of namespace + name), and a package sent to an organisation that has an
+ * payload file by its SHA-256 (BagIt manifests: base/sha256.h, the one
+ * SHA-256, usable by every stage), STIX ids are UUIDv5 (SHA-1 of namespace
+ * + name, here), and a package sent to an organisation that has an
  * X.509 certificate is wrapped in a CMS AuthEnvelopedData (RFC 5083) with
  * AES-256-GCM: one RecipientInfo per certificate (RSA: key transport, EC:
  * key agreement), PEM output, readable by S/MIME clients and
  * `openssl cms -decrypt -inform PEM -in X.pem -recip cert.pem -inkey key.pem`.
  *
- * Only src/notify/crypto.c includes OpenSSL headers. OpenSSL errors become
- * MH_ECRYPTO with the first queued OpenSSL reason in mh_error.detail; I/O
- * failures are MH_EIO with errno.
- *
- * Names: mh_digest_* (base/sha256.h owns the mh_sha256_* names: a small
- * self-contained SHA-256 for code that must not depend on OpenSSL; both give
- * the same digests, tests/unit/test_crypto.c checks that they agree).
+ * OpenSSL headers are included by two adapters only (scripts/checksrc):
+ * base/sha256.c (message digests, needed upstream of notify) and this file.
+ * OpenSSL errors become MH_ECRYPTO (MH_ENOMEM for OpenSSL allocation
+ * failures) with the first queued OpenSSL reason in mh_error.detail
+ * (mh_ossl_error); I/O failures are MH_EIO with errno.
  *
  * Determinism: digests are deterministic; CMS envelopes are not (a fresh
  * random content key and IV per envelope, by design) -- the plaintext
@@ -33,41 +32,15 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/sha256.h"
 #include "mailhound/status.h"
 
-#ifndef MH_SHA256_LEN
-#define MH_SHA256_LEN 32 /* same value as base/sha256.h */
-#endif
-#define MH_SHA256_HEX 65 /* 64 hex digits + NUL */
 #define MH_SHA1_LEN 20
 
-/* Incremental SHA-256 (EVP). init/update/final; fini releases without a result
- * (safe after final and on a zeroed struct). */
-struct mh_digest {
-    void *ctx; /* EVP_MD_CTX */
-};
-MH_MUST_CHECK mh_status mh_digest_init(struct mh_digest *h, mh_error *err);
-MH_MUST_CHECK mh_status mh_digest_update(struct mh_digest *h, const void *p, size_t n,
-                                         mh_error *err);
-MH_MUST_CHECK mh_status mh_digest_final(struct mh_digest *h, uint8_t out[MH_SHA256_LEN],
-                                        mh_error *err);
-void mh_digest_fini(struct mh_digest *h);
-
-/* One-shot digests of a buffer (p may be NULL when n is 0). */
-MH_MUST_CHECK mh_status mh_digest_sha256(const void *p, size_t n, uint8_t out[MH_SHA256_LEN],
-                                      mh_error *err);
+/* One-shot SHA-1 of a buffer (p may be NULL when n is 0): STIX UUIDv5 ids.
+ * MH_ENOMEM, MH_ECRYPTO. SHA-256 is base/sha256.h. */
 MH_MUST_CHECK mh_status mh_digest_sha1(const void *p, size_t n, uint8_t out[MH_SHA1_LEN],
-                                    mh_error *err);
-/* SHA-256 of a whole file, read in MH_READ_CHUNK_BYTES pieces; *size (may be
- * NULL) receives its length. MH_EIO with errno when it cannot be read. */
-MH_MUST_CHECK mh_status mh_digest_sha256_file(const char *path, uint8_t out[MH_SHA256_LEN],
-                                       uint64_t *size, mh_error *err);
-
-/* Lower-case hex of p[0..n) into out (2n+1 bytes, NUL-terminated). */
-void mh_hex(const uint8_t *p, size_t n, char *out);
-/* Convenience: SHA-256 hex of a buffer into out[MH_SHA256_HEX]. */
-MH_MUST_CHECK mh_status mh_digest_sha256_hex(const void *p, size_t n, char out[MH_SHA256_HEX],
-                                      mh_error *err);
+                                       mh_error *err);
 
 /* A set of recipient certificates (X.509). */
 typedef struct mh_certs mh_certs;

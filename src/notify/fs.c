@@ -19,22 +19,14 @@
 
 #include "mailhound/limits.h"
 
-static mh_status io_fail(mh_error *err, const char *what, const char *path)
-{
-    int e = errno;
-    mh_error_set(err, MH_EIO, what, NULL);
-    mh_error_at(err, path, 0, 0, 0, 0);
-    if (err) err->sys_errno = e;
-    return MH_EIO;
-}
-
 mh_status mh_fs_path(char *out, size_t outsz, mh_error *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(out, outsz, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= outsz) return mh_error_set(err, MH_ELIMIT, "path too long", "%.80s", out);
+    if (n < 0 || (size_t)n >= outsz)
+        return mh_error_set(err, MH_ELIMIT, "path too long", "%.80s", out);
     return MH_OK;
 }
 
@@ -49,12 +41,13 @@ mh_status mh_fs_mkdirs(const char *path, mh_error *err)
         if (p[i] != '/' && p[i] != '\0') continue;
         char c = p[i];
         p[i] = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) return io_fail(err, "cannot create directory", p);
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return mh_error_io(err, "cannot create directory", p);
         p[i] = c;
     }
     if (!mh_fs_is_dir(path)) {
         errno = ENOTDIR;
-        return io_fail(err, "not a directory", path);
+        return mh_error_io(err, "not a directory", path);
     }
     return MH_OK;
 }
@@ -66,7 +59,7 @@ static mh_status write_all(int fd, const void *data, size_t n, const char *path,
         ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            return io_fail(err, "cannot write file", path);
+            return mh_error_io(err, "cannot write file", path);
         }
         p += w;
         n -= (size_t)w;
@@ -78,14 +71,14 @@ mh_status mh_fs_write(const char *path, const void *data, size_t n, bool sync, m
 {
     mh_status st = MH_OK;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return io_fail(err, "cannot create file", path);
+    if (fd < 0) return mh_error_io(err, "cannot create file", path);
     MH_CHECK(write_all(fd, data, n, path, err));
     if (sync && fsync(fd) != 0) {
-        st = io_fail(err, "cannot sync file", path);
+        st = mh_error_io(err, "cannot sync file", path);
         goto out;
     }
 out:
-    if (close(fd) != 0 && !st) st = io_fail(err, "cannot close file", path);
+    if (close(fd) != 0 && !st) st = mh_error_io(err, "cannot close file", path);
     return st;
 }
 
@@ -96,7 +89,7 @@ mh_status mh_fs_write_atomic(const char *path, const void *data, size_t n, mh_er
     MH_TRY(mh_fs_path(tmp, sizeof tmp, err, "%s.mh-tmp", path));
     MH_CHECK(mh_fs_write(tmp, data, n, true, err));
     if (rename(tmp, path) != 0) {
-        st = io_fail(err, "cannot rename file", path);
+        st = mh_error_io(err, "cannot rename file", path);
         goto out;
     }
     MH_CHECK(mh_fs_fsync_parent(path, err));
@@ -108,10 +101,10 @@ out:
 mh_status mh_fs_sync_all(const char *path, mh_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_fail(err, "cannot open", path);
+    if (fd < 0) return mh_error_io(err, "cannot open", path);
     mh_status st = MH_OK;
 #if defined(__linux__)
-    if (syncfs(fd) != 0) st = io_fail(err, "cannot sync file system", path);
+    if (syncfs(fd) != 0) st = mh_error_io(err, "cannot sync file system", path);
 #else
     sync();
 #endif
@@ -122,9 +115,9 @@ mh_status mh_fs_sync_all(const char *path, mh_error *err)
 mh_status mh_fs_fsync_dir(const char *path, mh_error *err)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return io_fail(err, "cannot open directory", path);
+    if (fd < 0) return mh_error_io(err, "cannot open directory", path);
     mh_status st = MH_OK;
-    if (fsync(fd) != 0 && errno != EINVAL) st = io_fail(err, "cannot sync directory", path);
+    if (fsync(fd) != 0 && errno != EINVAL) st = mh_error_io(err, "cannot sync directory", path);
     close(fd);
     return st;
 }
@@ -137,8 +130,10 @@ mh_status mh_fs_fsync_parent(const char *path, mh_error *err)
     memcpy(dir, path, n + 1);
     char *slash = strrchr(dir, '/');
     if (!slash) return mh_fs_fsync_dir(".", err);
-    if (slash == dir) slash[1] = '\0';
-    else *slash = '\0';
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
     return mh_fs_fsync_dir(dir, err);
 }
 
@@ -153,37 +148,37 @@ static mh_status rm_contents(int dfd, const char *path, int depth, mh_error *err
     DIR *d = fdopendir(dfd);
     if (!d) {
         close(dfd);
-        return io_fail(err, "cannot read directory", path);
+        return mh_error_io(err, "cannot read directory", path);
     }
     struct dirent *e;
     for (;;) {
         errno = 0;
         e = readdir(d);
         if (!e) {
-            if (errno) st = io_fail(err, "cannot read directory", path);
+            if (errno) st = mh_error_io(err, "cannot read directory", path);
             break;
         }
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         struct stat sb;
         if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;
-            st = io_fail(err, "cannot stat", e->d_name);
+            st = mh_error_io(err, "cannot stat", e->d_name);
             break;
         }
         if (S_ISDIR(sb.st_mode)) {
             int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub < 0) {
-                st = io_fail(err, "cannot open directory", e->d_name);
+                st = mh_error_io(err, "cannot open directory", e->d_name);
                 break;
             }
             st = rm_contents(sub, e->d_name, depth + 1, err);
             if (st) break;
             if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
-                st = io_fail(err, "cannot remove directory", e->d_name);
+                st = mh_error_io(err, "cannot remove directory", e->d_name);
                 break;
             }
         } else if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT) {
-            st = io_fail(err, "cannot remove file", e->d_name);
+            st = mh_error_io(err, "cannot remove file", e->d_name);
             break;
         }
     }
@@ -196,16 +191,18 @@ mh_status mh_fs_rmtree(const char *path, mh_error *err)
     struct stat sb;
     if (lstat(path, &sb) != 0) {
         if (errno == ENOENT) return MH_OK;
-        return io_fail(err, "cannot stat", path);
+        return mh_error_io(err, "cannot stat", path);
     }
     if (!S_ISDIR(sb.st_mode)) {
-        if (unlink(path) != 0 && errno != ENOENT) return io_fail(err, "cannot remove file", path);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return mh_error_io(err, "cannot remove file", path);
         return MH_OK;
     }
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return io_fail(err, "cannot open directory", path);
+    if (fd < 0) return mh_error_io(err, "cannot open directory", path);
     MH_TRY(rm_contents(fd, path, 0, err));
-    if (rmdir(path) != 0 && errno != ENOENT) return io_fail(err, "cannot remove directory", path);
+    if (rmdir(path) != 0 && errno != ENOENT)
+        return mh_error_io(err, "cannot remove directory", path);
     return MH_OK;
 }
 
@@ -215,12 +212,12 @@ mh_status mh_fs_read(const char *path, struct mh_buf *out, size_t max, mh_error 
     char tmp[65536];
     size_t total = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_fail(err, "cannot open file", path);
+    if (fd < 0) return mh_error_io(err, "cannot open file", path);
     for (;;) {
         ssize_t r = read(fd, tmp, sizeof tmp);
         if (r < 0) {
             if (errno == EINTR) continue;
-            st = io_fail(err, "cannot read file", path);
+            st = mh_error_io(err, "cannot read file", path);
             goto out;
         }
         if (r == 0) break;

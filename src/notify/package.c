@@ -38,6 +38,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/hash.h"
+#include "base/sha256.h"
 #include "base/slice.h"
 #include "mailhound/limits.h"
 #include "notify/fs.h"
@@ -88,7 +89,7 @@ mh_status mh_pkg_dirname(const char *org_key, char *out, size_t outsz, mh_error 
         return MH_OK;
     }
     char hex[MH_SHA256_HEX];
-    MH_TRY(mh_digest_sha256_hex(org_key, n, hex, err));
+    MH_TRY(mh_sha256_hex(org_key, n, hex, err));
     size_t k = n < 200 ? n : 200;
     for (size_t i = 0; i < k; i++) out[i] = dir_char((unsigned char)org_key[i]) ? org_key[i] : '_';
     if (out[0] == '.') out[0] = '_';
@@ -365,7 +366,7 @@ static mh_status put_file(struct writer *w, const char *rel, const void *data, s
 {
     char path[PATH_MAX], hex[MH_SHA256_HEX];
     MH_TRY(mh_fs_path(path, sizeof path, err, "%s/%s", w->tmp, rel));
-    MH_TRY(mh_digest_sha256_hex(data, n, hex, err));
+    MH_TRY(mh_sha256_hex(data, n, hex, err));
     MH_TRY(mh_fs_write(path, data, n, false, err)); /* made durable at once in swap_in */
     hook("pkg-file");
     if (list) {
@@ -482,8 +483,8 @@ static mh_status write_bag(struct writer *w, const struct mh_pkg_info *in,
         MH_CHECK(mh_redact_scan(&red, raw, m->raw_len, err));
         mh_buf_clear(&body);
         BCHECK(mh_redact_copy(&red, raw, m->raw_len, &body));
-        MH_CHECK(mh_digest_sha256_hex(body.data, body.len, sh.sha256, err));
-        MH_CHECK(mh_digest_sha256_hex(raw, m->raw_len, sh.orig_sha256, err));
+        MH_CHECK(mh_sha256_hex(body.data, body.len, sh.sha256, err));
+        MH_CHECK(mh_sha256_hex(raw, m->raw_len, sh.orig_sha256, err));
         snprintf(sh.file, sizeof sh.file, "%06zu-%.12s.eml", i + 1, sh.sha256);
         snprintf(rel, sizeof rel, "data/messages/%s", sh.file);
         MH_CHECK(put_file(w, rel, body.data ? body.data : "", body.len, &w->manifest, NULL, err));
@@ -512,7 +513,7 @@ static mh_status write_bag(struct writer *w, const struct mh_pkg_info *in,
         BCHECK(mh_buf_puts(&csv, m->secrets ? "true\r\n" : "false\r\n"));
     }
     /* "data/messages.csv" sorts before "data/messages/..." ('.' < '/'). */
-    MH_CHECK(mh_digest_sha256_hex(csv.data, csv.len, hex, err));
+    MH_CHECK(mh_sha256_hex(csv.data, csv.len, hex, err));
     BCHECK(mh_buf_printf(&man, "%s  data/messages.csv\n", hex));
     BCHECK(mh_buf_append(&man, w->manifest.data, w->manifest.len));
     MH_CHECK(put_file(w, "data/messages.csv", csv.data, csv.len, NULL, NULL, err));
@@ -615,7 +616,7 @@ mh_status mh_pkg_hash(const char *pkgdir, char out[MH_SHA256_HEX], mh_error *err
     uint8_t md[MH_SHA256_LEN];
     MH_TRY(mh_fs_path(path, sizeof path, err, "%s/tagmanifest-sha256.txt", pkgdir));
     if (!mh_fs_exists(path)) return mh_error_set(err, MH_ENOTFOUND, "no package", "%.200s", pkgdir);
-    MH_TRY(mh_digest_sha256_file(path, md, NULL, err));
+    MH_TRY(mh_sha256_file(path, md, NULL, err));
     mh_hex(md, sizeof md, out);
     return MH_OK;
 }

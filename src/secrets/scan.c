@@ -729,7 +729,7 @@ static mh_status confirm_match(const struct mh_secrets_engine *e, struct mh_secr
     fx.f.line = (uint32_t)(sl + 1);
     fx.f.column = utf8_chars(text + sls, ss - sls) + 1;
     fx.f.entropy = h;
-    mh_sha256(text + ss, se - ss, fx.f.sha256);
+    MH_TRY(mh_sha256(text + ss, se - ss, fx.f.sha256, NULL));
     return push_finding(s, &fx);
 }
 
@@ -751,7 +751,7 @@ static mh_status run_rule(const struct mh_secrets_engine *e, struct mh_secrets_s
         fx.f.path_only = true;
         fx.f.line = 1;
         fx.f.column = 1;
-        mh_sha256(path, strlen(path), fx.f.sha256);
+        MH_TRY(mh_sha256(path, strlen(path), fx.f.sha256, NULL));
         return push_finding(s, &fx);
     }
     st->confirmed_rules++;

@@ -111,7 +111,7 @@ typedef mh_status (*mh_secret_fn)(void *ctx, const struct mh_secret_finding *f, 
  * Scan text[0..n) (valid UTF-8; may be NULL when n == 0) whose synthetic
  * path (for path rules and path allowlists) is path (may be NULL). stats
  * (may be NULL) is added to. Statuses: MH_OK, MH_EINVAL (invalid UTF-8),
- * MH_ENOMEM, or fn's status.
+ * MH_ENOMEM, MH_ECRYPTO (a fingerprint could not be computed), or fn's status.
  */
 MH_MUST_CHECK mh_status mh_secrets_scan(const struct mh_secrets_engine *e,
                                         struct mh_secrets_scratch *s, const char *path,

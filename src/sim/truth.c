@@ -214,11 +214,12 @@ mh_status sim_secret_add(struct sim *S, uint64_t serial, sim_addr from, const ch
         S->secrets = ns;
         S->secrets_cap = nc;
     }
-    struct sim_secret *s = &S->secrets[S->nsecrets++];
+    struct sim_secret *s = &S->secrets[S->nsecrets];
+    MH_TRY(mh_sha256_hex(secret, strlen(secret), s->fp, NULL));
     s->serial = serial;
     s->from = from;
     s->rule = rule;
-    mh_sha256_hex(secret, strlen(secret), s->fp);
+    S->nsecrets++;
     return MH_OK;
 }
 

@@ -49,7 +49,7 @@ for c in "${cases[@]}"; do
   "$MH" stats --json "$file" >"$work/out" 2>"$work/err"; rc=$?
   [ $rc = 0 ] || bad "${f[0]}: exit $rc: $(cat "$work/err")"
   [ -s "$work/err" ] && bad "${f[0]}: warnings: $(head -3 "$work/err")"
-  for want in "\"records\":{\"read\":$n,\"used\":$n,\"skipped\":0}" '"files":{"read":1,"failed":0}' \
+  for want in "\"records\":{\"read\":$n,\"used\":$n,\"skipped\":0}" '"files":{"read":1,"failed":0,"not_logs":0}' \
       '"unparseable":0' "${f[@]:2}"; do
     if grep -qF -- "$want" "$work/out"; then pass=$((pass + 1))
     else bad "${f[0]}: no $want in $(cat "$work/out")"; fi
@@ -64,7 +64,7 @@ total=$(find "$corp" -type f ! -name 'README*' | wc -l)
 files=()
 for c in "${cases[@]}"; do files+=("$corp/${c%%|*}"); done
 "$MH" stats --json "${files[@]}" >"$work/all" 2>"$work/err"
-grep -qF '"files":{"read":18,"failed":0},' "$work/all" &&
+grep -qF '"files":{"read":18,"failed":0,"not_logs":0},' "$work/all" &&
   grep -qF '"records":{"read":376,"used":376,"skipped":0}' "$work/all" && pass=$((pass + 1)) ||
   bad "whole corpus: $(cat "$work/all")"
 echo "shared m365: $pass passed, $fail failed"

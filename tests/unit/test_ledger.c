@@ -26,68 +26,11 @@
 #include "base/db.h"
 #include "base/sha256.h"
 #include "mh_test.h"
+#include "mh_testfs.h"
 #include "notify/fs.h"
 #include "notify/ledger.h"
 
 static char tmpdir[256];
-
-/* snprintf that stops the test on truncation (and keeps gcc's
- * -Wformat-truncation quiet about generous path buffers). */
-static void fmtp(char *out, size_t n, const char *f, ...) MH_PRINTF(3, 4);
-static void fmtp(char *out, size_t n, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    int k = vsnprintf(out, n, f, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= n) {
-        fprintf(stderr, "test buffer too small for \"%s\"\n", f);
-        exit(2);
-    }
-}
-
-
-/* ---- tree snapshots (as in test_package.c) ---- */
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void snapshot(const char *dir, const char *rel, struct mh_buf *out)
-{
-    char path[4096];
-    fmtp(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel);
-    DIR *d = opendir(path);
-    if (!d) return;
-    char *names[1024];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < 1024)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) names[n++] = mh_strdup(e->d_name);
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
-    struct mh_buf content;
-    mh_buf_init(&content, 0);
-    for (size_t i = 0; i < n; i++) {
-        char r[4096], p[8192];
-        fmtp(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-        fmtp(p, sizeof p, "%s/%s", dir, r);
-        struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            if (mh_buf_printf(out, "D %s\n", r)) break;
-            snapshot(dir, r, out);
-        } else {
-            mh_buf_clear(&content);
-            if (mh_fs_read(p, &content, 1u << 30, NULL) != MH_OK) continue;
-            char hex[65];
-            mh_sha256_hex(content.data ? content.data : "", content.len, hex);
-            if (mh_buf_printf(out, "F %s %zu %s\n", r, content.len, hex)) break;
-        }
-    }
-    for (size_t i = 0; i < n; i++) mh_free(names[i]);
-    mh_buf_fini(&content);
-}
 
 /* ---- the scenario ---- */
 

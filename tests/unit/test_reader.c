@@ -796,6 +796,85 @@ static void t_directories(void)
     rmdir(root);
 }
 
+/* A file in a folder that is not a log: one non-fatal report, counted in
+ * files_not_logs; the same file named by the caller (or given in memory)
+ * fails. Records of the other files are unaffected. */
+struct not_log_ctx {
+    size_t not_logs, fatal, other;
+    char origin[256];
+};
+
+static void on_bad_not_log(void *ctx, const mh_error *e, bool fatal)
+{
+    struct not_log_ctx *c = ctx;
+    if (mh_reader_not_a_log(e)) {
+        c->not_logs++;
+        snprintf(c->origin, sizeof c->origin, "%s", e->origin);
+        if (fatal || e->record || e->line) c->other += 100; /* must be a plain file report */
+    } else if (fatal) {
+        c->fatal++;
+    } else {
+        c->other++;
+    }
+}
+
+static void t_not_a_log(void)
+{
+    char root[] = "/tmp/mh_test_reader_XXXXXX";
+    if (!mkdtemp(root)) {
+        CHECK(0);
+        return;
+    }
+    char readme[512], log[512], bin[512];
+    snprintf(readme, sizeof readme, "%s/README.md", root);
+    write_file(readme, "# Exports\nSee the ticket.\n");
+    snprintf(log, sizeof log, "%s/ual.json", root);
+    write_file(log, "{\"f\":1}\n");
+    snprintf(bin, sizeof bin, "%s/z.bin", root);
+    write_file(bin, "\x7f" "ELF\x02\x01\x01\x03\x04binary,stuff\x05\x06");
+    for (int named = 0; named < 3; named++) {
+        struct not_log_ctx c = {0};
+        struct mh_reader_opts o = {0};
+        o.on_bad = on_bad_not_log;
+        o.ctx = &c;
+        mh_reader *r = NULL;
+        struct mh_batch b;
+        mh_batch_init(&b);
+        CHECK_INT(mh_reader_new(&o, &r), MH_OK);
+        if (!r) return;
+        static const char text[] = "just a note\n";
+        mh_status st = named == 0   ? mh_reader_add_path(r, root)
+                       : named == 1 ? mh_reader_add_path(r, readme)
+                                    : mh_reader_add_memory(r, "note.txt", text, sizeof text - 1);
+        CHECK_INT(st, MH_OK);
+        size_t recs = 0;
+        while ((st = mh_reader_fill(r, &b)) == MH_OK) recs += b.n;
+        CHECK_INT(st, MH_EOF);
+        const struct mh_ingest_stats *s = mh_reader_stats(r);
+        if (named == 0) {
+            CHECK_INT(recs, 1);
+            CHECK_INT(c.not_logs, 2); /* README.md and z.bin */
+            CHECK_INT(s->files_not_logs, 2);
+            CHECK_INT(s->files, 3);
+            CHECK_INT(s->files_failed + s->records_skipped, 0);
+            CHECK_STREQ(c.origin, bin);
+        } else {
+            CHECK_INT(c.not_logs, 0);
+            CHECK_INT(c.fatal, 1);
+            CHECK_INT(s->files_failed, 1);
+            CHECK_INT(s->files_not_logs, 0);
+        }
+        CHECK_INT(c.other, 0);
+        mh_batch_fini(&b);
+        mh_reader_free(r);
+    }
+    CHECK(!mh_reader_not_a_log(NULL));
+    remove(readme);
+    remove(log);
+    remove(bin);
+    rmdir(root);
+}
+
 static void t_directory_depth(void)
 {
     char root[] = "/tmp/mh_test_depth_XXXXXX";
@@ -1073,6 +1152,7 @@ int main(void)
         {"compression", t_compression},
         {"zip_bomb", t_zip_bomb},
         {"directories", t_directories},
+        {"not_a_log", t_not_a_log},
         {"directory_depth", t_directory_depth},
         {"empty_and_blank", t_empty_and_blank},
         {"record_limit", t_record_limit},

@@ -1,8 +1,7 @@
 /*
- * tests/unit/test_sim.c -- sim/ and base/sha256: building blocks and whole runs
+ * tests/unit/test_sim.c -- sim/: building blocks and whole runs
  *
- * SHA-256 against the FIPS 180-4 / NIST example vectors (one-shot and
- * streamed in odd chunk sizes); the UTI encoding against the worked example
+ * The UTI encoding against the worked example
  * of log-formats.md §12; the PRNG (determinism, bounds, stream
  * independence); the network table (unique prefixes, roles partition the
  * space); the text emitters (timestamps, JSON, CSV quoting, base64); the
@@ -23,63 +22,8 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "base/sha256.h"
 #include "mh_test.h"
 #include "sim/model.h"
-
-/* ------------------------------------------------------------ sha256 */
-
-static void t_sha256_vectors(void)
-{
-    static const struct {
-        const char *in, *hex;
-    } v[] = {
-        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopq"
-         "klmnopqrlmnopqrsmnopqrstnopqrstu",
-         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
-    };
-    char hex[65];
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        mh_sha256_hex(v[i].in, strlen(v[i].in), hex);
-        CHECK_STREQ(hex, v[i].hex);
-    }
-    /* one million 'a', streamed in chunks of 1..97 bytes */
-    static char a[1000];
-    memset(a, 'a', sizeof a);
-    struct mh_sha256 c;
-    mh_sha256_init(&c);
-    size_t left = 1000000, k = 1;
-    while (left) {
-        size_t n = k < left ? k : left;
-        if (n > sizeof a) n = sizeof a;
-        mh_sha256_update(&c, a, n);
-        left -= n;
-        k = k % 97 + 1;
-    }
-    unsigned char d[32];
-    mh_sha256_final(&c, d);
-    static const char dg[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = dg[d[i] >> 4];
-        hex[2 * i + 1] = dg[d[i] & 15];
-    }
-    hex[64] = '\0';
-    CHECK_STREQ(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    /* padding boundaries: 55, 56, 63, 64, 65 bytes agree one-shot vs streamed */
-    for (size_t n = 55; n <= 65; n++) {
-        unsigned char d1[32], d2[32];
-        mh_sha256(a, n, d1);
-        mh_sha256_init(&c);
-        mh_sha256_update(&c, a, n / 2);
-        mh_sha256_update(&c, a, n - n / 2);
-        mh_sha256_final(&c, d2);
-        CHECK(memcmp(d1, d2, 32) == 0);
-    }
-}
 
 /* ------------------------------------------------------------ ids */
 
@@ -480,7 +424,6 @@ static void t_alloc_failures(void)
 int main(void)
 {
     static const struct mh_test T[] = {
-        {"sha256_vectors", t_sha256_vectors},
         {"uti", t_uti},
         {"rng", t_rng},
         {"geo", t_geo},
