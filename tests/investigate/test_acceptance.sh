@@ -28,6 +28,7 @@ for seed in $seeds; do
     echo "  incidents scoped (summary.md):"
     sed -n '/^```$/,/^```$/p' "$d/a/summary.md" | grep -E '  yes  ' | cut -c1-110 | sed 's/^/    /'
   fi
+  rerun "$seed" || { rm -rf "$d"; continue; }
   run "$d/b" -j 1 || { echo "FAIL: rerun seed $seed"; fail=1; continue; }
   same_bytes "$d/a" "$d/b" "-j 1, fresh DIR" || fail=1
   rm -rf "$d"

@@ -36,6 +36,7 @@ PY
   }
   if ! run "$d/a"; then cat "$tmp/err.txt"; echo "FAIL: investigate seed $seed"; fail=1; continue; fi
   python3 "$check" "$d" "$d/a" "seed $seed" "$rulemode" || fail=1
+  rerun "$seed" || { rm -rf "$d"; continue; }
   run "$d/b" || { echo "FAIL: rerun seed $seed"; fail=1; continue; }
   same_bytes "$d/a" "$d/b" "fresh DIR" || fail=1
   cp -a "$d/a" "$d/c"
