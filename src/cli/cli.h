@@ -14,7 +14,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/time.h"
+#include "correlate/detector.h"
 #include "mailhound/status.h"
+#include "notify/org.h"
 
 #define MH_EXIT_OK 0
 #define MH_EXIT_ERROR 1
@@ -85,5 +88,37 @@ void mh_cli_args_fini(struct mh_cli_args *a);
  * *i moves past V). *is tells whether argv[*i] is that option at all; NULL
  * when it is not, or when it is but lacks a value. */
 const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is);
+
+/* ---- shared by the commands of the pipeline (investigate reuses them) ---- */
+
+/* First-party app ids (rules/data/first-party-apps.tsv) into fp; false (and
+ * a message) when they cannot be loaded: then no app id is excluded. */
+bool mh_cli_first_party(struct mh_appset *fp);
+
+/* Organisation rules as `notify` builds them: the shipped free-mail list,
+ * then --freemail, --tenant, --org-overrides, --dn-map, --internal. Errors
+ * are printed; the status is returned. */
+struct mh_cli_orgs_opts {
+    const char *tenant;
+    const char *const *over;
+    size_t nover;
+    const char *const *freemail;
+    size_t nfree;
+    const char *const *dnmap;
+    size_t ndn;
+    const char *const *internal;
+    size_t nint;
+};
+MH_MUST_CHECK mh_status mh_cli_orgs_load(const struct mh_cli_orgs_opts *o, mh_orgs **out);
+
+/* mh_notify_note_fn that prints one warning per note (unless quiet). */
+struct mh_cli_notes {
+    bool quiet;
+    uint64_t printed;
+};
+void mh_cli_notify_note(void *ctx, const char *kind, const char *detail);
+
+/* YYYY-MM-DD or a full time -> out; 0 when it is neither. */
+int mh_cli_parse_date(const char *s, mh_time *out);
 
 #endif

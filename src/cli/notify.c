@@ -65,14 +65,9 @@ static void usage(FILE *out)
           out);
 }
 
-struct notes {
-    bool quiet;
-    uint64_t printed;
-};
-
-static void on_note(void *ctx, const char *kind, const char *detail)
+void mh_cli_notify_note(void *ctx, const char *kind, const char *detail)
 {
-    struct notes *n = ctx;
+    struct mh_cli_notes *n = ctx;
     static const struct {
         const char *kind, *text;
     } texts[] = {
@@ -91,7 +86,7 @@ static void on_note(void *ctx, const char *kind, const char *detail)
     n->printed++;
 }
 
-static int parse_date(const char *s, mh_time *out)
+int mh_cli_parse_date(const char *s, mh_time *out)
 {
     char buf[64];
     if (strlen(s) == 10) { /* YYYY-MM-DD */
@@ -99,6 +94,38 @@ static int parse_date(const char *s, mh_time *out)
         s = buf;
     }
     return mh_time_parse(s, strlen(s), out) == MH_OK;
+}
+
+mh_status mh_cli_orgs_load(const struct mh_cli_orgs_opts *oo, mh_orgs **out)
+{
+    mh_orgs *orgs = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    mh_status st = mh_orgs_new(&orgs, &err);
+    if (!st) st = mh_orgs_load_default_freemail(orgs, &err);
+    if (st) {
+        mh_cli_error("organisation rules", &err);
+        goto out;
+    }
+    for (size_t i = 0; i < oo->nfree && !st; i++)
+        if ((st = mh_orgs_load_freemail(orgs, oo->freemail[i], &err))) mh_cli_error("--freemail", &err);
+    if (!st && oo->tenant && (st = mh_orgs_load_tenant_file(orgs, oo->tenant, &err)))
+        mh_cli_error("--tenant", &err);
+    for (size_t i = 0; i < oo->nover && !st; i++)
+        if ((st = mh_orgs_load_overrides(orgs, oo->over[i], &err)))
+            mh_cli_error("--org-overrides", &err);
+    for (size_t i = 0; i < oo->ndn && !st; i++)
+        if ((st = mh_orgs_load_dn_map(orgs, oo->dnmap[i], &err))) mh_cli_error("--dn-map", &err);
+    for (size_t i = 0; i < oo->nint && !st; i++)
+        if ((st = mh_orgs_add_internal(orgs, oo->internal[i], strlen(oo->internal[i]), &err)))
+            mh_cli_error("--internal", &err);
+out:
+    if (st) {
+        mh_orgs_free(orgs);
+        return st;
+    }
+    *out = orgs;
+    return MH_OK;
 }
 
 #define TOO_MANY()                                                                                 \
@@ -114,7 +141,7 @@ int mh_cli_notify(int argc, char **argv)
     const char *over[64], *freemail[64], *dnmap[64], *internal[256];
     size_t nmail = 0, nover = 0, nfree = 0, ndn = 0, nint = 0;
     struct mh_notify_opts o;
-    struct notes notes = {false, 0};
+    struct mh_cli_notes notes = {false, 0};
     mh_orgs *orgs = NULL;
     mh_mailstore *store = NULL;
     struct mh_buf sj;
@@ -171,7 +198,7 @@ int mh_cli_notify(int argc, char **argv)
         } else if (!strcmp(a, "--tlp") && has) {
             o.tlp = argv[++i];
         } else if (!strcmp(a, "--date") && has) {
-            if (!parse_date(argv[++i], &o.date)) {
+            if (!mh_cli_parse_date(argv[++i], &o.date)) {
                 mh_cli_fail("--date: not a date: %s", argv[i]);
                 goto out;
             }
@@ -186,34 +213,8 @@ int mh_cli_notify(int argc, char **argv)
     }
 
     /* organisation rules */
-    if (mh_orgs_new(&orgs, &err) || mh_orgs_load_default_freemail(orgs, &err)) {
-        mh_cli_error("organisation rules", &err);
-        goto out;
-    }
-    for (size_t i = 0; i < nfree; i++)
-        if (mh_orgs_load_freemail(orgs, freemail[i], &err)) {
-            mh_cli_error("--freemail", &err);
-            goto out;
-        }
-    if (tenant && mh_orgs_load_tenant_file(orgs, tenant, &err)) {
-        mh_cli_error("--tenant", &err);
-        goto out;
-    }
-    for (size_t i = 0; i < nover; i++)
-        if (mh_orgs_load_overrides(orgs, over[i], &err)) {
-            mh_cli_error("--org-overrides", &err);
-            goto out;
-        }
-    for (size_t i = 0; i < ndn; i++)
-        if (mh_orgs_load_dn_map(orgs, dnmap[i], &err)) {
-            mh_cli_error("--dn-map", &err);
-            goto out;
-        }
-    for (size_t i = 0; i < nint; i++)
-        if (mh_orgs_add_internal(orgs, internal[i], strlen(internal[i]), &err)) {
-            mh_cli_error("--internal", &err);
-            goto out;
-        }
+    struct mh_cli_orgs_opts oo = {tenant, over, nover, freemail, nfree, dnmap, ndn, internal, nint};
+    if (mh_cli_orgs_load(&oo, &orgs)) goto out;
 
     /* the mail */
     struct mh_cli_bad bad = {.quiet = true};
@@ -234,7 +235,8 @@ int mh_cli_notify(int argc, char **argv)
 
     o.orgs = orgs;
     struct mh_notify_stats s;
-    mh_status st = mh_notify_run(&o, store, sj.data ? sj.data : "", sj.len, &s, on_note, &notes, &err);
+    mh_status st = mh_notify_run(&o, store, sj.data ? sj.data : "", sj.len, &s, mh_cli_notify_note,
+                                 &notes, &err);
     if (st) {
         mh_cli_error("notify", &err);
         goto out;

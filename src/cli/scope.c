@@ -98,7 +98,7 @@ struct run {
 };
 
 /* First-party app ids: never attacker context (rules/data/first-party-apps.tsv). */
-static bool load_first_party(struct mh_appset *fp)
+bool mh_cli_first_party(struct mh_appset *fp)
 {
     struct mh_detector_config *cfg = mh_malloc(sizeof *cfg);
     char path[MH_DET_PATH_BYTES];
@@ -207,7 +207,7 @@ int mh_cli_scope(int argc, char **argv)
         goto out;
     }
     run.bad.quiet = quiet;
-    have_fp = load_first_party(&fp);
+    have_fp = mh_cli_first_party(&fp);
     so.first_party = have_fp ? &fp : NULL;
 
     if (nmail) {

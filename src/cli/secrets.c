@@ -3,8 +3,10 @@
  *
  * Pipeline: mail store index (ingest/mailstore.h) -> per distinct message
  * content: MIME walk (ingest/mime.h) -> fragments -> secret scan
- * (secrets/scan.h) -> one line per finding. Files under PATH that are not
- * mail are scanned as plain text (path-only rules on binary ones).
+ * (secrets/scan.h) -> one line per finding; the store walk, redaction and
+ * the jsonl rendering are secrets/mail.h (shared with `mailhound
+ * investigate`). Files under PATH that are not mail are scanned as plain
+ * text (path-only rules on binary ones).
  *
  * Output contract (jsonl; keys always in this order, docs/secrets.md):
  *   {"rule":"aws-access-token","tier":"specific","message_id":"<...>",
@@ -41,6 +43,7 @@
 #include "ingest/mime.h"
 #include "mailhound/limits.h"
 #include "secrets/gitleaks.h"
+#include "secrets/mail.h"
 #include "secrets/scan.h"
 
 #define OUT_FLUSH_BYTES (1u << 16)
@@ -88,119 +91,31 @@ static void usage(FILE *out)
 
 struct run {
     FILE *out;
-    bool table, show, quiet;
-    const struct mh_secrets_engine *eng;
-    struct mh_secrets_scratch *scratch;
-    struct mh_secrets_scan_stats sst;
+    bool table, quiet;
+    mh_secrets_scanner *sc;
     mh_mailstore *store;
-    /* what is being scanned now */
-    const char *message_id, *mailbox, *owner, *folder, *file, *part, *filename;
-    struct mh_buf path;   /* synthetic fragment path */
     struct mh_buf line;   /* output being built */
     struct mh_buf others; /* NUL-separated paths of non-mail files */
     size_t nothers;
-    uint64_t findings, generic, parts, text_bytes, scanned, malformed, unparsable;
+    uint64_t malformed;   /* reported by the mail store */
     uint64_t other_files, other_binary, other_skipped;
     mh_status err_st;
 };
 
 /* ---- output ---- */
 
-static mh_status redact(const char *s, size_t n, bool show, struct mh_buf *out)
-{
-    mh_buf_clear(out);
-    if (show) return mh_buf_append(out, s, n);
-    size_t chars = 0;
-    for (size_t i = 0; i < n; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-    size_t k = chars >= 16 ? 4 : chars / 4;
-    /* byte offset after the first k characters, and of the last k */
-    size_t head = 0, seen = 0;
-    while (head < n && seen < k) {
-        head++;
-        while (head < n && ((unsigned char)s[head] & 0xC0) == 0x80) head++;
-        seen++;
-    }
-    size_t tail = n;
-    seen = 0;
-    while (tail > head && seen < k) {
-        tail--;
-        while (tail > head && ((unsigned char)s[tail] & 0xC0) == 0x80) tail--;
-        seen++;
-    }
-    MH_TRY(mh_buf_append(out, s, head));
-    MH_TRY(mh_buf_append(out, "****", 4));
-    return mh_buf_append(out, s + tail, n - tail);
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char X[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = X[d[i] >> 4];
-        out[2 * i + 1] = X[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void jw_opt(struct mh_jw *w, const char *k, const char *v)
-{
-    mh_jw_key(w, k);
-    if (v)
-        mh_jw_str(w, v);
-    else
-        mh_jw_null(w);
-}
-
-static mh_status emit(void *ctx, const struct mh_secret_finding *f, const char *text)
+static mh_status emit(void *ctx, const struct mh_secrets_place *p)
 {
     struct run *r = ctx;
     mh_status st;
-    struct mh_buf sec;
-    mh_buf_init(&sec, MH_MAX_FRAGMENT_BYTES + 16);
-    if (f->path_only)
-        st = redact(r->path.data, r->path.len, true, &sec);
+    if (r->table)
+        st = mh_buf_printf(&r->line, "%-28s %-8s %-24s %-10s %-8s %5u  %-36.*s %.12s  %s\n",
+                           p->rule, p->generic ? "generic" : "specific",
+                           p->mailbox ? p->mailbox : "-", p->folder ? p->folder : "-", p->part,
+                           (unsigned)p->line, (int)p->secret_len, p->secret, p->fingerprint,
+                           p->message_id ? p->message_id : p->file);
     else
-        st = redact(text + f->secret_start, f->secret_end - f->secret_start, r->show, &sec);
-    char fp[65], ent[32];
-    hex(f->sha256, 32, fp);
-    snprintf(ent, sizeof ent, "%.4f", f->entropy);
-    r->findings++;
-    r->generic += f->generic;
-    if (st) {
-        /* out of memory: reported below */
-    } else if (r->table) {
-        st = mh_buf_printf(&r->line, "%-28s %-8s %-24s %-10s %-8s %5u  %-36s %.12s  %s\n",
-                           f->rule->id, f->generic ? "generic" : "specific",
-                           r->mailbox ? r->mailbox : "-", r->folder ? r->folder : "-", r->part,
-                           (unsigned)f->line, sec.data ? sec.data : "", fp,
-                           r->message_id ? r->message_id : r->file);
-    } else {
-        struct mh_jw w;
-        mh_jw_init(&w, &r->line);
-        mh_jw_obj_begin(&w);
-        jw_opt(&w, "rule", f->rule->id);
-        jw_opt(&w, "tier", f->generic ? "generic" : "specific");
-        jw_opt(&w, "message_id", r->message_id);
-        jw_opt(&w, "mailbox", r->mailbox);
-        jw_opt(&w, "owner", r->owner);
-        jw_opt(&w, "folder", r->folder);
-        jw_opt(&w, "file", r->file);
-        jw_opt(&w, "part", r->part);
-        jw_opt(&w, "filename", r->filename);
-        mh_jw_key(&w, "line");
-        mh_jw_uint(&w, f->line);
-        mh_jw_key(&w, "column");
-        mh_jw_uint(&w, f->column);
-        mh_jw_key(&w, "secret");
-        mh_jw_strn(&w, sec.data ? sec.data : "", sec.len);
-        jw_opt(&w, "fingerprint", fp);
-        mh_jw_key(&w, "entropy");
-        mh_jw_raw(&w, ent, strlen(ent));
-        mh_jw_obj_end(&w);
-        st = mh_jw_status(&w);
-        if (!st) st = mh_buf_putc(&r->line, '\n');
-    }
-    mh_buf_fini(&sec);
+        st = mh_secrets_place_json(p, &r->line);
     if (st) {
         r->err_st = MH_ENOMEM;
         return MH_ENOMEM;
@@ -212,124 +127,16 @@ static mh_status emit(void *ctx, const struct mh_secret_finding *f, const char *
     return MH_OK;
 }
 
-/* ---- scanning ---- */
-
-static mh_status scan_text(struct run *r, const char *text, size_t n)
-{
-    mh_status st = mh_secrets_scan(r->eng, r->scratch, r->path.data, text, n, emit, r, &r->sst);
-    if (st == MH_ENOMEM) r->err_st = st;
-    return st;
-}
-
-static mh_status set_path(struct run *r, const char *part, const char *filename)
-{
-    mh_buf_clear(&r->path);
-    if (r->message_id) {
-        MH_TRY(mh_buf_printf(&r->path, "%s/%s/", r->mailbox, r->folder));
-        /* the Message-ID without <>, '/' made safe for path rules */
-        size_t n = strlen(r->message_id);
-        for (size_t i = 1; i + 1 < n; i++)
-            MH_TRY(mh_buf_putc(&r->path, r->message_id[i] == '/' ? '_' : r->message_id[i]));
-        MH_TRY(mh_buf_printf(&r->path, "/%s", part));
-        if (filename) MH_TRY(mh_buf_printf(&r->path, "/%s", filename));
-    } else {
-        MH_TRY(mh_buf_puts(&r->path, r->file));
-    }
-    return MH_OK;
-}
-
-static mh_status on_fragment(void *ctx, const struct mh_mime_fragment *f)
+/* A malformed message (warning) or one that could not be read (error). */
+static void on_malformed(void *ctx, const mh_error *err)
 {
     struct run *r = ctx;
-    r->parts++;
-    r->part = f->part;
-    r->filename = f->filename;
-    MH_TRY(set_path(r, f->part, f->filename));
-    if (f->data) {
-        r->text_bytes += f->len;
-        return scan_text(r, f->data, f->len);
-    }
-    /* binary, opaque, skipped: only path rules (an attachment's file name) */
-    return f->filename ? scan_text(r, NULL, 0) : MH_OK;
-}
-
-static void warn_malformed(struct run *r, const struct mh_mail_loc *loc, const char *why)
-{
-    r->malformed++;
-    if (r->quiet) return;
-    const struct mh_mail_file *f = mh_mailstore_file(r->store, loc->file);
-    mh_error e;
-    mh_error_clear(&e);
-    mh_error_set(&e, MH_EPARSE, "malformed message", "%s", why);
-    mh_error_at(&e, f->path, 0, 0, loc->start, loc->index + 1);
+    bool fatal = err->code != MH_EPARSE;
+    if (fatal) r->err_st = MH_EIO;
+    if (r->quiet && !fatal) return;
     char line[1024];
-    mh_error_format(&e, line, sizeof line);
-    fprintf(stderr, "mailhound: warning: %s\n", line);
-}
-
-static bool seen_copy(const mh_mailstore *s, const struct mh_mail_loc *loc, size_t li)
-{
-    const struct mh_mail_msg *m = mh_mailstore_msg(s, loc->msg);
-    for (uint32_t k = m->first_loc; k != MH_MAIL_NONE && k < li;) {
-        const struct mh_mail_loc *o = mh_mailstore_loc(s, k);
-        if (!memcmp(o->sha256, loc->sha256, 32)) return true;
-        k = o->next;
-    }
-    return false;
-}
-
-static mh_status scan_store(struct run *r, struct mh_mime_walker *w)
-{
-    mh_status st = MH_OK;
-    struct mh_buf raw;
-    mh_buf_init(&raw, MH_MAX_MESSAGE_BYTES + 16);
-    size_t n = mh_mailstore_nlocs(r->store);
-    for (size_t li = 0; li < n && !st; li++) {
-        const struct mh_mail_loc *loc = mh_mailstore_loc(r->store, li);
-        if (seen_copy(r->store, loc, li)) continue;
-        const struct mh_mail_msg *m = mh_mailstore_msg(r->store, loc->msg);
-        const struct mh_mailbox *mb = mh_mailstore_mailbox(r->store, loc->mailbox);
-        mh_error err;
-        mh_error_clear(&err);
-        st = mh_mailstore_read(r->store, loc, true, &raw, &err);
-        if (st) {
-            mh_cli_error("reading a message", &err);
-            st = st == MH_ENOMEM ? st : MH_OK;
-            r->err_st = MH_EIO;
-            continue;
-        }
-        r->scanned++;
-        r->message_id = m->message_id;
-        r->mailbox = mb->name;
-        r->owner = mb->owner;
-        r->folder = mh_mailstore_folder(r->store, loc->folder);
-        r->file = mh_mailstore_file(r->store, loc->file)->path;
-        struct mh_mime_stats ms;
-        st = mh_mime_walk(w, raw.data, raw.len, on_fragment, r, &ms, &err);
-        if (st == MH_EPARSE || st == MH_ELIMIT) {
-            /* GMime could not read it at all: scan the bytes as they are */
-            r->unparsable++;
-            warn_malformed(r, loc, st == MH_ELIMIT ? "too large to parse" : ms.reason);
-            r->part = "raw";
-            r->filename = NULL;
-            st = set_path(r, "raw", NULL);
-            if (!st) {
-                struct mh_buf u;
-                mh_buf_init(&u, (size_t)MH_MAX_MESSAGE_BYTES * 3);
-                st = mh_utf8_valid(raw.data, raw.len) ? mh_buf_append(&u, raw.data, raw.len)
-                                                      : mh_cp1252_to_utf8(raw.data, raw.len, &u);
-                r->parts++;
-                r->text_bytes += u.len;
-                if (!st) st = scan_text(r, u.data, u.len);
-                mh_buf_fini(&u);
-            }
-            continue;
-        }
-        if (st) break;
-        if (ms.malformed && !(loc->flags & MH_LOC_MALFORMED)) warn_malformed(r, loc, ms.reason);
-    }
-    mh_buf_fini(&raw);
-    return st;
+    mh_error_format(err, line, sizeof line);
+    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error: reading a message" : "warning", line);
 }
 
 static void on_other(void *ctx, const char *path, uint64_t size)
@@ -363,11 +170,6 @@ static mh_status scan_others(struct run *r)
     mh_status st = MH_OK;
     const char *p = r->others.data;
     for (size_t i = 0; i < r->nothers && !st; i++, p += strlen(p) + 1) {
-        r->message_id = r->mailbox = r->owner = r->folder = r->filename = NULL;
-        r->file = p;
-        r->part = "file";
-        st = set_path(r, "file", NULL);
-        if (st) break;
         FILE *f = fopen(p, "rb");
         if (!f) {
             mh_cli_fail("cannot read %s: %s", p, strerror(errno));
@@ -397,15 +199,14 @@ static mh_status scan_others(struct run *r)
             } else {
                 r->other_binary++;
             }
-            st = scan_text(r, NULL, 0);
+            st = mh_secrets_scan_file_text(r->sc, p, NULL, 0);
             continue;
         }
         mh_buf_clear(&u);
         st = mh_utf8_valid(data.data ? data.data : "", data.len)
                  ? mh_buf_append(&u, data.data ? data.data : "", data.len)
                  : mh_cp1252_to_utf8(data.data, data.len, &u);
-        r->text_bytes += u.len;
-        if (!st) st = scan_text(r, u.data ? u.data : "", u.len);
+        if (!st) st = mh_secrets_scan_file_text(r->sc, p, u.data ? u.data : "", u.len);
     }
     mh_buf_fini(&u);
     mh_buf_fini(&data);
@@ -465,14 +266,11 @@ int mh_cli_secrets(int argc, char **argv)
     struct run r;
     memset(&r, 0, sizeof r);
     r.table = !strcmp(fmt, "table");
-    r.show = show;
     r.quiet = quiet;
-    mh_buf_init(&r.path, 1u << 20);
     mh_buf_init(&r.line, (size_t)MH_MAX_FRAGMENT_BYTES * 8);
     mh_buf_init(&r.others, (size_t)1 << 32);
     struct mh_gl_config *cfg = NULL;
     struct mh_secrets_engine *eng = NULL;
-    struct mh_mime_walker *w = NULL;
     mh_error err;
     mh_error_clear(&err);
 
@@ -491,11 +289,11 @@ int mh_cli_secrets(int argc, char **argv)
         mh_cli_error("cannot compile the secret rules", &err);
         goto out;
     }
-    if (mh_secrets_scratch_new(eng, &r.scratch) || mh_mime_walker_new(&w, &err)) {
+    struct mh_secrets_mail_opts mo = {eng, show, NULL, emit, on_malformed, &r};
+    if (mh_secrets_scanner_new(&mo, &r.sc, &err)) {
         mh_cli_fail("out of memory");
         goto out;
     }
-    r.eng = eng;
     struct mh_mailstore_opts so = {on_bad, on_other, &r, owner};
     if (mh_mailstore_new(&so, &r.store, &err)) {
         mh_cli_error("cannot set up the mail store", &err);
@@ -512,7 +310,7 @@ int mh_cli_secrets(int argc, char **argv)
     if (r.table)
         fprintf(r.out, "%-28s %-8s %-24s %-10s %-8s %5s  %-36s %-12s  %s\n", "RULE", "TIER",
                 "MAILBOX", "FOLDER", "PART", "LINE", "SECRET", "FINGERPRINT", "MESSAGE-ID / FILE");
-    if (scan_store(&r, w) || scan_others(&r) || r.err_st == MH_ENOMEM) {
+    if (mh_secrets_scan_store(r.sc, r.store) || scan_others(&r) || r.err_st == MH_ENOMEM) {
         mh_cli_fail("secrets: out of memory");
         goto out;
     }
@@ -522,26 +320,25 @@ int mh_cli_secrets(int argc, char **argv)
         goto out;
     }
     const struct mh_mailstore_stats *ss = mh_mailstore_stats(r.store);
+    const struct mh_secrets_mail_stats *ms = mh_secrets_scanner_stats(r.sc);
     fprintf(stderr,
             "mailhound: secrets: %llu messages read (%llu distinct), %llu scanned, %llu malformed; "
             "%llu parts, %llu bytes of decoded text; %llu other files (%llu binary); "
             "%llu findings (%llu generic); %zu rules\n",
             (unsigned long long)ss->locations, (unsigned long long)ss->distinct,
-            (unsigned long long)r.scanned, (unsigned long long)r.malformed,
-            (unsigned long long)r.parts, (unsigned long long)r.text_bytes,
+            (unsigned long long)ms->scanned, (unsigned long long)(r.malformed + ms->malformed),
+            (unsigned long long)ms->parts, (unsigned long long)ms->text_bytes,
             (unsigned long long)r.other_files, (unsigned long long)r.other_binary,
-            (unsigned long long)r.findings, (unsigned long long)r.generic, cs.rules);
-    rc = r.err_st ? MH_EXIT_ERROR : (fail_on && r.findings) ? MH_EXIT_ALERT : MH_EXIT_OK;
+            (unsigned long long)ms->findings, (unsigned long long)ms->generic, cs.rules);
+    rc = r.err_st ? MH_EXIT_ERROR : (fail_on && ms->findings) ? MH_EXIT_ALERT : MH_EXIT_OK;
 out:
     if (r.out && r.out != stdout) fclose(r.out);
     mh_mailstore_free(r.store);
-    mh_mime_walker_free(w);
-    mh_secrets_scratch_free(r.scratch);
+    mh_secrets_scanner_free(r.sc);
     mh_secrets_engine_free(eng);
     mh_gl_free(cfg);
     mh_buf_fini(&r.others);
     mh_buf_fini(&r.line);
-    mh_buf_fini(&r.path);
     mh_free(paths);
     return rc;
 }

@@ -361,6 +361,7 @@ mh_status mh_scope_add_incident(mh_scope *s, const struct mh_scope_incident *in)
 {
     if (s->fed) return MH_EINVAL;
     if (s->o.only_incident && !mh_slice_eq_cstr(in->id, s->o.only_incident)) return MH_OK;
+    if (s->o.keep && !s->o.keep(s->o.keep_ctx, in)) return MH_OK;
     if (s->nincs >= MH_SCOPE_MAX_INCIDENTS) return MH_ELIMIT;
     MH_TRY(mh_scope_grow((void **)&s->incs, &s->capincs, s->nincs + 1, sizeof *s->incs,
                          MH_SCOPE_MAX_INCIDENTS));

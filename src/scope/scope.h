@@ -63,6 +63,8 @@
 #define MH_SCOPE_THROTTLE_SPAN (INT64_C(86400) * MH_USEC_PER_SEC)        /* 24 h unaudited */
 #define MH_SCOPE_DEFAULT_NEAR (INT64_C(86400) * MH_USEC_PER_SEC)         /* 24 h */
 
+struct mh_scope_incident;
+
 struct mh_scope_opts {
     mh_time before;       /* window margin before first_seen (>= 0) */
     mh_time after;        /* window margin after last_seen (>= 0) */
@@ -70,6 +72,10 @@ struct mh_scope_opts {
     mh_time near;         /* a throttle is "near" attacker activity on its mailbox
                              within this distance before its start */
     const char *only_incident;             /* keep only this incident id; NULL = all */
+    /* Keep this incident? (after only_incident; NULL keeps all). `mailhound
+     * investigate` selects by level or by a list of ids with it. */
+    bool (*keep)(void *ctx, const struct mh_scope_incident *in);
+    void *keep_ctx;
     const struct mh_appset *first_party;   /* ids that never match; may be NULL */
     const mh_mailstore *store;             /* the mail; may be NULL (then only ids) */
 };
@@ -97,7 +103,8 @@ void mh_scope_free(mh_scope *s);
 /*
  * Add one incident (copied; entity values canonicalized: users and
  * mailboxes lower-cased, IPs and GUIDs in canonical form, UTIs decoded to
- * the sign-in id). Ignored (MH_OK) when opts.only_incident names another.
+ * the sign-in id). Ignored (MH_OK) when opts.only_incident names another
+ * or opts.keep declines it.
  * MH_EINVAL after the first mh_scope_feed, MH_ELIMIT, MH_ENOMEM.
  */
 MH_MUST_CHECK mh_status mh_scope_add_incident(mh_scope *s, const struct mh_scope_incident *inc);
