@@ -591,8 +591,11 @@ mh_status mh_detectors_feed(mh_detectors *d, struct mh_event *ev, mh_error *err)
     if (d->cx.run_first == MH_TIME_NONE || ev->time < d->cx.run_first) d->cx.run_first = ev->time;
     if (d->cx.run_last == MH_TIME_NONE || ev->time > d->cx.run_last) d->cx.run_last = ev->time;
     d->cx.err = err;
+    d->cx.feeds++; /* invalidates the capture of the previous event */
+    d->cx.feeding = true;
     mh_status st = MH_OK;
     for (size_t i = 0; i < NDET && !st; i++) st = registry[i]->feed(d->self[i], &d->cx, ev);
+    d->cx.feeding = false;
     d->cx.err = NULL;
     return st;
 }
@@ -942,6 +945,11 @@ mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code)
 
 mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_det_evid *out)
 {
+    /* Several detectors capture the same event: intern its entities once. */
+    if (cx->feeding && cx->cap_feed == cx->feeds && cx->cap_ev == ev) {
+        *out = cx->cap;
+        return MH_OK;
+    }
     struct mh_det_evid e;
     memset(&e, 0, sizeof e);
     e.time = ev->time;
@@ -954,6 +962,11 @@ mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_d
         e.ref.file = ev->rec->file;
         e.ref.record = ev->rec->number;
         e.ref.offset = ev->rec->offset;
+    }
+    if (cx->feeding) {
+        cx->cap = e;
+        cx->cap_ev = ev;
+        cx->cap_feed = cx->feeds;
     }
     *out = e;
     return MH_OK;

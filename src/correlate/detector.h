@@ -477,6 +477,12 @@ struct mh_det_ctx {
     struct mh_detector_stats stats;
     mh_time run_first, run_last;     /* time range of the events fed in this run */
     mh_error *err;                   /* of the public call in progress (may be NULL) */
+    /* mh_det_capture of the event being fed, shared by the detectors that
+       capture it (several do): valid while feeding and cap_feed == feeds. */
+    bool feeding;
+    uint64_t feeds, cap_feed;
+    const struct mh_event *cap_ev;
+    struct mh_det_evid cap;
 };
 
 /* Intern s (empty -> 0). At the cap returns 0 and counts strings_dropped. */
