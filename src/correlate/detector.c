@@ -817,9 +817,25 @@ const struct mh_appset *mh_detectors_first_party(const mh_detectors *d)
 
 /* ---- helpers for detector implementations ---- */
 
+/* The detectors intern the same entity slices of an event one after the
+ * other: a small cache keyed by the slice's address remembers the id, and a
+ * hit is confirmed by comparing the text, so a reused buffer with other
+ * bytes simply misses. */
+static size_t icache_slot(struct mh_slice s)
+{
+    uintptr_t a = (uintptr_t)s.ptr;
+    return (size_t)((a >> 3) ^ (a >> 11) ^ s.len) & (MH_DET_ICACHE - 1);
+}
+
 uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s)
 {
     if (!s.len) return 0;
+    size_t slot = icache_slot(s);
+    uint32_t id = cx->icache[slot];
+    if (id && cx->icache_ptr[slot] == s.ptr) {
+        struct mh_slice k = cx->strs.entries[id - 1].key;
+        if (k.len == s.len && memcmp(k.ptr, s.ptr, s.len) == 0) return id;
+    }
     struct mh_map_entry *e;
     bool created;
     mh_status st = mh_map_put(&cx->strs, s.ptr, s.len, &e, &created);
@@ -828,7 +844,10 @@ uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s)
         return 0;
     }
     /* entries are kept in insertion order: the id is the index + 1 */
-    return (uint32_t)(e - cx->strs.entries) + 1;
+    id = (uint32_t)(e - cx->strs.entries) + 1;
+    cx->icache[slot] = id;
+    cx->icache_ptr[slot] = s.ptr;
+    return id;
 }
 
 uint32_t mh_det_intern_lower(struct mh_det_ctx *cx, struct mh_slice s)
