@@ -15,7 +15,11 @@
  *    entities look up in one event (most of them absent) cost a probe each
  *    instead of a walk over every member. Built on an object's
  *    NZ_INDEX_WALKS-th lookup, round-robin replacement; cleared on reset and
- *    when a tape is reused.
+ *    when a tape is reused;
+ *  - the values mh_event_get found for each path asked of the current event
+ *    (rules, entities and detectors ask for the same fields again and
+ *    again): a repeated question replays them. Forgotten when another event
+ *    is asked, on reset and when a tape is reused.
  * Not thread-safe: one normalizer per thread.
  */
 #ifndef MH_NORMALIZE_INTERNAL_H
@@ -51,6 +55,29 @@ struct nz_index {
     uint32_t hash[NZ_INDEX_SLOTS]; /* of the decoded key */
 };
 
+#define NZ_MEMO_PATHS 128u      /* paths remembered for the current event */
+#define NZ_MEMO_VALUES 512u     /* their values, all paths together */
+#define NZ_MEMO_PER_PATH 16u    /* a path with more values is walked every time */
+#define NZ_MEMO_TEXT 8192u      /* bytes of remembered path text */
+
+struct nz_memo_path {
+    uint32_t gen;   /* valid when == nz_memo.gen */
+    uint32_t hash;
+    uint32_t off, len; /* text in nz_memo.text */
+    uint32_t first, n; /* values in nz_memo.val; n = UINT32_MAX: walk (too many) */
+};
+
+/* mh_event_get results of the event last looked into (path.c). */
+struct nz_memo {
+    const struct mh_jdoc *doc, *record_doc; /* the event: NULL = none */
+    uint32_t body, record_root;
+    uint32_t gen;
+    uint32_t npaths, nvals, ntext;
+    struct nz_memo_path path[NZ_MEMO_PATHS];
+    struct mh_value val[NZ_MEMO_VALUES];
+    char text[NZ_MEMO_TEXT];
+};
+
 struct mh_normalizer {
     struct mh_arena arena;
     struct mh_jdoc **pool; /* record tapes */
@@ -59,6 +86,7 @@ struct mh_normalizer {
     struct nz_nested *nest[NZ_NEST_BUCKETS];
     struct nz_index idx[NZ_INDEXES];
     unsigned idx_next;
+    struct nz_memo memo;
 };
 
 /* Forget the member indexes of doc (NULL: all). */

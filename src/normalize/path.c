@@ -204,6 +204,7 @@ void mh_nz_index_drop(struct mh_normalizer *nz, const struct mh_jdoc *doc)
 {
     for (unsigned k = 0; k < NZ_INDEXES; k++)
         if (!doc || nz->idx[k].doc == doc) nz->idx[k].doc = NULL;
+    if (!doc || nz->memo.doc == doc || nz->memo.record_doc == doc) nz->memo.doc = NULL;
 }
 
 /* Keys are short: length, first and last 8 bytes are enough for a table
@@ -278,7 +279,8 @@ static bool index_find(struct mh_normalizer *nz, const struct nz_index *x, const
 {
     size_t m = 0;
     for (size_t e = 0; e <= n; e++) {
-        if (e < n && p[e] != '.') continue;
+        const char *dot = memchr(p + e, '.', n - e);
+        e = dot ? (size_t)(dot - p) : n;
         uint32_t h = key_hash(p, e);
         for (uint32_t s = h & x->mask; x->key[s]; s = (s + 1) & x->mask) {
             if (x->hash[s] != h) continue;
@@ -363,16 +365,108 @@ static void resolve(struct walk *w, const struct mh_jdoc *d, uint32_t i, const c
     }
 }
 
-mh_status mh_event_get(struct mh_event *ev, const char *path, size_t plen, mh_value_fn fn,
-                       void *ctx, bool *found)
+static mh_status walk_event(struct mh_event *ev, const char *path, size_t plen, mh_value_fn fn,
+                            void *ctx, bool *found)
 {
-    if (plen > MH_MAX_FIELD_PATH) return MH_ELIMIT;
     struct walk w = {ev->nz, fn, ctx, false, false, MH_OK};
     resolve(&w, ev->doc, ev->body, path, plen, 0);
     if (!w.found && !w.stop && (ev->flags & MH_EVF_UNWRAPPED))
         resolve(&w, ev->record_doc, ev->record_root, path, plen, 0);
     if (found) *found = w.found;
     return w.st;
+}
+
+/* ---- memo of the current event's answers ---- */
+
+struct collect {
+    struct nz_memo *m;
+    uint32_t n;
+    bool over;
+};
+
+static bool collect_value(void *ctx, const struct mh_value *v)
+{
+    struct collect *c = ctx;
+    if (c->n == NZ_MEMO_PER_PATH || c->m->nvals == NZ_MEMO_VALUES) {
+        c->over = true;
+        return true;
+    }
+    c->m->val[c->m->nvals++] = *v;
+    c->n++;
+    return false;
+}
+
+/* The memo entry of path for ev (created empty when new); NULL when the
+ * memo is full (the caller walks). */
+static struct nz_memo_path *memo_slot(struct mh_event *ev, const char *path, size_t plen,
+                                      bool *fresh)
+{
+    struct nz_memo *m = &ev->nz->memo;
+    if (m->doc != ev->doc || m->body != ev->body || m->record_doc != ev->record_doc ||
+        m->record_root != ev->record_root) {
+        m->doc = ev->doc;
+        m->body = ev->body;
+        m->record_doc = ev->record_doc;
+        m->record_root = ev->record_root;
+        if (++m->gen == 0) {
+            memset(m->path, 0, sizeof m->path);
+            m->gen = 1;
+        }
+        m->npaths = m->nvals = m->ntext = 0;
+    }
+    uint32_t h = key_hash(path, plen);
+    uint32_t mask = NZ_MEMO_PATHS - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        struct nz_memo_path *e = &m->path[i];
+        if (e->gen != m->gen) {
+            /* new: keep at most half the table full, and the text */
+            if (m->npaths >= NZ_MEMO_PATHS / 2 || plen > NZ_MEMO_TEXT - m->ntext) return NULL;
+            e->gen = m->gen;
+            e->hash = h;
+            e->off = m->ntext;
+            e->len = (uint32_t)plen;
+            memcpy(m->text + m->ntext, path, plen);
+            m->ntext += (uint32_t)plen;
+            m->npaths++;
+            e->first = e->n = 0;
+            *fresh = true;
+            return e;
+        }
+        if (e->hash == h && e->len == plen && memcmp(m->text + e->off, path, plen) == 0) {
+            *fresh = false;
+            return e;
+        }
+    }
+}
+
+mh_status mh_event_get(struct mh_event *ev, const char *path, size_t plen, mh_value_fn fn,
+                       void *ctx, bool *found)
+{
+    if (plen > MH_MAX_FIELD_PATH) return MH_ELIMIT;
+    bool fresh = false;
+    struct nz_memo_path *e = ev->nz ? memo_slot(ev, path, plen, &fresh) : NULL;
+    if (!e || e->n == UINT32_MAX) return walk_event(ev, path, plen, fn, ctx, found);
+    struct nz_memo *m = &ev->nz->memo;
+    if (fresh) {
+        /* Walk once to the end, keeping every value; any trouble (an error,
+           too many values) and the path is walked as before, every time. */
+        struct collect c = {m, 0, false};
+        uint32_t first = m->nvals;
+        mh_status st = walk_event(ev, path, plen, collect_value, &c, NULL);
+        if (st || c.over) {
+            m->nvals = first;
+            e->n = UINT32_MAX;
+            return walk_event(ev, path, plen, fn, ctx, found);
+        }
+        e->first = first;
+        e->n = c.n;
+    }
+    uint32_t first = e->first, n = e->n;
+    if (found) *found = n > 0;
+    if (fn)
+        for (uint32_t i = 0; i < n; i++)
+            if (fn(ctx, &m->val[first + i])) break;
+    return MH_OK;
 }
 
 struct first_str {
