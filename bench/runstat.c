@@ -1,9 +1,12 @@
 /*
- * bench/runstat.c -- run one command, report wall time and peak RSS
+ * bench/runstat.c -- run one command, report wall time, CPU time and peak RSS
  *
  *   bench_runstat [--stdout FILE] -- CMD [ARGS...]
  *
- * Prints one line to stderr: "wall_s=<seconds> maxrss_kb=<kb> exit=<status>".
+ * Prints one line to stderr:
+ *   "wall_s=<seconds> maxrss_kb=<kb> exit=<status> cpu_s=<user+sys seconds>".
+ * CPU seconds are the figure to compare on a shared machine, where wall
+ * clock depends on the neighbours.
  * The child's stdout goes to FILE (default /dev/null) so output cost is the
  * same for every peer. Peak RSS comes from wait4()'s rusage of that child, so
  * peers are measured the same way in the same run (bench/run).
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    fprintf(stderr, "wall_s=%.3f maxrss_kb=%ld exit=%d\n", wall, ru.ru_maxrss, code);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fprintf(stderr, "wall_s=%.3f maxrss_kb=%ld exit=%d cpu_s=%.3f\n", wall, ru.ru_maxrss, code, cpu);
     return 0;
 }

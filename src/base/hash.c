@@ -99,29 +99,40 @@ static bool key_eq(const struct mh_map *m, struct mh_slice a, const char *k, siz
     return m->nocase ? mh_slice_eq_nocase(a, b) : mh_slice_eq(a, b);
 }
 
-struct mh_map_entry *mh_map_get(const struct mh_map *m, const char *k, size_t n)
+#define SLOT_TAG(h) ((h) & 0xffffffff00000000ULL)
+
+static struct mh_map_entry *find(const struct mh_map *m, const char *k, size_t n, uint64_t h)
 {
     if (!m->nslots) return NULL;
-    uint64_t h = key_hash(m, k, n);
     size_t mask = m->nslots - 1;
+    uint64_t tag = SLOT_TAG(h);
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        uint32_t s = m->slots[i];
+        uint64_t s = m->slots[i];
         if (!s) return NULL;
-        struct mh_map_entry *e = &m->entries[s - 1];
+        if (SLOT_TAG(s) != tag) continue;
+        struct mh_map_entry *e = &m->entries[(uint32_t)s - 1];
         if (e->hash == h && key_eq(m, e->key, k, n)) return e;
     }
 }
 
+struct mh_map_entry *mh_map_get(const struct mh_map *m, const char *k, size_t n)
+{
+    if (!m->nslots) return NULL;
+    return find(m, k, n, key_hash(m, k, n));
+}
+
+static void place(uint64_t *slots, size_t mask, uint64_t h, size_t e)
+{
+    size_t i = (size_t)h & mask;
+    while (slots[i]) i = (i + 1) & mask;
+    slots[i] = SLOT_TAG(h) | (uint64_t)(e + 1);
+}
+
 static mh_status rehash(struct mh_map *m, size_t nslots)
 {
-    uint32_t *ns = mh_calloc(nslots, sizeof *ns);
+    uint64_t *ns = mh_calloc(nslots, sizeof *ns);
     if (!ns) return MH_ENOMEM;
-    size_t mask = nslots - 1;
-    for (size_t e = 0; e < m->n; e++) {
-        size_t i = (size_t)m->entries[e].hash & mask;
-        while (ns[i]) i = (i + 1) & mask;
-        ns[i] = (uint32_t)(e + 1);
-    }
+    for (size_t e = 0; e < m->n; e++) place(ns, nslots - 1, m->entries[e].hash, e);
     mh_free(m->slots);
     m->slots = ns;
     m->nslots = nslots;
@@ -131,7 +142,8 @@ static mh_status rehash(struct mh_map *m, size_t nslots)
 mh_status mh_map_put(struct mh_map *m, const char *k, size_t n, struct mh_map_entry **out,
                      bool *created)
 {
-    struct mh_map_entry *e = mh_map_get(m, k, n);
+    uint64_t h = key_hash(m, k, n);
+    struct mh_map_entry *e = find(m, k, n, h);
     if (e) {
         if (created) *created = false;
         *out = e;
@@ -148,15 +160,11 @@ mh_status mh_map_put(struct mh_map *m, const char *k, size_t n, struct mh_map_en
     }
     char *kc = mh_arena_strndup(&m->keys, k, n);
     if (!kc) return MH_ENOMEM;
-    uint64_t h = key_hash(m, k, n);
     e = &m->entries[m->n];
     e->key = mh_slice_make(kc, n);
     e->hash = h;
     e->value = 0;
-    size_t mask = m->nslots - 1;
-    size_t i = (size_t)h & mask;
-    while (m->slots[i]) i = (i + 1) & mask;
-    m->slots[i] = (uint32_t)(m->n + 1);
+    place(m->slots, m->nslots - 1, h, m->n);
     m->n++;
     if (created) *created = true;
     *out = e;

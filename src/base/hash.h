@@ -36,7 +36,10 @@ struct mh_map_entry {
 
 struct mh_map {
     struct mh_map_entry *entries; /* insertion order */
-    uint32_t *slots;              /* index+1 into entries, 0 = empty */
+    uint64_t *slots;              /* low 32 bits: index+1 into entries (0 = empty);
+                                     high 32: the hash's top bits, so a probe
+                                     rejects most other keys without touching
+                                     their entry */
     size_t n, cap_entries, nslots;
     size_t max_keys;
     bool nocase;

@@ -17,10 +17,50 @@ void mh_jw_init(struct mh_jw *w, struct mh_buf *out)
     w->first[0] = true;
 }
 
+/* Bytes written as they are inside a JSON string: ASCII from 0x20 but '"' and '\\'. */
+static inline bool plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Length of the leading run of plain bytes of s[0..n): eight at a time
+ * while no byte of a word can need escaping (any doubt ends the word loop;
+ * the byte loop decides). */
+static size_t plain_run(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t x;
+        memcpy(&x, s + k, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t bad = (x & high) | ((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) |
+                       ((b - ones) & ~b & high);
+        if (bad) break;
+    }
+    while (k < n && plain((unsigned char)s[k])) k++;
+    return k;
+}
+
+/* n more bytes (and the NUL) fit without growing or passing the limit:
+ * what mh_buf_append checks first, so the fast paths below write exactly
+ * what it would. */
+static bool room(const struct mh_buf *b, size_t n)
+{
+    return n <= b->max && b->len <= b->max - n && b->cap - b->len > n;
+}
+
 static void put(struct mh_jw *w, const char *s, size_t n)
 {
     if (w->st) return;
-    w->st = mh_buf_append(w->out, s, n);
+    struct mh_buf *b = w->out;
+    if (b->data && room(b, n)) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    w->st = mh_buf_append(b, s, n);
 }
 
 /* Called before every value and every key. */
@@ -77,10 +117,10 @@ mh_status mh_json_escape(struct mh_buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
+    size_t i = plain_run(s, n), run = i;
     while (i < n) {
         unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+        if (plain(c)) {
             i++;
             run++;
             continue;
@@ -126,6 +166,18 @@ mh_status mh_json_escape(struct mh_buf *out, const char *s, size_t n)
 
 static void quoted(struct mh_jw *w, const char *s, size_t n)
 {
+    if (w->st) return;
+    size_t k = plain_run(s, n);
+    struct mh_buf *b = w->out;
+    if (k == n && b->data && room(b, n + 2)) { /* nothing to escape: one copy */
+        char *d = b->data + b->len;
+        d[0] = '"';
+        if (n) memcpy(d + 1, s, n);
+        d[n + 1] = '"';
+        b->len += n + 2;
+        b->data[b->len] = '\0';
+        return;
+    }
     put(w, "\"", 1);
     if (!w->st) w->st = mh_json_escape(w->out, s, n);
     put(w, "\"", 1);
@@ -159,20 +211,32 @@ void mh_jw_str(struct mh_jw *w, const char *s)
     mh_jw_strn(w, s, strlen(s));
 }
 
+/* Decimal digits of v, right-aligned in b[0..32); returns the first. */
+static char *digits(char b[32], uint64_t v)
+{
+    char *p = b + 32;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 void mh_jw_int(struct mh_jw *w, int64_t v)
 {
     char b[32];
-    int n = snprintf(b, sizeof b, "%lld", (long long)v);
+    char *p = digits(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0) *--p = '-';
     sep(w);
-    put(w, b, (size_t)n);
+    put(w, p, (size_t)(b + 32 - p));
 }
 
 void mh_jw_uint(struct mh_jw *w, uint64_t v)
 {
     char b[32];
-    int n = snprintf(b, sizeof b, "%llu", (unsigned long long)v);
+    char *p = digits(b, v);
     sep(w);
-    put(w, b, (size_t)n);
+    put(w, p, (size_t)(b + 32 - p));
 }
 
 void mh_jw_double(struct mh_jw *w, double v)

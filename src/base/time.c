@@ -201,6 +201,16 @@ mh_status mh_time_parse(const char *s, size_t n, mh_time *out)
     return MH_OK;
 }
 
+/* v (0 <= v < 10^width) as exactly `width` digits, zero-padded. */
+static char *put_digits(char *o, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + width;
+}
+
 size_t mh_time_format(mh_time t, char *out, int always_frac)
 {
     if (t == MH_TIME_NONE) {
@@ -209,6 +219,27 @@ size_t mh_time_format(mh_time t, char *out, int always_frac)
     }
     struct mh_civil c;
     mh_time_to_civil(t, &c);
+    if (c.year >= 0 && c.year <= 9999) { /* the common case, without printf */
+        char *o = out;
+        o = put_digits(o, c.year, 4);
+        *o++ = '-';
+        o = put_digits(o, c.month, 2);
+        *o++ = '-';
+        o = put_digits(o, c.day, 2);
+        *o++ = 'T';
+        o = put_digits(o, c.hour, 2);
+        *o++ = ':';
+        o = put_digits(o, c.min, 2);
+        *o++ = ':';
+        o = put_digits(o, c.sec, 2);
+        if (c.usec || always_frac) {
+            *o++ = '.';
+            o = put_digits(o, c.usec, 6);
+        }
+        *o++ = 'Z';
+        *o = '\0';
+        return (size_t)(o - out);
+    }
     int n;
     if (c.usec || always_frac)
         n = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month, c.day,

@@ -589,7 +589,7 @@ static void usage(FILE *o)
     fputs("usage: mailhound hunt [-r RULES]... [options] PATH...\n"
           "  -r RULES           more Sigma rules: file or folder (repeatable; added to the built-in pack)\n"
           "  --no-builtin       do not load the built-in pack (<data>/rules/builtin)\n"
-          "  --state FILE       keep the stateful detectors' baselines in FILE (SQLite; default: in memory)\n"
+          "  --state FILE       keep the stateful detectors' baselines in FILE (SQLite; default: none, this run only)\n"
           "  --detectors-config FILE  detector thresholds (default: <data>/config/detectors.conf)\n"
           "  --no-detectors     Sigma rules only: no stateful detectors, no incidents\n"
           "  --incidents FILE   write the incidents as JSON to FILE\n"
@@ -882,7 +882,9 @@ int mh_cli_hunt(int argc, char **argv)
             rc = MH_EXIT_ERROR;
             goto done;
         }
-        if (mh_state_open(state_path, &state, &err) != MH_OK) {
+        /* Without --state the baselines would go to an in-memory database that
+           is dropped at exit: skip it (no load of an empty one, no save). */
+        if (state_path && mh_state_open(state_path, &state, &err) != MH_OK) {
             mh_cli_error("state", &err);
             rc = MH_EXIT_ERROR;
             goto done;

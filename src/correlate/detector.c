@@ -607,8 +607,11 @@ mh_status mh_detectors_feed(mh_detectors *d, struct mh_event *ev, mh_error *err)
     if (d->cx.run_first == MH_TIME_NONE || ev->time < d->cx.run_first) d->cx.run_first = ev->time;
     if (d->cx.run_last == MH_TIME_NONE || ev->time > d->cx.run_last) d->cx.run_last = ev->time;
     d->cx.err = err;
+    d->cx.feeds++; /* invalidates the capture of the previous event */
+    d->cx.feeding = true;
     mh_status st = MH_OK;
     for (size_t i = 0; i < NDET && !st; i++) st = registry[i]->feed(d->self[i], &d->cx, ev);
+    d->cx.feeding = false;
     d->cx.err = NULL;
     return st;
 }
@@ -830,9 +833,25 @@ const struct mh_appset *mh_detectors_first_party(const mh_detectors *d)
 
 /* ---- helpers for detector implementations ---- */
 
+/* The detectors intern the same entity slices of an event one after the
+ * other: a small cache keyed by the slice's address remembers the id, and a
+ * hit is confirmed by comparing the text, so a reused buffer with other
+ * bytes simply misses. */
+static size_t icache_slot(struct mh_slice s)
+{
+    uintptr_t a = (uintptr_t)s.ptr;
+    return (size_t)((a >> 3) ^ (a >> 11) ^ s.len) & (MH_DET_ICACHE - 1);
+}
+
 uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s)
 {
     if (!s.len) return 0;
+    size_t slot = icache_slot(s);
+    uint32_t id = cx->icache[slot];
+    if (id && cx->icache_ptr[slot] == s.ptr) {
+        struct mh_slice k = cx->strs.entries[id - 1].key;
+        if (k.len == s.len && memcmp(k.ptr, s.ptr, s.len) == 0) return id;
+    }
     struct mh_map_entry *e;
     bool created;
     mh_status st = mh_map_put(&cx->strs, s.ptr, s.len, &e, &created);
@@ -841,7 +860,10 @@ uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s)
         return 0;
     }
     /* entries are kept in insertion order: the id is the index + 1 */
-    return (uint32_t)(e - cx->strs.entries) + 1;
+    id = (uint32_t)(e - cx->strs.entries) + 1;
+    cx->icache[slot] = id;
+    cx->icache_ptr[slot] = s.ptr;
+    return id;
 }
 
 uint32_t mh_det_intern_lower(struct mh_det_ctx *cx, struct mh_slice s)
@@ -958,6 +980,11 @@ mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code)
 
 mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_det_evid *out)
 {
+    /* Several detectors capture the same event: intern its entities once. */
+    if (cx->feeding && cx->cap_feed == cx->feeds && cx->cap_ev == ev) {
+        *out = cx->cap;
+        return MH_OK;
+    }
     struct mh_det_evid e;
     memset(&e, 0, sizeof e);
     e.time = ev->time;
@@ -970,6 +997,11 @@ mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_d
         e.ref.file = ev->rec->file;
         e.ref.record = ev->rec->number;
         e.ref.offset = ev->rec->offset;
+    }
+    if (cx->feeding) {
+        cx->cap = e;
+        cx->cap_ev = ev;
+        cx->cap_feed = cx->feeds;
     }
     *out = e;
     return MH_OK;

@@ -478,6 +478,8 @@ struct mh_det_link_rec {
 };
 
 /* Shared by the detectors of one set. */
+#define MH_DET_ICACHE 64 /* mh_det_intern's recent-slice cache (power of two) */
+
 struct mh_det_ctx {
     struct mh_detector_config cfg;
     struct mh_appset first_party;
@@ -493,6 +495,15 @@ struct mh_det_ctx {
     struct mh_detector_stats stats;
     mh_time run_first, run_last;     /* time range of the events fed in this run */
     mh_error *err;                   /* of the public call in progress (may be NULL) */
+    /* mh_det_capture of the event being fed, shared by the detectors that
+       capture it (several do): valid while feeding and cap_feed == feeds. */
+    bool feeding;
+    uint64_t feeds, cap_feed;
+    const struct mh_event *cap_ev;
+    struct mh_det_evid cap;
+    /* mh_det_intern: recent slices (address -> id, confirmed by content) */
+    uint32_t icache[MH_DET_ICACHE];
+    const char *icache_ptr[MH_DET_ICACHE];
 };
 
 /* Intern s (empty -> 0). At the cap returns 0 and counts strings_dropped. */

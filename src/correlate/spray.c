@@ -133,6 +133,7 @@ struct spray {
     size_t nusers, cap_users;
     struct src *pool;
     size_t npool, cap_pool;
+    struct mh_map sidx; /* (user, ip) -> pool index + 1: no walk of a user's list */
 };
 
 static mh_status sp_create(struct mh_det_ctx *cx, void **self)
@@ -142,6 +143,7 @@ static mh_status sp_create(struct mh_det_ctx *cx, void **self)
     if (!s) return MH_ENOMEM;
     mh_map_init(&s->uidx, MH_D2_MAX_USERS, false);
     mh_map_init(&s->d1idx, MH_D1_MAX_SOURCES, false);
+    mh_map_init(&s->sidx, (size_t)MH_D2_MAX_USERS * 16, false);
     *self = s;
     return MH_OK;
 }
@@ -157,6 +159,7 @@ static void sp_destroy(void *self)
     mh_free(s->src);
     mh_map_fini(&s->d1idx);
     mh_map_fini(&s->uidx);
+    mh_map_fini(&s->sidx);
     mh_free(s->users);
     mh_free(s->pool);
     mh_free(s);
@@ -168,6 +171,12 @@ static mh_status get_src(struct mh_det_ctx *cx, struct spray *s, uint32_t user, 
     struct mh_map_entry *e;
     bool created;
     *out = NULL;
+    uint32_t pair[2] = {user, ip};
+    e = mh_map_get(&s->sidx, (const char *)pair, sizeof pair);
+    if (e) {
+        *out = &s->pool[e->value - 1];
+        return MH_OK;
+    }
     mh_status st = mh_map_put(&s->uidx, (const char *)&user, sizeof user, &e, &created);
     if (st == MH_ELIMIT) {
         cx->stats.dropped++;
@@ -181,12 +190,6 @@ static mh_status get_src(struct mh_det_ctx *cx, struct spray *s, uint32_t user, 
         s->users[s->nusers++] = (struct suser){user, 0, 0, false};
     }
     struct suser *u = &s->users[e->value];
-    for (uint32_t i = u->head; i; i = s->pool[i - 1].next) {
-        if (s->pool[i - 1].ip == ip) {
-            *out = &s->pool[i - 1];
-            return MH_OK;
-        }
-    }
     if (u->nsrc >= MH_D2_MAX_SOURCES_PER_USER) {
         u->saturated = true;
         return MH_OK;
@@ -197,6 +200,13 @@ static mh_status get_src(struct mh_det_ctx *cx, struct spray *s, uint32_t user, 
         return MH_OK;
     }
     if (st) return st;
+    st = mh_map_put(&s->sidx, (const char *)pair, sizeof pair, &e, &created);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    e->value = s->npool + 1;
     struct src *n = &s->pool[s->npool++];
     memset(n, 0, sizeof *n);
     n->ip = ip;

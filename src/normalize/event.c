@@ -119,6 +119,7 @@ void mh_normalizer_reset(mh_normalizer *nz)
     nz->used = 0;
     mh_arena_reset(&nz->arena);
     memset(nz->nest, 0, sizeof nz->nest);
+    mh_nz_index_drop(nz, NULL);
 }
 
 mh_status mh_nz_alloc(struct mh_normalizer *nz, size_t n, void **out)
@@ -641,6 +642,7 @@ static mh_status take_tape(struct mh_normalizer *nz, struct mh_jdoc **out, mh_er
         nz->pool[nz->used] = d;
     }
     *out = nz->pool[nz->used];
+    mh_nz_index_drop(nz, *out); /* a tape parsed again is another object */
     return MH_OK;
 }
 

@@ -198,6 +198,137 @@ static void resolve_fold(struct walk *w, const struct mh_jdoc *d, const struct f
     }
 }
 
+/* ---- member indexes of large objects ---- */
+
+void mh_nz_index_drop(struct mh_normalizer *nz, const struct mh_jdoc *doc)
+{
+    for (unsigned k = 0; k < NZ_INDEXES; k++)
+        if (!doc || nz->idx[k].doc == doc) nz->idx[k].doc = NULL;
+    if (!doc || nz->memo.doc == doc || nz->memo.record_doc == doc) nz->memo.doc = NULL;
+}
+
+/* Keys are short: length, first and last 8 bytes are enough for a table
+ * whose hits are confirmed by comparing the bytes. */
+static uint32_t key_hash(const char *p, size_t n)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else {
+        for (size_t k = 0; k < n; k++) a = a << 8 | (unsigned char)p[k];
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+/* The index of object i of d; NULL when the object is small or too large
+ * for a table, when it has not been walked NZ_INDEX_WALKS times yet (most
+ * objects are looked into once or twice: a table would cost more than it
+ * saves), or when one of its keys cannot be decoded (the walk then does
+ * what it always did, errors included). */
+static const struct nz_index *index_of(struct mh_normalizer *nz, const struct mh_jdoc *d,
+                                       uint32_t i)
+{
+    uint32_t members = mh_json_node(d, i)->len;
+    if (members < NZ_INDEX_MIN || members > NZ_INDEX_SLOTS / 2) return NULL;
+    struct nz_index *x = NULL;
+    for (unsigned k = 0; k < NZ_INDEXES && !x; k++)
+        if (nz->idx[k].doc == d && nz->idx[k].node == i) x = &nz->idx[k];
+    if (!x) {
+        x = &nz->idx[nz->idx_next];
+        nz->idx_next = (nz->idx_next + 1) % NZ_INDEXES;
+        x->doc = d;
+        x->node = i;
+        x->walks = 1;
+        x->built = x->unusable = false;
+        return NULL;
+    }
+    if (x->built) return x->unusable ? NULL : x;
+    if (++x->walks < NZ_INDEX_WALKS) return NULL;
+    x->built = true;
+    uint32_t size = NZ_INDEX_MIN * 2;
+    while (size < members * 2) size *= 2;
+    x->mask = size - 1;
+    memset(x->key, 0, size * sizeof x->key[0]);
+    for (uint32_t k = mh_json_first(d, i); k != MH_JNONE; k = mh_json_next(d, i, k + 1)) {
+        struct mh_slice key;
+        if (mh_nz_str(nz, d, k, &key) != MH_OK) {
+            x->unusable = true;
+            return NULL;
+        }
+        uint32_t h = key_hash(key.ptr, key.len);
+        uint32_t s = h & x->mask;
+        while (x->key[s]) s = (s + 1) & x->mask;
+        x->key[s] = k + 1;
+        x->hash[s] = h;
+    }
+    return x;
+}
+
+struct member {
+    uint32_t key;  /* key node */
+    uint32_t rest; /* offset of the rest of the path */
+};
+
+/* Members of an indexed object whose key is P or a prefix of P followed by
+ * '.', in document order (what the walk below visits). False when there are
+ * more than fit: the caller walks. */
+static bool index_find(struct mh_normalizer *nz, const struct nz_index *x, const struct mh_jdoc *d,
+                       const char *p, size_t n, struct member *out, size_t cap, size_t *nout)
+{
+    size_t m = 0;
+    for (size_t e = 0; e <= n; e++) {
+        const char *dot = memchr(p + e, '.', n - e);
+        e = dot ? (size_t)(dot - p) : n;
+        uint32_t h = key_hash(p, e);
+        for (uint32_t s = h & x->mask; x->key[s]; s = (s + 1) & x->mask) {
+            if (x->hash[s] != h) continue;
+            uint32_t k = x->key[s] - 1;
+            struct mh_slice key;
+            if (mh_nz_str(nz, d, k, &key) != MH_OK) return false;
+            if (key.len != e || (e && memcmp(key.ptr, p, e) != 0)) continue;
+            if (m == cap) return false;
+            size_t j = m++;
+            while (j && out[j - 1].key > k) {
+                out[j] = out[j - 1];
+                j--;
+            }
+            out[j] = (struct member){k, (uint32_t)(e == n ? n : e + 1)};
+        }
+    }
+    *nout = m;
+    return true;
+}
+
+/* Every member whose key is P or a prefix of P followed by '.', in order. */
+static void resolve_members(struct walk *w, const struct mh_jdoc *d, uint32_t i, const char *p,
+                            size_t n, int level)
+{
+    const struct nz_index *x = index_of(w->nz, d, i);
+    struct member mem[16];
+    size_t nm;
+    if (x && index_find(w->nz, x, d, p, n, mem, sizeof mem / sizeof mem[0], &nm)) {
+        for (size_t k = 0; k < nm && !w->stop; k++)
+            resolve(w, d, mem[k].key + 1, p + mem[k].rest, n - mem[k].rest, level);
+        return;
+    }
+    for (uint32_t k = mh_json_first(d, i); k != MH_JNONE && !w->stop; k = mh_json_next(d, i, k + 1)) {
+        const struct mh_jnode *kn = mh_json_node(d, k);
+        /* cheap reject before decoding: an unescaped key longer than P */
+        if (!(kn->flags & MH_JF_ESCAPED) && (kn->len > n || (kn->len && d->src[kn->off] != p[0])))
+            continue;
+        struct mh_slice key;
+        mh_status st = mh_nz_str(w->nz, d, k, &key);
+        if (st) {
+            fail(w, st);
+            return;
+        }
+        long r = prefix_of(key, p, n, false);
+        if (r >= 0) resolve(w, d, k + 1, p + r, n - (size_t)r, level);
+    }
+}
+
 static void resolve(struct walk *w, const struct mh_jdoc *d, uint32_t i, const char *p, size_t n,
                     int level)
 {
@@ -208,22 +339,7 @@ static void resolve(struct walk *w, const struct mh_jdoc *d, uint32_t i, const c
     }
     switch (mh_json_type(d, i)) {
     case MH_JOBJ:
-        for (uint32_t k = mh_json_first(d, i); k != MH_JNONE && !w->stop;
-             k = mh_json_next(d, i, k + 1)) {
-            const struct mh_jnode *kn = mh_json_node(d, k);
-            /* cheap reject before decoding: an unescaped key longer than P */
-            if (!(kn->flags & MH_JF_ESCAPED) &&
-                (kn->len > n || (kn->len && d->src[kn->off] != p[0])))
-                continue;
-            struct mh_slice key;
-            mh_status st = mh_nz_str(w->nz, d, k, &key);
-            if (st) {
-                fail(w, st);
-                return;
-            }
-            long r = prefix_of(key, p, n, false);
-            if (r >= 0) resolve(w, d, k + 1, p + r, n - (size_t)r, level);
-        }
+        resolve_members(w, d, i, p, n, level);
         return;
     case MH_JARR:
         for (uint32_t c = mh_json_first(d, i); c != MH_JNONE && !w->stop;
@@ -249,16 +365,108 @@ static void resolve(struct walk *w, const struct mh_jdoc *d, uint32_t i, const c
     }
 }
 
-mh_status mh_event_get(struct mh_event *ev, const char *path, size_t plen, mh_value_fn fn,
-                       void *ctx, bool *found)
+static mh_status walk_event(struct mh_event *ev, const char *path, size_t plen, mh_value_fn fn,
+                            void *ctx, bool *found)
 {
-    if (plen > MH_MAX_FIELD_PATH) return MH_ELIMIT;
     struct walk w = {ev->nz, fn, ctx, false, false, MH_OK};
     resolve(&w, ev->doc, ev->body, path, plen, 0);
     if (!w.found && !w.stop && (ev->flags & MH_EVF_UNWRAPPED))
         resolve(&w, ev->record_doc, ev->record_root, path, plen, 0);
     if (found) *found = w.found;
     return w.st;
+}
+
+/* ---- memo of the current event's answers ---- */
+
+struct collect {
+    struct nz_memo *m;
+    uint32_t n;
+    bool over;
+};
+
+static bool collect_value(void *ctx, const struct mh_value *v)
+{
+    struct collect *c = ctx;
+    if (c->n == NZ_MEMO_PER_PATH || c->m->nvals == NZ_MEMO_VALUES) {
+        c->over = true;
+        return true;
+    }
+    c->m->val[c->m->nvals++] = *v;
+    c->n++;
+    return false;
+}
+
+/* The memo entry of path for ev (created empty when new); NULL when the
+ * memo is full (the caller walks). */
+static struct nz_memo_path *memo_slot(struct mh_event *ev, const char *path, size_t plen,
+                                      bool *fresh)
+{
+    struct nz_memo *m = &ev->nz->memo;
+    if (m->doc != ev->doc || m->body != ev->body || m->record_doc != ev->record_doc ||
+        m->record_root != ev->record_root) {
+        m->doc = ev->doc;
+        m->body = ev->body;
+        m->record_doc = ev->record_doc;
+        m->record_root = ev->record_root;
+        if (++m->gen == 0) {
+            memset(m->path, 0, sizeof m->path);
+            m->gen = 1;
+        }
+        m->npaths = m->nvals = m->ntext = 0;
+    }
+    uint32_t h = key_hash(path, plen);
+    uint32_t mask = NZ_MEMO_PATHS - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        struct nz_memo_path *e = &m->path[i];
+        if (e->gen != m->gen) {
+            /* new: keep at most half the table full, and the text */
+            if (m->npaths >= NZ_MEMO_PATHS / 2 || plen > NZ_MEMO_TEXT - m->ntext) return NULL;
+            e->gen = m->gen;
+            e->hash = h;
+            e->off = m->ntext;
+            e->len = (uint32_t)plen;
+            memcpy(m->text + m->ntext, path, plen);
+            m->ntext += (uint32_t)plen;
+            m->npaths++;
+            e->first = e->n = 0;
+            *fresh = true;
+            return e;
+        }
+        if (e->hash == h && e->len == plen && memcmp(m->text + e->off, path, plen) == 0) {
+            *fresh = false;
+            return e;
+        }
+    }
+}
+
+mh_status mh_event_get(struct mh_event *ev, const char *path, size_t plen, mh_value_fn fn,
+                       void *ctx, bool *found)
+{
+    if (plen > MH_MAX_FIELD_PATH) return MH_ELIMIT;
+    bool fresh = false;
+    struct nz_memo_path *e = ev->nz ? memo_slot(ev, path, plen, &fresh) : NULL;
+    if (!e || e->n == UINT32_MAX) return walk_event(ev, path, plen, fn, ctx, found);
+    struct nz_memo *m = &ev->nz->memo;
+    if (fresh) {
+        /* Walk once to the end, keeping every value; any trouble (an error,
+           too many values) and the path is walked as before, every time. */
+        struct collect c = {m, 0, false};
+        uint32_t first = m->nvals;
+        mh_status st = walk_event(ev, path, plen, collect_value, &c, NULL);
+        if (st || c.over) {
+            m->nvals = first;
+            e->n = UINT32_MAX;
+            return walk_event(ev, path, plen, fn, ctx, found);
+        }
+        e->first = first;
+        e->n = c.n;
+    }
+    uint32_t first = e->first, n = e->n;
+    if (found) *found = n > 0;
+    if (fn)
+        for (uint32_t i = 0; i < n; i++)
+            if (fn(ctx, &m->val[first + i])) break;
+    return MH_OK;
 }
 
 struct first_str {
