@@ -213,6 +213,14 @@ struct mh_detector_config {
     uint32_t incident_max_key_users;             /* incident.max_key_users = 10: an IP or app
                                                     seen in alerts of more users is shared
                                                     (NAT, Microsoft service) and links nothing */
+    uint32_t incident_egress_users;              /* incident.egress_users = 5: an IP from which
+                                                    at least this many users signed in
+                                                    successfully (and at least as many as
+                                                    failed) is a shared egress (session.c) */
+    uint32_t incident_min_stages;                /* incident.min_stages = 2: the score raises the
+                                                    level only when the incident's medium+
+                                                    alerts span this many stages (access,
+                                                    change, collection) */
     bool d8_enabled;                             /* d8.enabled = true */
     mh_time d8_window;                           /* d8.window = 10m */
     bool sp_new_ip_enabled;                      /* d7.sp_new_ip = true */
@@ -223,6 +231,9 @@ struct mh_detector_config {
     mh_time d9_baseline;                         /* d9.baseline = 7d (issue 5; catalogue 14d) */
     mh_time d9_retention;                        /* d9.retention = 90d */
     bool d9_mailbox;                             /* d9.per_mailbox = true */
+    uint32_t d9_bulk_mailboxes;                  /* d9.bulk_reader_mailboxes = 6: a known pair
+                                                    that read this many mailboxes in its
+                                                    baseline is a routine bulk reader */
 
     /* D11 (volume.c) */
     bool d11_enabled;                            /* d11.enabled = true */
@@ -331,6 +342,8 @@ enum mh_key_kind {
     MH_KEY_TOKEN,
     MH_KEY_OBJECT,  /* directory object id (application / service principal) */
     MH_KEY_NAME,    /* display name of an application (lower-case): a bridge only */
+    MH_KEY_SHARED,  /* marker: "a is shared by many principals" (an office egress IP,
+                       session.c); such a key links nothing (incident.c) */
     MH_KEY__COUNT
 };
 /* An actor and a principal it acted on, or two names of one principal. */
