@@ -396,6 +396,27 @@ static int cmp_slice_q(const void *a, const void *b)
     return cmp_slice(*(const struct mh_slice *)a, *(const struct mh_slice *)b);
 }
 
+static int catalogue_number(const char *d);
+static uint8_t stage_of(const mh_incidents *b, const struct ialert *a);
+
+/*
+ * Addresses and sessions that describe a user rather than the attacker, left
+ * out of the "ips" and "sessions" lists (they still join, score and make
+ * steps; a stronger alert naming the same value lists it):
+ *  - a weak anomaly (a low D1-D4 or D15 alert: the victim's own travel, a
+ *    legacy client, one attempt on a disabled account), in any incident;
+ *  - in an incident at high or above, a CHANGE alert below high (an inbox
+ *    rule, a grant, a role member: a forged-token victim's own forwarding rule
+ *    to a colleague is made from her home). The attacker's addresses come
+ *    from the high alerts and the context follow-ups (mh.ctx.*, D13, D14).
+ */
+static bool user_side(const mh_incidents *b, const struct ialert *a, enum mh_level inc_level)
+{
+    int v = catalogue_number(cstr(b, a->det));
+    if (a->level < MH_LEVEL_MEDIUM && ((v >= 1 && v <= 4) || v == 15)) return true;
+    return inc_level >= MH_LEVEL_HIGH && a->level < MH_LEVEL_HIGH && stage_of(b, a) == STAGE_CHANGE;
+}
+
 /* Entity list of one incident: distinct sorted values, capped. */
 static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, const struct member *mm,
                             size_t n)
@@ -408,6 +429,8 @@ static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, cons
     size_t start = b->nents;
     for (size_t i = 0; i < n; i++) {
         const struct ialert *a = &b->alerts[mm[i].alert];
+        if ((list == MH_INC_IPS || list == MH_INC_SESSIONS) && user_side(b, a, inc->pub.level))
+            continue;
         for (int k = 0; k < 2; k++) {
             if (ents[list][k] < 0) continue;
             uint32_t v = a->ent[ents[list][k]];

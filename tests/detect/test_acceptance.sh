@@ -14,7 +14,9 @@
 #    alert on a truth-malicious record; each attack (truth "scenarios") is in a
 #    critical incident; the entities of high/critical incidents name no office
 #    egress address (tenant.json offices[].egress_ip: the test may read the
-#    simulator's description, mailhound never does);
+#    simulator's description, mailhound never does), and every IP they list is
+#    the IP of some alert on a malicious record (the attacker's, not a
+#    victim's home: `mailhound investigate` scopes by them);
 #  - scenario none: no incident at high or above;
 #  - both: no incident at all lists a backup application (tenant.json apps of
 #    kind "backup") unless it holds a malicious alert -- the daily backup run
@@ -101,6 +103,7 @@ for m in truth.get("malicious", []):
 egress = {o["egress_ip"] for t in tenant.get("tenants", []) for o in t.get("offices", [])}
 backup = {a["app_id"].lower() for a in tenant.get("apps", []) if a.get("kind") == "backup"}
 alerts = [json.loads(line) for line in open(os.path.join(d, "alerts.jsonl"))]
+attacker_ips = set()
 def scenarios(a):
     out = set()
     for r in [a["source"]] + list(a.get("correlation", {}).get("events", [])):
@@ -112,6 +115,8 @@ ENT = {"users": ["user"], "ips": ["ip"], "apps": ["app_id", "client_app_id"],
 by_rule = collections.defaultdict(list)
 for a in alerts:
     by_rule[a["rule_id"]].append(a)
+    if a["entities"].get("ip") and scenarios(a):
+        attacker_ips.add(a["entities"]["ip"])
 incs = json.load(open(os.path.join(d, "incidents.json")))["incidents"]
 levels = collections.Counter(i["level"] for i in incs)
 ok, attacks, lines = True, collections.defaultdict(list), []
@@ -136,6 +141,10 @@ for inc in incs:
         ok = False
     if high and egress & set(inc["entities"]["ips"]):
         lines.append("    OFFICE EGRESS in incident %s: %s" % (tag, sorted(egress & set(inc["entities"]["ips"]))))
+        ok = False
+    other = sorted(set(inc["entities"]["ips"]) - attacker_ips)
+    if high and sc and other:
+        lines.append("    NON-ATTACKER IP in incident %s: %s" % (tag, other))
         ok = False
     if not sc and backup & ents["apps"]:
         lines.append("    BACKUP APP incident %s: %s" % (tag, sorted(backup & ents["apps"])))

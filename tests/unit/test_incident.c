@@ -229,17 +229,29 @@ static void t_shared_marker(void)
 /* Forged token (high access alert) + mail read in its session: critical. */
 static void t_escalation(void)
 {
-    struct a xs[3] = {
+    struct a xs[4] = {
         {"mh.d14.token_without_signin", "D14", MH_LEVEL_HIGH, 0, "ceo@contoso.com",
          "203.0.113.50", NULL, NULL, "5e550000-0000-4000-8000-0000000000aa", "ceo@contoso.com", 1},
         {"mh.ctx.mail_access_in_context", NULL, MH_LEVEL_MEDIUM, 60, "ceo@contoso.com",
          "203.0.113.50", NULL, NULL, "5e550000-0000-4000-8000-0000000000aa", "ceo@contoso.com", 2},
+        /* the victim's own travel (her home address, her session) */
         {"mh.d15.session_multi_location", "D15", MH_LEVEL_LOW, 120, "ceo@contoso.com",
-         "203.0.113.50", NULL, NULL, "5e550000-0000-4000-8000-0000000000aa", NULL, 3},
+         "198.51.100.99", NULL, NULL, "5e550000-0000-4000-8000-0000000000bb", NULL, 3},
+        /* and her own forwarding rule to a colleague, from home */
+        {"fwd", "D16", MH_LEVEL_MEDIUM, 180, "ceo@contoso.com", "198.51.100.98", NULL, NULL,
+         "5e550000-0000-4000-8000-0000000000cc", NULL, 4},
     };
-    mh_incidents *b = build(xs, 3, false, NULL, 0);
+    mh_incidents *b = build(xs, 4, false, NULL, 0);
     const struct mh_incident *i = mh_incidents_get(b, 0);
     CHECK(i && i->level == MH_LEVEL_CRITICAL && i->score == 120);
+    if (i) {
+        /* the weak anomaly and the user's own change add their steps, not
+           their addresses or sessions */
+        CHECK_INT(i->nsteps, 4);
+        CHECK_INT(i->nlist[MH_INC_IPS], 1);
+        CHECK_SLICE(i->list[MH_INC_IPS][0], "203.0.113.50");
+        CHECK_INT(i->nlist[MH_INC_SESSIONS], 1);
+    }
     struct mh_buf sum;
     mh_buf_init(&sum, 1u << 16);
     CHECK(mh_incident_summary(b, 0, &sum) == MH_OK);
@@ -251,6 +263,13 @@ static void t_escalation(void)
     b = build(xs, 3, false, NULL, 0);
     i = mh_incidents_get(b, 0);
     CHECK(i && i->level == MH_LEVEL_HIGH && i->score == 57);
+    mh_incidents_free(b);
+    /* with the forwarding rule: access + change, 82 >= 60 -> high by score */
+    xs[0].level = MH_LEVEL_MEDIUM;
+    b = build(xs, 4, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->level == MH_LEVEL_HIGH && i->score == 82);
+    if (i) CHECK_INT(i->nlist[MH_INC_IPS], 1); /* the change is user-side at high */
     mh_incidents_free(b);
     /* a high CHANGE alert (full_access_as_app granted) + collection is not
        escalated: a new backup product does exactly that */
