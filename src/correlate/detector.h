@@ -18,7 +18,8 @@
  *                D7 step 5: service-principal sign-in from an IP new to it
  *   tokencheck.c D14 token without sign-in (UTI and session index, coverage)
  *   session.c    D15 one session from several countries / ASNs; AiTM
- *                    logins of one user from two IPs within 30 s
+ *                    logins of one user from two IPs within 30 s; office / NAT
+ *                    egress learnt from sign-ins (MH_KEY_SHARED links)
  *   volume.c     D11 mail-read volume per app and per mailbox (mean + k.sigma)
  *   throttle.c   D12 IsThrottled: mailbox unaudited for 24 h (coverage gap)
  *   spray.c      D2 low-and-slow spray followed by a success from a new
