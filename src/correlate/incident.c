@@ -405,16 +405,21 @@ static uint8_t stage_of(const mh_incidents *b, const struct ialert *a);
  * steps; a stronger alert naming the same value lists it):
  *  - a weak anomaly (a low D1-D4 or D15 alert: the victim's own travel, a
  *    legacy client, one attempt on a disabled account), in any incident;
- *  - in an incident at high or above, a CHANGE alert below high (an inbox
- *    rule, a grant, a role member: a forged-token victim's own forwarding rule
- *    to a colleague is made from her home). The attacker's addresses come
- *    from the high alerts and the context follow-ups (mh.ctx.*, D13, D14).
+ *  - in an incident at high or above, an ACCESS or CHANGE alert below high
+ *    (a forged-token victim's own forwarding rule to a colleague is made from
+ *    her home; a sprayed user's own MFA login from a new network is a medium
+ *    D2 success). The attacker's addresses come from the high alerts, the
+ *    token checks (D14) and the collection follow-ups (D9-D13, mh.ctx.*),
+ *    listed at any level.
  */
 static bool user_side(const mh_incidents *b, const struct ialert *a, enum mh_level inc_level)
 {
     int v = catalogue_number(cstr(b, a->det));
     if (a->level < MH_LEVEL_MEDIUM && ((v >= 1 && v <= 4) || v == 15)) return true;
-    return inc_level >= MH_LEVEL_HIGH && a->level < MH_LEVEL_HIGH && stage_of(b, a) == STAGE_CHANGE;
+    if (inc_level < MH_LEVEL_HIGH || a->level >= MH_LEVEL_HIGH || v == 14) return false;
+    if (v == 0 && strncmp(cstr(b, a->rule), "mh.ctx.", 7) == 0) return false;
+    uint8_t st = stage_of(b, a);
+    return st == STAGE_ACCESS || st == STAGE_CHANGE;
 }
 
 /* Entity list of one incident: distinct sorted values, capped. */

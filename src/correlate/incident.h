@@ -30,9 +30,10 @@
  * critical (an attacker address reading many victims' mail is the attack, not
  * a NAT). Shared IPs are not listed in the incident's "ips", nor the IPs and
  * sessions of user-side alerts (weak anomalies: low D1-D4 / D15, a victim's
- * own travel; and, in an incident at high or above, change alerts below high:
- * a victim's own inbox rule) unless another alert names them too: consumers
- * scope high incidents by these lists. Informational alerts are not grouped.
+ * own travel; and, in an incident at high or above, access and change
+ * alerts below high other than D14 and mh.ctx.*: a victim's own inbox rule,
+ * a sprayed user's own MFA login) unless another alert names them too:
+ * consumers scope high incidents by these lists. Informational alerts are not grouped.
  *
  * Score (D7, the weighted chain): the sum of incident.weight.dN over the
  * DISTINCT catalogue items among the incident's alerts (each alert's

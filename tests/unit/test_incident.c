@@ -311,7 +311,7 @@ static void t_json_exact(void)
     snprintf(want, sizeof want,
              "{\"incidents\":[{\"id\":\"%s\",\"score\":65,\"level\":\"high\","
              "\"first_seen\":\"2024-03-01T00:00:00Z\",\"last_seen\":\"2024-03-01T00:01:00Z\","
-             "\"entities\":{\"users\":[\"u@contoso.com\"],\"ips\":[\"192.0.2.1\",\"192.0.2.2\"],"
+             "\"entities\":{\"users\":[\"u@contoso.com\"],\"ips\":[\"192.0.2.1\"],"
              "\"apps\":[],\"sessions\":[\"5e550000-0000-4000-8000-000000000001\"],\"tokens\":[],"
              "\"mailboxes\":[\"u@contoso.com\"]},\"steps\":[{\"detection\":\"D15\","
              "\"time\":\"2024-03-01T00:00:00Z\",\"alert\":\"r-2\"},{\"detection\":\"D14\","
@@ -323,8 +323,10 @@ static void t_json_exact(void)
     mh_buf_init(&sum, 1u << 16);
     CHECK(mh_incident_summary(b, 0, &sum) == MH_OK);
     CHECK(strstr(sum.data, inc ? inc->id : "?") != NULL);
-    CHECK(strstr(sum.data, "involving 1 user (u@contoso.com), 2 IP addresses (192.0.2.1 and "
-                           "192.0.2.2), 1 session") != NULL);
+    /* a high incident lists the addresses of its high alerts (D14), not the
+       medium access anomaly's (user-side): 1 IP address */
+    CHECK(strstr(sum.data, "involving 1 user (u@contoso.com), 1 IP address (192.0.2.1), "
+                           "1 session") != NULL);
     CHECK(strstr(sum.data, "score 65") != NULL);
     mh_buf_fini(&sum);
     mh_buf_fini(&out);
