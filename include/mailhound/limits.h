@@ -149,6 +149,9 @@
 #define MH_D15_MAX_VALUES_PER_SESSION 16u   /* distinct countries+ASNs per session (saturates) */
 #define MH_D15_MAX_USERS 1000000u           /* users tracked for AiTM logins */
 #define MH_D15_LOGINS_PER_USER 16u          /* most recent logins per user (oldest evicted) */
+#define MH_EGRESS_MAX_PAIRS (4u << 20)      /* (IP, user) sign-in pairs for shared-egress
+                                               learning (new pairs beyond: not counted) */
+#define MH_EGRESS_MAX_IPS (1u << 20)        /* IPs tallied for shared-egress learning */
 #define MH_D11_MAX_KEYS 500000u             /* apps + mailboxes with daily volumes */
 #define MH_D11_MAX_DAYS 400u                /* days of volume kept per key (oldest evicted) */
 #define MH_D2_MAX_USERS 1000000u            /* users with failures or successes */

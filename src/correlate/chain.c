@@ -261,9 +261,12 @@ static mh_status actor_keys(struct mh_det_ctx *cx, struct mh_event *ev, uint32_t
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &actor_app));
     if (user.len > 17 &&
         mh_slice_eq_nocase(mh_slice_make(user.ptr, 17), MH_SLICE_LIT("ServicePrincipal_")) &&
-        find_guid(mh_slice_make(user.ptr + 17, user.len - 17), g))
+        find_guid(mh_slice_make(user.ptr + 17, user.len - 17), g)) {
         *ao = mh_det_intern(cx, mh_slice_make(g, 36));
-    else
+        /* alerts name this actor by the whole user string: tie it to the object */
+        MH_TRY(mh_det_identity(cx, MH_KEY_USER, mh_det_intern_lower(cx, user), MH_KEY_OBJECT, *ao,
+                               ev->time, "same service principal"));
+    } else
         *au = mh_det_intern_lower(cx, user);
     if (actor_app.len && !mh_det_first_party(cx, actor_app)) {
         *aa = mh_det_intern(cx, actor_app);

@@ -118,6 +118,8 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     memcpy(c->weights, default_weights, sizeof default_weights);
     c->incident_min_score = 30;
     c->incident_max_key_users = 10;
+    c->incident_min_stages = 2;
+    c->incident_egress_users = 5;
     c->d8_enabled = true;
     c->d8_window = MIN(10);
     c->sp_new_ip_enabled = true;
@@ -128,6 +130,7 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d9_retention = DAY(90);
     c->d9_mailbox = true;
     c->d9_dual_path = true;
+    c->d9_bulk_mailboxes = 6;
 
     c->d11_enabled = true;
     c->d11_k = 2.5;
@@ -318,6 +321,8 @@ static const struct opt options[] = {
     O("d7.sp_baseline", T_DUR, sp_baseline),
     O("incident.min_score", T_I32, incident_min_score),
     O("incident.max_key_users", T_U32, incident_max_key_users),
+    O("incident.min_stages", T_U32, incident_min_stages),
+    O("incident.egress_users", T_U32, incident_egress_users),
     O("d8.enabled", T_BOOL, d8_enabled),
     O("d8.window", T_DUR, d8_window),
     O("d9.enabled", T_BOOL, d9_enabled),
@@ -325,6 +330,7 @@ static const struct opt options[] = {
     O("d9.retention", T_DUR, d9_retention),
     O("d9.per_mailbox", T_BOOL, d9_mailbox),
     O("d9.graph_and_direct", T_BOOL, d9_dual_path),
+    O("d9.bulk_reader_mailboxes", T_U32, d9_bulk_mailboxes),
     O("d11.enabled", T_BOOL, d11_enabled),
     O("d11.k", T_DBL, d11_k),
     O("d11.mailbox_k", T_DBL, d11_mailbox_k),

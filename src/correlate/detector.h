@@ -18,7 +18,8 @@
  *                D7 step 5: service-principal sign-in from an IP new to it
  *   tokencheck.c D14 token without sign-in (UTI and session index, coverage)
  *   session.c    D15 one session from several countries / ASNs; AiTM
- *                    logins of one user from two IPs within 30 s
+ *                    logins of one user from two IPs within 30 s; office / NAT
+ *                    egress learnt from sign-ins (MH_KEY_SHARED links)
  *   volume.c     D11 mail-read volume per app and per mailbox (mean + k.sigma)
  *   throttle.c   D12 IsThrottled: mailbox unaudited for 24 h (coverage gap)
  *   spray.c      D2 low-and-slow spray followed by a success from a new
@@ -223,6 +224,14 @@ struct mh_detector_config {
     uint32_t incident_max_key_users;             /* incident.max_key_users = 10: an IP or app
                                                     seen in alerts of more users is shared
                                                     (NAT, Microsoft service) and links nothing */
+    uint32_t incident_egress_users;              /* incident.egress_users = 5: an IP from which
+                                                    at least this many users signed in
+                                                    successfully (and at least as many as
+                                                    failed) is a shared egress (session.c) */
+    uint32_t incident_min_stages;                /* incident.min_stages = 2: the score raises the
+                                                    level only when the incident's medium+
+                                                    alerts span this many stages (access,
+                                                    change, collection) */
     bool d8_enabled;                             /* d8.enabled = true */
     mh_time d8_window;                           /* d8.window = 10m */
     bool sp_new_ip_enabled;                      /* d7.sp_new_ip = true */
@@ -234,6 +243,9 @@ struct mh_detector_config {
     mh_time d9_retention;                        /* d9.retention = 90d */
     bool d9_mailbox;                             /* d9.per_mailbox = true */
     bool d9_dual_path;                           /* d9.graph_and_direct = true (mailpath.c) */
+    uint32_t d9_bulk_mailboxes;                  /* d9.bulk_reader_mailboxes = 6: a known pair
+                                                    that read this many mailboxes in its
+                                                    baseline is a routine bulk reader */
 
     /* D11 (volume.c) */
     bool d11_enabled;                            /* d11.enabled = true */
@@ -344,6 +356,8 @@ enum mh_key_kind {
     MH_KEY_TOKEN,
     MH_KEY_OBJECT,  /* directory object id (application / service principal) */
     MH_KEY_NAME,    /* display name of an application (lower-case): a bridge only */
+    MH_KEY_SHARED,  /* marker: "a is shared by many principals" (an office egress IP,
+                       session.c); such a key links nothing (incident.c) */
     MH_KEY__COUNT
 };
 /* An actor and a principal it acted on, or two names of one principal. */

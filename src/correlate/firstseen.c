@@ -21,7 +21,17 @@
  *     the tenant                   mailbox the new pair read: the scope list
  *   mailbox scope only          -> same id, low (a known app reading a mailbox it
  *                                  never read), only when the mailbox baseline is
- *                                  complete; never for first-party pairs
+ *                                  complete; never for first-party pairs;
+ *                                  informational when the pair is a ROUTINE BULK
+ *                                  READER: it read d9.bulk_reader_mailboxes (6,
+ *                                  the D10 threshold) or more mailboxes within the
+ *                                  tenant's baseline -- a backup or archiving app
+ *                                  holding full_access_as_app since before the
+ *                                  logs start reaches mailboxes it had not read
+ *                                  every day (new staff, rotation). Whether such
+ *                                  an app reads MORE than usual is D11's question
+ *                                  (mean + k sigma of its daily volume), and a new
+ *                                  app is tenant-new (above).
  * A pair that appears more than a day into a scope's history but before
  * `baseline` of it exists is "baseline incomplete": no detection, counted in
  * stats.d9_baseline_incomplete (the pairs of the first day are the baseline).
@@ -89,6 +99,8 @@ struct pair {
     mh_time state_first, state_last;
     int64_t state_count;
     uint32_t mailboxes;              /* tenant scope: mailboxes read in this run */
+    uint32_t base_mailboxes;         /* tenant scope: mailboxes first read within the
+                                        tenant's baseline (this run or the state) */
 };
 
 struct spaddr {
@@ -413,9 +425,16 @@ static mh_status finish_d9(struct firstseen *f, struct mh_det_ctx *cx)
     /* mailboxes read per tenant-scope pair (for the tenant detection's fields) */
     for (size_t i = 0; i < f->npairs; i++) {
         const struct pair *p = &f->pairs[i];
-        if (p->scope != 1 || !p->in_run) continue;
+        if (p->scope != 1) continue;
         struct pair *t = (struct pair *)find_pair(f, 0, p->tenant, 0, p->app, p->client);
-        if (t) t->mailboxes++;
+        if (!t) continue;
+        if (p->in_run) t->mailboxes++;
+        /* read within the tenant's baseline: part of the app's routine breadth */
+        const struct cover *tc = find_cover(f, 0, p->tenant, 0);
+        mh_time cf = tc ? tmin(tc->run_first, tc->state_first) : MH_TIME_NONE;
+        mh_time first = p->in_run ? tmin(p->ev.time, p->state_first) : p->state_first;
+        if (cf != MH_TIME_NONE && first != MH_TIME_NONE && first < cf + cx->cfg.d9_baseline)
+            t->base_mailboxes++;
     }
     for (size_t i = 0; i < f->npairs; i++) {
         const struct pair *p = &f->pairs[i];
@@ -441,18 +460,24 @@ static mh_status finish_d9(struct firstseen *f, struct mh_det_ctx *cx)
         bool tenant_new = t && reportable(t) && judge(cx, tc, t->ev.time) > 0;
         const struct cover *c = find_cover(f, 1, p->tenant, p->mailbox);
         enum mh_level lvl;
+        bool routine = false;
         if (tenant_new) {
             lvl = MH_LEVEL_MEDIUM;
         } else {
             int v = judge(cx, c, p->ev.time);
             if (v < 0) cx->stats.d9_baseline_incomplete++;
             if (v <= 0) continue;
-            lvl = MH_LEVEL_LOW;
+            routine = t && cx->cfg.d9_bulk_mailboxes && t->base_mailboxes >= cx->cfg.d9_bulk_mailboxes;
+            lvl = routine ? MH_LEVEL_INFORMATIONAL : MH_LEVEL_LOW;
         }
         struct mh_det_pending *d = mh_det_pend(cx, &rule_d9m, lvl, &p->ev);
         pair_fields(cx, d, p, c ? c : tc);
         mh_det_pend_str(cx, d, "new_to", tenant_new ? MH_SLICE_LIT("tenant")
                                                     : MH_SLICE_LIT("mailbox"));
+        if (routine) {
+            mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("routine bulk reader"));
+            mh_det_pend_num(d, "baseline_mailboxes", t->base_mailboxes);
+        }
     }
     return MH_OK;
 }

@@ -6,13 +6,19 @@
  * Data model: alerts are copied as small records of interned string ids
  * (struct ialert). Build:
  *   1. key occurrences (kind, value, alert, time) for every linking entity;
- *      shared keys (more than max_key_users distinct users) are removed;
+ *      shared keys (more than max_key_users distinct users, or marked by an
+ *      MH_KEY_SHARED link: a learnt office egress) are removed unless a high
+ *      alert holds them, and shared IPs are hidden from the entity lists;
  *   2. sorted by (kind, value, time): consecutive occurrences of one key at
  *      most `window` apart are unioned (union-find over alerts);
  *   3. links: each endpoint is the key's alert nearest the link time (within
  *      the window) or, for a key without alerts, a bridge node of its own;
- *   4. groups (union-find roots) become incidents: steps, score, level,
- *      entities, id; the kept ones are sorted.
+ *   4. groups (union-find roots) become incidents: steps, score, level
+ *      (stages and escalation, see incident.h), entities, id; the kept ones
+ *      are sorted.
+ * Example: office 198.51.100.7 (40 users sign in there) is marked shared by
+ * session.c; admin A's consent grant and admin B's role add from it stay two
+ * incidents, each one stage (change) and so at most medium.
  * Everything is a function of the SET of alerts and links: sorts use total
  * orders on string text, never on interning order or pointers.
  * Memory: bounded by MH_INCIDENT_MAX_ALERTS / MH_INCIDENT_MAX_LINKS.
@@ -35,6 +41,7 @@ void mh_incident_config_from(const struct mh_detector_config *dc, struct mh_inci
     out->alert_score = dc->d7_alert_score;
     out->min_score = dc->incident_min_score;
     out->max_key_users = dc->incident_max_key_users;
+    out->min_stages = dc->incident_min_stages;
     memcpy(out->weights, dc->weights, sizeof out->weights);
 }
 
@@ -64,7 +71,12 @@ struct occ {
 struct inc_int {
     struct mh_incident pub;
     size_t step0, ent0[MH_INC__LISTS];
+    uint8_t stages;  /* STAGE_* bits of its medium+ alerts */
+    bool escalated;  /* confirmed access + collection: critical */
 };
+
+/* Stages of the chain (see incident.h "Level"). */
+enum { STAGE_ACCESS = 1, STAGE_CHANGE = 2, STAGE_COLLECT = 4 };
 
 struct mh_incidents {
     struct mh_incident_config cfg;
@@ -83,6 +95,7 @@ struct mh_incidents {
     size_t nsteps, cap_steps;
     struct mh_slice *ents;
     size_t nents, cap_ents;
+    uint8_t *hidden_ip; /* during build: per string id, 1 = a shared IP (not listed) */
 };
 
 mh_status mh_incidents_new(const struct mh_incident_config *cfg, const struct mh_appset *first_party,
@@ -190,6 +203,7 @@ mh_status mh_incidents_add_link(void *builder, const struct mh_link *l)
         return MH_OK;
     }
     if (st) return st;
+    if (l->a_kind >= MH_KEY__COUNT || l->b_kind >= MH_KEY__COUNT) return MH_OK;
     struct ilink x = {(uint8_t)l->a_kind, (uint8_t)l->b_kind, l->identity, 0, 0, l->time};
     bool la = l->a_kind != MH_KEY_IP && l->a_kind != MH_KEY_TOKEN;
     bool lb = l->b_kind != MH_KEY_IP && l->b_kind != MH_KEY_TOKEN;
@@ -382,6 +396,32 @@ static int cmp_slice_q(const void *a, const void *b)
     return cmp_slice(*(const struct mh_slice *)a, *(const struct mh_slice *)b);
 }
 
+static int catalogue_number(const char *d);
+static uint8_t stage_of(const mh_incidents *b, const struct ialert *a);
+
+/*
+ * Addresses and sessions that describe a user rather than the attacker, left
+ * out of the "ips" and "sessions" lists (they still join, score and make
+ * steps; a stronger alert naming the same value lists it):
+ *  - a weak anomaly (a low D1-D4 or D15 alert: the victim's own travel, a
+ *    legacy client, one attempt on a disabled account), in any incident;
+ *  - in an incident at high or above, an ACCESS or CHANGE alert below high
+ *    (a forged-token victim's own forwarding rule to a colleague is made from
+ *    her home; a sprayed user's own MFA login from a new network is a medium
+ *    D2 success). The attacker's addresses come from the high alerts, the
+ *    token checks (D14) and the collection follow-ups (D9-D13, mh.ctx.*),
+ *    listed at any level.
+ */
+static bool user_side(const mh_incidents *b, const struct ialert *a, enum mh_level inc_level)
+{
+    int v = catalogue_number(cstr(b, a->det));
+    if (a->level < MH_LEVEL_MEDIUM && ((v >= 1 && v <= 4) || v == 15)) return true;
+    if (inc_level < MH_LEVEL_HIGH || a->level >= MH_LEVEL_HIGH || v == 14) return false;
+    if (v == 0 && strncmp(cstr(b, a->rule), "mh.ctx.", 7) == 0) return false;
+    uint8_t st = stage_of(b, a);
+    return st == STAGE_ACCESS || st == STAGE_CHANGE;
+}
+
 /* Entity list of one incident: distinct sorted values, capped. */
 static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, const struct member *mm,
                             size_t n)
@@ -394,11 +434,14 @@ static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, cons
     size_t start = b->nents;
     for (size_t i = 0; i < n; i++) {
         const struct ialert *a = &b->alerts[mm[i].alert];
+        if ((list == MH_INC_IPS || list == MH_INC_SESSIONS) && user_side(b, a, inc->pub.level))
+            continue;
         for (int k = 0; k < 2; k++) {
             if (ents[list][k] < 0) continue;
             uint32_t v = a->ent[ents[list][k]];
             if (!v) continue;
             if (list == MH_INC_APPS && b->fp && mh_appset_has(b->fp, str(b, v))) continue;
+            if (list == MH_INC_IPS && b->hidden_ip && b->hidden_ip[v]) continue;
             MH_TRY(push_slice(b, str(b, v)));
         }
     }
@@ -428,6 +471,32 @@ static int catalogue_number(const char *d)
     return v;
 }
 
+/*
+ * Stage of an alert in the chain: ACCESS (getting in: D1-D4 spray and weak
+ * auth, D14 forged token, D15 session anomaly, sign-ins from an attacker's
+ * address), CHANGE (arming the tenant: D5-D8 credentials, permissions, roles,
+ * apps; D16/D17 inbox rules and audit tampering), COLLECT (reading mail: D9-D13,
+ * mail read or sent from an attacker's session or address). 0: no stage.
+ */
+static uint8_t stage_of(const mh_incidents *b, const struct ialert *a)
+{
+    int v = catalogue_number(cstr(b, a->det));
+    if ((v >= 1 && v <= 4) || v == 14 || v == 15) return STAGE_ACCESS;
+    if ((v >= 5 && v <= 8) || v == 16 || v == 17) return STAGE_CHANGE;
+    if (v >= 9 && v <= 13) return STAGE_COLLECT;
+    const char *r = cstr(b, a->rule);
+    if (v == 0 && strncmp(r, "mh.ctx.", 7) == 0)
+        return strstr(r, "signin") ? STAGE_ACCESS : STAGE_COLLECT;
+    return 0;
+}
+
+static int popcount8(uint8_t x)
+{
+    int n = 0;
+    for (; x; x &= (uint8_t)(x - 1)) n++;
+    return n;
+}
+
 static enum mh_level score_level(const mh_incidents *b, int32_t score, enum mh_level max)
 {
     enum mh_level l = max;
@@ -442,11 +511,16 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
     memset(&inc, 0, sizeof inc);
     uint8_t seen[MH_DET_NWEIGHTS] = {0}; /* 1: only low alerts, 2: a medium+ alert */
     enum mh_level max = MH_LEVEL_INFORMATIONAL;
+    bool access_high = false, collected = false;
     uint64_t h = 0x696e636964656e74ull;
     inc.pub.first_seen = inc.pub.last_seen = MH_TIME_NONE;
     for (size_t i = 0; i < n; i++) {
         const struct ialert *a = &b->alerts[mm[i].alert];
         if (a->level > max) max = (enum mh_level)a->level;
+        uint8_t stage = stage_of(b, a);
+        if (a->level >= MH_LEVEL_MEDIUM) inc.stages |= stage;
+        if (stage == STAGE_ACCESS && a->level >= MH_LEVEL_HIGH) access_high = true;
+        if (stage == STAGE_COLLECT && a->level >= MH_LEVEL_MEDIUM) collected = true;
         if (a->time != MH_TIME_NONE) {
             if (inc.pub.first_seen == MH_TIME_NONE || a->time < inc.pub.first_seen)
                 inc.pub.first_seen = a->time;
@@ -465,11 +539,26 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
         if (fn.len) h = mh_hash64(fn.ptr, fn.len, h);
         h = mh_hash64(idn, sizeof idn, h);
     }
-    int32_t score = 0;
-    for (int v = 1; v < MH_DET_NWEIGHTS; v++)
+    int32_t score = 0, strong = 0; /* strong: items with a medium+ alert only */
+    for (int v = 1; v < MH_DET_NWEIGHTS; v++) {
         score += seen[v] == 2 ? b->cfg.weights[v] : seen[v] == 1 ? b->cfg.weights[v] / 2 : 0;
-    enum mh_level lvl = score_level(b, score, max);
-    if (score < b->cfg.min_score && lvl < MH_LEVEL_HIGH) return MH_OK;
+        strong += seen[v] == 2 ? b->cfg.weights[v] : 0;
+    }
+    /* the score raises the level only for a chain across stages: admin routine
+       (grants, role members, credentials) or a backup app's reading alone never
+       reaches high by adding up */
+    enum mh_level lvl = popcount8(inc.stages) >= (int)b->cfg.min_stages ? score_level(b, score, max)
+                                                                         : max;
+    /* an attacker confirmed at the door (a high access alert: spray success,
+       forged token) who then read mail is the worst case: critical, and the
+       score is at least the critical threshold so the order agrees */
+    if (access_high && collected) {
+        inc.escalated = true;
+        lvl = MH_LEVEL_CRITICAL;
+        if (score < 2 * b->cfg.alert_score) score = 2 * b->cfg.alert_score;
+    }
+    /* weak (low) attributes add to a chain but never make an incident alone */
+    if (strong < b->cfg.min_score && lvl < MH_LEVEL_HIGH) return MH_OK;
     snprintf(inc.pub.id, sizeof inc.pub.id, "INC-%016llx", (unsigned long long)h);
     inc.pub.score = score;
     inc.pub.level = lvl;
@@ -542,7 +631,15 @@ mh_status mh_incidents_build(mh_incidents *b)
         groups[ngroups++] = (struct kgroup){occ[i].kind, occ[i].val, i, j, false, 0};
         i = j;
     }
-    /* shared keys: IPs and apps seen with too many distinct users */
+    /* shared keys: IPs and apps seen with too many distinct users in alerts,
+       and keys the detectors learnt to be shared (office egress: MH_KEY_SHARED) */
+    for (size_t l = 0; l < b->nlinks; l++) {
+        const struct ilink *x = &b->links[l];
+        if (x->ak != MH_KEY_SHARED && x->bk != MH_KEY_SHARED) continue;
+        struct kgroup *g = x->ak == MH_KEY_SHARED ? find_group(groups, ngroups, x->bk, x->b, b)
+                                                  : find_group(groups, ngroups, x->ak, x->a, b);
+        if (g) g->shared = true;
+    }
     for (size_t g = 0; g < ngroups; g++) {
         if (groups[g].kind != MH_KEY_IP && groups[g].kind != MH_KEY_APP) continue;
         uint32_t users[64];
@@ -551,16 +648,21 @@ mh_status mh_incidents_build(mh_incidents *b)
         for (size_t k = groups[g].start; k < groups[g].end; k++) {
             if (b->alerts[occ[k].alert].level >= MH_LEVEL_HIGH) high = true;
             uint32_t u = b->alerts[occ[k].alert].ent[MH_ENT_USER];
-            if (!u) continue;
+            if (!u || nu > b->cfg.max_key_users) continue;
             size_t x = 0;
             while (x < nu && users[x] != u) x++;
             if (x < nu) continue;
             if (nu < sizeof users / sizeof users[0]) users[nu++] = u;
-            if (nu > b->cfg.max_key_users) break;
         }
+        if (nu > b->cfg.max_key_users) groups[g].shared = true;
         /* a key in a high finding is the attacker's, however many victims it has */
-        if (nu > b->cfg.max_key_users && !high) groups[g].shared = true;
+        if (high) groups[g].shared = false;
     }
+    /* shared IPs are not the incident's entities either (investigate scopes by them) */
+    b->hidden_ip = mh_calloc(b->strs.n + 1, 1);
+    if (!b->hidden_ip) MH_CHECK(MH_ENOMEM);
+    for (size_t g = 0; g < ngroups; g++)
+        if (groups[g].shared && groups[g].kind == MH_KEY_IP) b->hidden_ip[groups[g].val] = 1;
     /* nodes: alerts, then one bridge per link key without alerts */
     size_t nnodes = n + 2 * b->nlinks;
     parent = mh_malloc((nnodes ? nnodes : 1) * sizeof *parent);
@@ -577,6 +679,7 @@ mh_status mh_incidents_build(mh_incidents *b)
     mh_map_init(&bridges, 0, false);
     for (size_t l = 0; l < b->nlinks && !st; l++) {
         const struct ilink *x = &b->links[l];
+        if (x->ak == MH_KEY_SHARED || x->bk == MH_KEY_SHARED) continue; /* a marker, not a link */
         uint32_t node[2];
         bool ok = true;
         for (int side = 0; side < 2 && ok; side++) {
@@ -640,6 +743,8 @@ mh_status mh_incidents_build(mh_incidents *b)
         for (int l = 0; l < MH_INC__LISTS; l++) inc->pub.list[l] = b->ents + inc->ent0[l];
     }
 out:
+    mh_free(b->hidden_ip);
+    b->hidden_ip = NULL;
     mh_free(occ);
     mh_free(groups);
     mh_free(parent);
@@ -765,7 +870,9 @@ mh_status mh_incident_summary(const mh_incidents *b, size_t i, struct mh_buf *ou
         MH_TRY(mh_buf_puts(out, ")"));
     }
     MH_TRY(mh_buf_puts(out, "."));
-    if (inc->score >= b->cfg.alert_score)
+    if (b->incs[i].escalated)
+        MH_TRY(mh_buf_puts(out, " Mail was read after an access alert at level high: critical."));
+    else if (inc->score >= b->cfg.alert_score && popcount8(b->incs[i].stages) >= (int)b->cfg.min_stages)
         MH_TRY(mh_buf_printf(out, " The chain scores %d, at or above the alert score %d.",
                              inc->score, b->cfg.alert_score));
     return MH_OK;

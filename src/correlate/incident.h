@@ -24,18 +24,32 @@
  * and its app id -- attach at any distance). Mailboxes are listed but do not
  * link (a victim mailbox is not an actor). A key seen in alerts of more than
  * incident.max_key_users distinct users (corporate NAT, Microsoft service
- * addresses, a popular app) is shared and links nothing -- unless one of those
- * alerts is high or critical (an attacker address reading many victims' mail
- * is the attack, not a NAT). Informational alerts are not grouped.
+ * addresses, a popular app) is shared and links nothing, and so is a key the
+ * detectors marked shared (an MH_KEY_SHARED link: an office egress learnt
+ * from the sign-in logs, session.c) -- unless one of its alerts is high or
+ * critical (an attacker address reading many victims' mail is the attack, not
+ * a NAT). Shared IPs are not listed in the incident's "ips", nor the IPs and
+ * sessions of user-side alerts (weak anomalies: low D1-D4 / D15, a victim's
+ * own travel; and, in an incident at high or above, access and change
+ * alerts below high other than D14 and mh.ctx.*: a victim's own inbox rule,
+ * a sprayed user's own MFA login) unless another alert names them too:
+ * consumers scope high incidents by these lists. Informational alerts are not grouped.
  *
  * Score (D7, the weighted chain): the sum of incident.weight.dN over the
  * DISTINCT catalogue items among the incident's alerts (each alert's
  * mh_finding_detection()); an item seen only in low alerts counts half (weak
  * attributes: a known app reading a new mailbox, a session in two countries).
+ * Stages: access (D1-D4, D14, D15, mh.ctx.signin_*), change (D5-D8, D16,
+ * D17), collection (D9-D13, mh.ctx.mail_access_* / send_*).
  * Level: the highest alert level, raised to high when
- * score >= d7.alert_score and to critical when score >= 2 x d7.alert_score.
- * An incident is kept when score >= incident.min_score or its level is high
- * or critical; a lone low/medium alert is not an incident.
+ * score >= d7.alert_score and to critical when score >= 2 x d7.alert_score --
+ * only when the medium+ alerts span incident.min_stages stages (admin routine
+ * or a backup app's reading alone is one stage and is not promoted). A high
+ * access alert plus a medium+ collection alert is critical (a confirmed
+ * attacker read mail) and its score is raised to 2 x d7.alert_score.
+ * An incident is kept when its medium+ items score >= incident.min_score or
+ * its level is high or critical; a lone low/medium alert, or one medium with
+ * weak low attributes, is not an incident.
  *
  * Steps: one per distinct rule id, at its earliest alert, ordered by (time,
  * detection, rule id); "detection" is the catalogue item ("D9") or "other",
@@ -68,6 +82,7 @@ struct mh_incident_config {
     int32_t alert_score;                 /* d7.alert_score */
     int32_t min_score;                   /* incident.min_score */
     uint32_t max_key_users;              /* incident.max_key_users */
+    uint32_t min_stages;                 /* incident.min_stages */
     int32_t weights[MH_DET_NWEIGHTS];    /* incident.weight.dN */
 };
 

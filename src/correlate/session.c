@@ -27,13 +27,27 @@
  *    medium; low when the two addresses are of different families (dual-stack
  *    v4/v6 clients are the common benign case). One detection per later login.
  *
+ * 3. Shared egress (for incident grouping, not a detection). Per IP, the
+ *    distinct users whose user sign-ins (interactive, non-interactive, UAL
+ *    logon) from it succeeded (error code 0) and failed. An IP from which at
+ *    least incident.egress_users (5) users succeeded, and at least as many
+ *    succeeded as failed (Sentinel's NAT rule, as D1), is an office / NAT
+ *    egress (in the simulated tenants every other address has one or two
+ *    users; the smallest office of a 300-user run five): at finish it gets a timeless MH_KEY_SHARED marker link, and the
+ *    incident builder joins nothing through it (two admins at one office are
+ *    not one actor). Learnt from the data, never from a tenant description.
+ *    A sprayer's address has many failing accounts and few successes; an
+ *    attacker address in a high alert still links (incident.c).
+ *
  * Example: session 7cf1... seen from DE (AS 3320) at 09:00 and from NG
  * (AS 37148) at 09:40 -> multi-location, evidence = the 09:40 sign-in.
  *
  * Limits: MH_D15_MAX_SESSIONS, MH_D15_MAX_VALUES_PER_SESSION (saturates: the
  * session still alerts on what it holds), MH_D15_MAX_USERS,
- * MH_D15_LOGINS_PER_USER (oldest evicted). No state persisted (sessions are
- * short-lived). Not thread-safe.
+ * MH_D15_LOGINS_PER_USER (oldest evicted), MH_EGRESS_MAX_PAIRS and
+ * MH_EGRESS_MAX_IPS (beyond: not counted, so an IP can only fail to be
+ * recognised as shared). No state persisted (sessions are short-lived; the
+ * egress tally is per run). Not thread-safe.
  */
 #include <string.h>
 
@@ -92,8 +106,17 @@ struct pairhit {
     bool cross_family;
 };
 
+struct egress {
+    uint32_t ip;
+    uint32_t ok_users, failed_users; /* distinct users with a success / a failure */
+};
+
 struct session_det {
     struct mh_map sess_idx, user_idx, hit_idx;
+    struct mh_map egress_idx;       /* ip id -> index in egress */
+    struct mh_map egress_pairs;     /* {ip, user} -> bit 1 success seen, bit 2 failure seen */
+    struct egress *egress;
+    size_t negress, cap_egress;
     struct sess *sess;
     size_t nsess, cap_sess;
     struct sval *vals;
@@ -112,6 +135,8 @@ static mh_status sd_create(struct mh_det_ctx *cx, void **self)
     mh_map_init(&s->sess_idx, MH_D15_MAX_SESSIONS, false);
     mh_map_init(&s->user_idx, MH_D15_MAX_USERS, false);
     mh_map_init(&s->hit_idx, MH_D15_MAX_USERS, false);
+    mh_map_init(&s->egress_idx, MH_EGRESS_MAX_IPS, false);
+    mh_map_init(&s->egress_pairs, MH_EGRESS_MAX_PAIRS, false);
     *self = s;
     return MH_OK;
 }
@@ -122,6 +147,9 @@ static void sd_destroy(void *self)
     mh_map_fini(&s->sess_idx);
     mh_map_fini(&s->user_idx);
     mh_map_fini(&s->hit_idx);
+    mh_map_fini(&s->egress_idx);
+    mh_map_fini(&s->egress_pairs);
+    mh_free(s->egress);
     mh_free(s->sess);
     mh_free(s->vals);
     mh_free(s->users);
@@ -297,9 +325,60 @@ static mh_status feed_login(struct session_det *s, struct mh_det_ctx *cx, struct
     return MH_OK;
 }
 
+/* Shared-egress tally: one more (ip, user, outcome) of a user sign-in. */
+static mh_status feed_egress(struct session_det *s, struct mh_det_ctx *cx, struct mh_event *ev)
+{
+    bool has;
+    int64_t code;
+    MH_TRY(mh_det_error_code(ev, &has, &code));
+    if (!has) return MH_OK;
+    struct mh_slice user, ip;
+    MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
+    MH_TRY(mh_det_entity(ev, MH_ENT_IP, &ip));
+    if (!user.len || !ip.len) return MH_OK;
+    uint32_t iu = mh_det_intern_lower(cx, user), iip = mh_det_intern(cx, ip);
+    if (!iu || !iip) return MH_OK;
+    uint32_t key[2] = {iip, iu};
+    struct mh_map_entry *pe, *ie;
+    bool created;
+    mh_status st = mh_map_put(&s->egress_pairs, (const char *)key, sizeof key, &pe, &created);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (created) pe->value = 0;
+    uint64_t bit = code == 0 ? 1u : 2u;
+    if (pe->value & bit) return MH_OK;
+    st = mh_map_put(&s->egress_idx, (const char *)&iip, sizeof iip, &ie, &created);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (created) {
+        MH_DET_GROW(s->egress, s->cap_egress, s->negress, MH_EGRESS_MAX_IPS, st);
+        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
+        ie->value = s->negress;
+        s->egress[s->negress++] = (struct egress){iip, 0, 0};
+    }
+    pe->value |= bit;
+    struct egress *g = &s->egress[ie->value];
+    if (bit == 1) g->ok_users++;
+    else g->failed_users++;
+    return MH_OK;
+}
+
+static bool user_stream(enum mh_source_kind k)
+{
+    return k == MH_SRC_SIGNIN_INTERACTIVE || k == MH_SRC_SIGNIN_NONINTERACTIVE ||
+           k == MH_SRC_UAL_ENTRA_LOGON;
+}
+
 static mh_status sd_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
 {
     struct session_det *s = self;
+    if (user_stream(ev->kind)) MH_TRY(feed_egress(s, cx, ev));
     if (!cx->cfg.d15_enabled || !mh_det_stream_bit(ev->kind)) return MH_OK;
     struct mh_slice sess;
     MH_TRY(mh_det_entity(ev, MH_ENT_SESSION_ID, &sess));
@@ -343,9 +422,27 @@ static void list_field(struct mh_det_ctx *cx, struct mh_det_pending *p, const ch
     mh_det_pend_str(cx, p, name, mh_slice_make(buf, len));
 }
 
+/* Shared egress IPs -> MH_KEY_SHARED marker links (see 3. above). */
+static mh_status finish_egress(struct session_det *s, struct mh_det_ctx *cx)
+{
+    uint32_t marker = 0;
+    for (size_t i = 0; i < s->negress; i++) {
+        const struct egress *g = &s->egress[i];
+        if (!cx->cfg.incident_egress_users || g->ok_users < cx->cfg.incident_egress_users ||
+            g->ok_users < g->failed_users)
+            continue;
+        if (!marker) marker = mh_det_intern(cx, MH_SLICE_LIT("shared egress"));
+        if (!marker) return MH_OK; /* string cap: counted by the intern */
+        MH_TRY(mh_det_identity(cx, MH_KEY_IP, g->ip, MH_KEY_SHARED, marker, cx->run_first,
+                               "shared egress"));
+    }
+    return MH_OK;
+}
+
 static mh_status sd_finish(void *self, struct mh_det_ctx *cx)
 {
     struct session_det *s = self;
+    MH_TRY(finish_egress(s, cx));
     if (!cx->cfg.d15_enabled) return MH_OK;
     const struct sval *cc[MH_D15_MAX_VALUES_PER_SESSION], *as[MH_D15_MAX_VALUES_PER_SESSION];
     for (size_t i = 0; i < s->nsess; i++) {

@@ -1033,6 +1033,119 @@ static void t_links_and_context(void)
     run_free(&r);
 }
 
+/* Office egress: many users succeed from one address -> a shared marker link
+   for the incident builder; a sprayer's address (12 failing accounts, 6
+   successes: fewer succeed than fail) and a family's address (3 users) are
+   not shared. */
+static void t_shared_egress(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    char user[64], id[64];
+    int k = 0;
+    for (int i = 0; i < 12; i++) {
+        snprintf(user, sizeof user, "staff%02d@contoso.com", i);
+        snprintf(id, sizeof id, "e9000000-0000-4000-8000-%012d", ++k);
+        struct signin s = {.category = i % 2 ? "NonInteractiveUserSignInLogs" : "SignInLogs",
+                           .id = id, .user = user, .ip = "198.51.100.1"};
+        feed(&r, signin_json(&j, at(0, 8, i, 0), &s));
+        feed(&r, signin_json(&j, at(1, 8, i, 0), &s)); /* the same user again: counted once */
+        snprintf(id, sizeof id, "e9000000-0000-4000-8000-%012d", ++k);
+        struct signin f = {.id = id, .user = user, .ip = "192.0.2.99", .code = 50126};
+        feed(&r, signin_json(&j, at(0, 3, i, 0), &f));
+    }
+    /* the sprayer's successes: 6 of the 12 accounts that failed there */
+    for (int i = 0; i < 6; i++) {
+        snprintf(user, sizeof user, "staff%02d@contoso.com", i);
+        snprintf(id, sizeof id, "e9000000-0000-4000-8000-%012d", ++k);
+        struct signin won = {.id = id, .user = user, .ip = "192.0.2.99"};
+        feed(&r, signin_json(&j, at(0, 4, i, 0), &won));
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(user, sizeof user, "family%d@contoso.com", i);
+        snprintf(id, sizeof id, "e9000000-0000-4000-8000-%012d", ++k);
+        struct signin s = {.id = id, .user = user, .ip = "203.0.113.77"};
+        feed(&r, signin_json(&j, at(0, 20, i, 0), &s));
+    }
+    run_end(&r);
+    struct links l;
+    memset(&l, 0, sizeof l);
+    CHECK(mh_detectors_links(r.d, on_link, &l) == MH_OK);
+    CHECK(strstr(l.text, "1:198.51.100.1>7:shared egress(shared egress)") != NULL);
+    CHECK(strstr(l.text, "192.0.2.99") == NULL);
+    CHECK(strstr(l.text, "203.0.113.77") == NULL);
+    if (l.n != 1) fprintf(stderr, "links:\n%s", l.text);
+    CHECK_INT(l.n, 1);
+    run_free(&r);
+
+    /* 4 users are fewer than incident.egress_users (5): no marker */
+    run_begin(&r, NULL, NULL);
+    for (int i = 0; i < 4; i++) {
+        snprintf(user, sizeof user, "staff%02d@contoso.com", i);
+        snprintf(id, sizeof id, "e9100000-0000-4000-8000-%012d", i);
+        struct signin s = {.id = id, .user = user, .ip = "198.51.100.1"};
+        feed(&r, signin_json(&j, at(0, 8, i, 0), &s));
+    }
+    run_end(&r);
+    memset(&l, 0, sizeof l);
+    CHECK(mh_detectors_links(r.d, on_link, &l) == MH_OK);
+    CHECK_INT(l.n, 0);
+    run_free(&r);
+}
+
+/* A backup app that read many mailboxes within the baseline reading one more
+   later is routine (informational); a known app that read one mailbox reading
+   another is low. */
+static void t_d9_bulk_reader(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    struct jb j;
+    char mb[9][40];
+    int id = 1;
+    const char *backup = "7bc0ec29-b123-4ac2-95e2-cb3e73a11c1f";
+    const char *narrow = "11111111-2222-4333-8444-555555555555";
+    for (int m = 0; m < 9; m++) {
+        snprintf(mb[m], sizeof mb[m], "user%d@contoso.com", m);
+        struct mia own = {.mailbox = mb[m], .app = EXO, .ip = "203.0.113.10"};
+        for (int day = 0; day < 10; day++) feed(&r, mia_json(&j, at(day, 9, 0, 0), &own, id++));
+    }
+    for (int m = 0; m < 8; m++) {
+        struct mia b = {.mailbox = mb[m], .user = backup, .app = EXO, .client = backup,
+                        .ip = "40.112.28.126", .user_type = "5"};
+        feed(&r, mia_json(&j, at(0, 9, 30 + m, 0), &b, id++));
+    }
+    struct mia n0 = {.mailbox = mb[0], .user = "helpdesk@contoso.com", .app = GRAPH,
+                     .client = narrow, .ip = "203.0.113.20"};
+    feed(&r, mia_json(&j, at(1, 10, 0, 0), &n0, id++));
+    struct mia b8 = {.mailbox = mb[8], .user = backup, .app = EXO, .client = backup,
+                     .ip = "40.112.28.126", .user_type = "5"};
+    feed(&r, mia_json(&j, at(9, 2, 0, 0), &b8, id++));
+    struct mia n8 = n0;
+    n8.mailbox = mb[8];
+    feed(&r, mia_json(&j, at(9, 10, 0, 0), &n8, id++));
+    run_end(&r);
+    int seen = 0;
+    for (size_t i = 0; i < r.ngot; i++) {
+        const struct got *g = &r.got[i];
+        if (strcmp(g->rule, "mh.d9.first_seen_app_mailbox") != 0) continue;
+        seen++;
+        CHECK_STREQ(g->mailbox, mb[8]);
+        if (strcmp(g->client, backup) == 0) {
+            CHECK(g->level == MH_LEVEL_INFORMATIONAL);
+            CHECK(strstr(g->fields, "routine bulk reader") != NULL);
+            CHECK(strstr(g->fields, "baseline_mailboxes=8;") != NULL);
+        } else {
+            CHECK_STREQ(g->client, narrow);
+            CHECK(g->level == MH_LEVEL_LOW);
+        }
+    }
+    if (seen != 2) dump(&r);
+    CHECK_INT(seen, 2);
+    run_free(&r);
+}
+
 /* ---- state ---- */
 
 static void t_state_reload(void)
@@ -1221,6 +1334,8 @@ int main(void)
         {"d2_spray", t_d2_spray},
         {"d8_ephemeral", t_d8_ephemeral},
         {"links_and_context", t_links_and_context},
+        {"shared_egress", t_shared_egress},
+        {"d9_bulk_reader", t_d9_bulk_reader},
         {"state_reload", t_state_reload},
         {"config", t_config},
         {"alloc_failure", t_alloc_failure},

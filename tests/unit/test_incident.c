@@ -3,8 +3,10 @@
  *
  * Alerts are built by hand (the generic struct mh_finding); the cases check
  * linking by shared actors within the window, links through principals
- * without alerts, shared (NAT) keys, first-party exclusion, scoring and
- * levels, the exact JSON, and that the add order changes nothing.
+ * without alerts, shared (NAT) keys and learnt shared-egress markers,
+ * first-party exclusion, scoring and levels (stages, escalation of a
+ * confirmed access that read mail), the exact JSON, and that the add order
+ * changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,13 +52,11 @@ static struct mh_finding mk(const struct a *x)
 
 static struct mh_appset fp;
 
-static mh_incidents *build(const struct a *xs, size_t n, bool reverse, const struct mh_link *links,
-                           size_t nlinks)
+static mh_incidents *build_dc(const struct mh_detector_config *dc, const struct a *xs, size_t n,
+                              bool reverse, const struct mh_link *links, size_t nlinks)
 {
-    struct mh_detector_config dc;
-    mh_detector_config_defaults(&dc);
     struct mh_incident_config c;
-    mh_incident_config_from(&dc, &c);
+    mh_incident_config_from(dc, &c);
     mh_incidents *b = NULL;
     CHECK(mh_incidents_new(&c, &fp, &b) == MH_OK);
     for (size_t i = 0; i < n; i++) {
@@ -66,6 +66,14 @@ static mh_incidents *build(const struct a *xs, size_t n, bool reverse, const str
     for (size_t i = 0; i < nlinks; i++) CHECK(mh_incidents_add_link(b, &links[reverse ? nlinks - 1 - i : i]) == MH_OK);
     CHECK(mh_incidents_build(b) == MH_OK);
     return b;
+}
+
+static mh_incidents *build(const struct a *xs, size_t n, bool reverse, const struct mh_link *links,
+                           size_t nlinks)
+{
+    struct mh_detector_config dc;
+    mh_detector_config_defaults(&dc);
+    return build_dc(&dc, xs, n, reverse, links, nlinks);
 }
 
 static const struct a chain[] = {
@@ -95,8 +103,11 @@ static void t_group_with_link(void)
     const struct mh_incident *i0 = mh_incidents_get(b, 0);
     if (i0) {
         CHECK_INT(i0->nalerts, 4);
-        CHECK_INT(i0->score, 20 + 20 + 40); /* D2 + D5 + D9; the unmapped rule adds nothing */
-        CHECK(i0->level == MH_LEVEL_HIGH);
+        /* D2 + D5 + D9 = 80 (the unmapped rule adds nothing); but a high access
+           alert (the spray's success) followed by mail collection (D9) is
+           critical, and the score is raised to the critical threshold */
+        CHECK_INT(i0->score, 120);
+        CHECK(i0->level == MH_LEVEL_CRITICAL);
         CHECK_INT(i0->nsteps, 4);
         CHECK_STREQ(i0->steps[0].rule_id, "spray");
         CHECK_STREQ(i0->steps[3].detection, "other");
@@ -164,6 +175,125 @@ static void t_shared_ip(void)
     mh_incidents_free(b);
 }
 
+/* Office egress learnt by the detectors (MH_KEY_SHARED marker): links nothing,
+   is not listed -- unless a high alert holds it. */
+static void t_shared_marker(void)
+{
+    struct a xs[3] = {
+        {"grant", "D6", MH_LEVEL_MEDIUM, 0, "admin1@contoso.com", "198.51.100.7", NULL, NULL, NULL,
+         NULL, 1},
+        {"role", "D7", MH_LEVEL_MEDIUM, 600, "admin2@contoso.com", "198.51.100.7", NULL, NULL, NULL,
+         NULL, 2},
+        {"cred", "D5", MH_LEVEL_MEDIUM, 1200, "admin3@contoso.com", "198.51.100.7", NULL, NULL,
+         NULL, NULL, 3},
+    };
+    struct mh_link m = {MH_KEY_IP, MH_KEY_SHARED, MH_SLICE_LIT("198.51.100.7"),
+                        MH_SLICE_LIT("shared egress"), T0, "shared egress", true};
+    /* without the marker three admins at one office are one actor */
+    mh_incidents *b = build(xs, 3, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 1);
+    if (mh_incidents_count(b)) {
+        CHECK_INT(mh_incidents_get(b, 0)->score, 65);
+        /* changes alone (admin routine) are not promoted by their score */
+        CHECK(mh_incidents_get(b, 0)->level == MH_LEVEL_MEDIUM);
+    }
+    mh_incidents_free(b);
+    /* with it: three lone alerts, no incident (D6 alone 30 is kept: one) */
+    b = build(xs, 3, false, &m, 1);
+    CHECK_INT(mh_incidents_count(b), 1);
+    if (mh_incidents_count(b)) {
+        const struct mh_incident *i = mh_incidents_get(b, 0);
+        CHECK_INT(i->nalerts, 1);
+        CHECK_INT(i->nlist[MH_INC_IPS], 0);
+    }
+    mh_incidents_free(b);
+    /* the marker's kinds in either order */
+    struct mh_link r = {MH_KEY_SHARED, MH_KEY_IP, MH_SLICE_LIT("shared egress"),
+                        MH_SLICE_LIT("198.51.100.7"), T0, "shared egress", true};
+    b = build(xs, 3, true, &r, 1);
+    CHECK_INT(mh_incidents_count(b), 1);
+    if (mh_incidents_count(b)) CHECK_INT(mh_incidents_get(b, 0)->nalerts, 1);
+    mh_incidents_free(b);
+    /* a high alert on the address makes it the attacker's: it links and is listed */
+    xs[1].level = MH_LEVEL_HIGH;
+    b = build(xs, 3, false, &m, 1);
+    CHECK_INT(mh_incidents_count(b), 1);
+    if (mh_incidents_count(b)) {
+        const struct mh_incident *i = mh_incidents_get(b, 0);
+        CHECK_INT(i->nalerts, 3);
+        CHECK_INT(i->nlist[MH_INC_IPS], 1);
+    }
+    mh_incidents_free(b);
+}
+
+/* Forged token (high access alert) + mail read in its session: critical. */
+static void t_escalation(void)
+{
+    struct a xs[4] = {
+        {"mh.d14.token_without_signin", "D14", MH_LEVEL_HIGH, 0, "ceo@contoso.com",
+         "203.0.113.50", NULL, NULL, "5e550000-0000-4000-8000-0000000000aa", "ceo@contoso.com", 1},
+        {"mh.ctx.mail_access_in_context", NULL, MH_LEVEL_MEDIUM, 60, "ceo@contoso.com",
+         "203.0.113.50", NULL, NULL, "5e550000-0000-4000-8000-0000000000aa", "ceo@contoso.com", 2},
+        /* the victim's own travel (her home address, her session) */
+        {"mh.d15.session_multi_location", "D15", MH_LEVEL_LOW, 120, "ceo@contoso.com",
+         "198.51.100.99", NULL, NULL, "5e550000-0000-4000-8000-0000000000bb", NULL, 3},
+        /* and her own forwarding rule to a colleague, from home */
+        {"fwd", "D16", MH_LEVEL_MEDIUM, 180, "ceo@contoso.com", "198.51.100.98", NULL, NULL,
+         "5e550000-0000-4000-8000-0000000000cc", NULL, 4},
+    };
+    mh_incidents *b = build(xs, 4, false, NULL, 0);
+    const struct mh_incident *i = mh_incidents_get(b, 0);
+    CHECK(i && i->level == MH_LEVEL_CRITICAL && i->score == 120);
+    if (i) {
+        /* the weak anomaly and the user's own change add their steps, not
+           their addresses or sessions */
+        CHECK_INT(i->nsteps, 4);
+        CHECK_INT(i->nlist[MH_INC_IPS], 1);
+        CHECK_SLICE(i->list[MH_INC_IPS][0], "203.0.113.50");
+        CHECK_INT(i->nlist[MH_INC_SESSIONS], 1);
+    }
+    struct mh_buf sum;
+    mh_buf_init(&sum, 1u << 16);
+    CHECK(mh_incident_summary(b, 0, &sum) == MH_OK);
+    CHECK(strstr(sum.data, "Mail was read after an access alert at level high") != NULL);
+    mh_buf_fini(&sum);
+    mh_incidents_free(b);
+    /* the mail read only by address (low): high (D14), not critical; score 57 */
+    xs[1].level = MH_LEVEL_LOW;
+    b = build(xs, 3, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->level == MH_LEVEL_HIGH && i->score == 57);
+    mh_incidents_free(b);
+    /* with the forwarding rule: access + change, 82 >= 60 -> high by score */
+    xs[0].level = MH_LEVEL_MEDIUM;
+    b = build(xs, 4, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->level == MH_LEVEL_HIGH && i->score == 82);
+    if (i) CHECK_INT(i->nlist[MH_INC_IPS], 1); /* the change is user-side at high */
+    mh_incidents_free(b);
+    /* a high CHANGE alert (full_access_as_app granted) + collection is not
+       escalated: a new backup product does exactly that */
+    struct a ys[2] = {
+        {"grant", "D6", MH_LEVEL_HIGH, 0, "admin@contoso.com", NULL, NULL,
+         "6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b", NULL, NULL, 1},
+        {"firstseen-mbx", "D9", MH_LEVEL_MEDIUM, 60, "svc", NULL, EXO,
+         "6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b", NULL, "cfo@contoso.com", 2},
+    };
+    b = build(ys, 2, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->level == MH_LEVEL_HIGH && i->score == 70);
+    mh_incidents_free(b);
+    /* weak (low) attributes never make an incident on their own: a forwarding
+       rule (D16 medium, 25) with a session in two countries (D15 low, 7) */
+    struct a zs[2] = {
+        {"fwd", "D16", MH_LEVEL_MEDIUM, 0, "u@contoso.com", "192.0.2.8", NULL, NULL, NULL, NULL, 1},
+        {"travel", "D15", MH_LEVEL_LOW, 60, "u@contoso.com", "192.0.2.8", NULL, NULL, NULL, NULL, 2},
+    };
+    b = build(zs, 2, false, NULL, 0);
+    CHECK_INT(mh_incidents_count(b), 0);
+    mh_incidents_free(b);
+}
+
 static void t_json_exact(void)
 {
     struct a xs[2] = {
@@ -181,7 +311,7 @@ static void t_json_exact(void)
     snprintf(want, sizeof want,
              "{\"incidents\":[{\"id\":\"%s\",\"score\":65,\"level\":\"high\","
              "\"first_seen\":\"2024-03-01T00:00:00Z\",\"last_seen\":\"2024-03-01T00:01:00Z\","
-             "\"entities\":{\"users\":[\"u@contoso.com\"],\"ips\":[\"192.0.2.1\",\"192.0.2.2\"],"
+             "\"entities\":{\"users\":[\"u@contoso.com\"],\"ips\":[\"192.0.2.1\"],"
              "\"apps\":[],\"sessions\":[\"5e550000-0000-4000-8000-000000000001\"],\"tokens\":[],"
              "\"mailboxes\":[\"u@contoso.com\"]},\"steps\":[{\"detection\":\"D15\","
              "\"time\":\"2024-03-01T00:00:00Z\",\"alert\":\"r-2\"},{\"detection\":\"D14\","
@@ -193,8 +323,10 @@ static void t_json_exact(void)
     mh_buf_init(&sum, 1u << 16);
     CHECK(mh_incident_summary(b, 0, &sum) == MH_OK);
     CHECK(strstr(sum.data, inc ? inc->id : "?") != NULL);
-    CHECK(strstr(sum.data, "involving 1 user (u@contoso.com), 2 IP addresses (192.0.2.1 and "
-                           "192.0.2.2), 1 session") != NULL);
+    /* a high incident lists the addresses of its high alerts (D14), not the
+       medium access anomaly's (user-side): 1 IP address */
+    CHECK(strstr(sum.data, "involving 1 user (u@contoso.com), 1 IP address (192.0.2.1), "
+                           "1 session") != NULL);
     CHECK(strstr(sum.data, "score 65") != NULL);
     mh_buf_fini(&sum);
     mh_buf_fini(&out);
@@ -239,7 +371,27 @@ static void t_levels(void)
     b = build(xs + 2, 1, false, NULL, 0);
     CHECK_INT(mh_incidents_count(b), 0);
     mh_incidents_free(b);
+    /* D9 + D10 medium + D14 low = 105: the low D14 is no access stage, and a
+       chain of collection alone is not promoted by its score (backup apps) */
     b = build(xs, 3, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->score == 105 && i->level == MH_LEVEL_MEDIUM);
+    mh_incidents_free(b);
+    /* D14 medium makes two stages: promoted to high (105 >= 60) */
+    xs[2].level = MH_LEVEL_MEDIUM;
+    xs[1].det = "D5";
+    b = build(xs, 3, false, NULL, 0);
+    i = mh_incidents_get(b, 0);
+    CHECK(i && i->score == 110 && i->level == MH_LEVEL_HIGH);
+    mh_incidents_free(b);
+    /* incident.min_stages = 1 restores plain score promotion */
+    xs[1].det = "D10";
+    xs[2].level = MH_LEVEL_LOW;
+    struct mh_detector_config dc;
+    mh_detector_config_defaults(&dc);
+    CHECK(mh_detector_config_set(&dc, "incident.min_stages", "1", NULL) == MH_OK);
+    CHECK_INT(dc.incident_min_stages, 1);
+    b = build_dc(&dc, xs, 3, false, NULL, 0);
     i = mh_incidents_get(b, 0);
     CHECK(i && i->score == 105 && i->level == MH_LEVEL_HIGH);
     mh_incidents_free(b);
@@ -318,6 +470,7 @@ int main(void)
         {"group_with_link", t_group_with_link}, {"shared_ip", t_shared_ip},
         {"json_exact", t_json_exact},           {"order_independent", t_order_independent},
         {"levels", t_levels},                   {"from_alert", t_from_alert},
+        {"shared_marker", t_shared_marker},     {"escalation", t_escalation},
     };
     int rc = MH_TEST_RUN(tests);
     mh_appset_fini(&fp);
