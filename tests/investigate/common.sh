@@ -1,6 +1,7 @@
 # tests/investigate/common.sh -- sourced by the investigate suites
 # Picks the binary: the release build ($MH_SRC/build/release/mailhound) when it
-# has `investigate`, at MH_INV_USERS x MH_INV_DAYS (default 300 x 14); else the
+# has `investigate`, at MH_INV_USERS x MH_INV_DAYS (default 2000 x 14, the
+# issue's and `make demo`'s tenant); else the
 # ctest binary (ASan, several times slower) at 40 x 4, rerunning (byte
 # identity) for the first seed only. Says which it ran.
 # Secret rules: gitleaks' own gitleaks.toml (../shared/corpora) when present --
@@ -11,7 +12,7 @@ command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exi
 bin=$MH users=${MH_INV_USERS:-40} days=${MH_INV_DAYS:-4} kind="ctest binary" rerun_all=0
 rel="$MH_SRC/build/release/mailhound"
 if [ -x "$rel" ] && "$rel" investigate --help >/dev/null 2>&1; then
-  bin=$rel users=${MH_INV_USERS:-300} days=${MH_INV_DAYS:-14} kind="release binary" rerun_all=1
+  bin=$rel users=${MH_INV_USERS:-2000} days=${MH_INV_DAYS:-14} kind="release binary" rerun_all=1
 fi
 if ! "$bin" investigate --help >/dev/null 2>&1; then
   echo "skipped: 'mailhound investigate' is not available in this build"; exit 77
