@@ -98,7 +98,9 @@ static void on_note(void *ctx, const char *kind, const char *detail)
  * the write protocol (every mh_notify_crash_hook point: each package file,
  * sync, rename, ledger transaction, index), after naming the step on stderr.
  * A run that finishes prints "crash points: <count>" instead, so a test can
- * sweep N over every step. Unset or 0: no effect. */
+ * sweep N over every step. Unset or 0: no effect. MAILHOUND_TEST_BATCH=K
+ * makes durability batches of K packages (default 256), so a small test
+ * run crosses batch boundaries. */
 static unsigned long crash_at, crash_count;
 
 static void crash_hook(const char *point)
@@ -109,10 +111,16 @@ static void crash_hook(const char *point)
     raise(SIGKILL);
 }
 
-static void crash_setup(void)
+static void crash_setup(struct mh_notify_opts *o)
 {
-    const char *v = getenv("MAILHOUND_TEST_CRASH_AT");
+    const char *v = getenv("MAILHOUND_TEST_BATCH");
     char *end = NULL;
+    if (v && *v) { /* the same seam: small batches, so a test crosses several */
+        unsigned long b = strtoul(v, &end, 10);
+        if (end && *end == '\0' && b > 0) o->batch = b;
+    }
+    v = getenv("MAILHOUND_TEST_CRASH_AT");
+    end = NULL;
     if (!v || !*v) return;
     crash_at = strtoul(v, &end, 10);
     if (end && *end == '\0') mh_notify_crash_hook = crash_hook;
@@ -261,7 +269,7 @@ int mh_cli_notify(int argc, char **argv)
     }
 
     o.orgs = orgs;
-    crash_setup();
+    crash_setup(&o);
     struct mh_notify_stats s;
     mh_status st = mh_notify_run(&o, store, sj.data ? sj.data : "", sj.len, &s, on_note, &notes, &err);
     if (st) {

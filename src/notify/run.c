@@ -682,7 +682,7 @@ mh_status mh_notify_run(const struct mh_notify_opts *o, const mh_mailstore *stor
     for (size_t i = 0; i < maxn; i++) mh_buf_init(&bufs[i], MH_MAX_MESSAGE_BYTES);
     /* New packages are staged and made durable + recorded in batches
      * (ledger.h): one syncfs and one transaction per batch. */
-    MH_CHECK(mh_ledger_batch_new(NOTIFY_BATCH, &batch, err));
+    MH_CHECK(mh_ledger_batch_new(o->batch ? o->batch : NOTIFY_BATCH, &batch, err));
     for (size_t i = 0; i < r.norgs; i++) {
         const struct org *g = &r.orgs[i];
         MH_CHECK(publish(&r, lg, batch, g, source, incident, bufs));

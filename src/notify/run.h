@@ -53,6 +53,8 @@ struct mh_notify_opts {
     const char *tlp;           /* STIX TLP level, NULL = amber */
     mh_orgs *orgs;             /* organisation rules (required); the run adds the
                                   domains of the scoped mailboxes as internal */
+    size_t batch;              /* new packages per durability batch (0: 256); the
+                                  output does not depend on it */
 };
 
 struct mh_notify_stats {

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """tests/notify/resume.py -- kill-and-resume driver for test_notify_resume.sh
 
-usage: resume.py MH WORKDIR SIMDIR [--msgs N] [--timed K] [--double D]
+usage: resume.py MH WORKDIR SIMDIR [--msgs N] [--timed K] [--double D] [--batch B]
+
+--batch B: MAILHOUND_TEST_BATCH=B for every run (B packages per durability
+batch; compared once with the default batch: same bytes).
 
 SIMDIR holds a simulated tenant with scope.json (tests/notify/simscope.sh).
 Two scopes are derived from it, both deterministic: "full" (the first N
@@ -76,17 +79,21 @@ def cmd(scope_path, out):
             "--contact", "ir@example.org", "--date", DATES[scope_path]]
 
 
-def run(scope_path, out, crash=0):
+BATCH = sys.argv[sys.argv.index("--batch") + 1] if "--batch" in sys.argv else ""
+
+
+def run(scope_path, out, crash=0, batch=None):
     env = dict(os.environ)
     env.pop("MAILHOUND_TEST_CRASH_AT", None)
+    env["MAILHOUND_TEST_BATCH"] = BATCH if batch is None else batch
     if crash:
         env["MAILHOUND_TEST_CRASH_AT"] = str(crash)
     p = subprocess.run(cmd(scope_path, out), env=env, capture_output=True, text=True)
     return p
 
 
-def run_ok(scope_path, out, what):
-    p = run(scope_path, out)
+def run_ok(scope_path, out, what, batch=None):
+    p = run(scope_path, out, batch=batch)
     if p.returncode != 0:
         fail("%s: exit %d: %s" % (what, p.returncode, p.stderr.strip()[-500:]))
     return p
@@ -213,6 +220,12 @@ print("scope: %d messages (early %d); organisations: early %d, full %d; suppleme
       "evidence: %d" % (len(keep_full), len(keep_early), len(expect_early), len(expect_full), nsupp))
 if not nsupp:
     fail("the new evidence gave no supplement (nothing tested)")
+
+# 0. the batch size (durability only) does not change a byte
+p = run_ok(SCOPE_EARLY, fresh("batch-default"), "default batch", batch="")
+d = diff(snap_e, snapshot(os.path.join(WORK, "batch-default")))
+if d:
+    fail("batch %s and the default batch give different output: %s" % (BATCH, d[:4]))
 
 # 1. rerun on the same inputs
 p = run_ok(SCOPE_EARLY, REF_E, "rerun early")

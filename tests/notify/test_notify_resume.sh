@@ -11,8 +11,10 @@
 # kill followed by changed inputs (invariants), and for SIGKILLs at
 # wall-clock offsets. Also: a rerun on the same inputs is byte-identical and
 # hands out nothing; supplements hold exactly the new messages; nothing is
-# listed twice (packages and ledger). MH_RESUME_MSGS (default 40; 0 = the
-# whole scope) bounds the scope so the sweep stays short.
+# listed twice (packages and ledger). Runs use durability batches of 3
+# packages (MAILHOUND_TEST_BATCH) so kills land between batches too.
+# MH_RESUME_MSGS (default 40; 0 = the whole scope) bounds the scope so the
+# sweep stays short.
 # Exit 77 (skipped) without python3 or `mailhound simulate`.
 set -uo pipefail
 MH=${MH:?MH must name the mailhound binary}
@@ -29,4 +31,4 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work" "$work"/*.log' EXIT
 seed=${MH_RESUME_SEED:-3}
 sim_scope "$work/sim" "$seed" || { echo "FAIL: simulate/scope seed $seed"; exit 1; }
 python3 "$src/tests/notify/resume.py" "$MH" "$work" "$work/sim" \
-  --msgs "${MH_RESUME_MSGS:-40}" --timed "${MH_RESUME_TIMED:-6}" --double 2
+  --msgs "${MH_RESUME_MSGS:-40}" --timed "${MH_RESUME_TIMED:-6}" --double 2 --batch 3
