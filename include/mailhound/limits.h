@@ -92,6 +92,8 @@
 #define MH_TAR_MAX_FILE_BYTES (8LL << 30)       /* ustar size field: < 8 GiB per member */
 #define MH_STIX_MAX_INDICATORS 100000u    /* indicators in one bundle */
 #define MH_LEDGER_MAX_ITEMS_PER_ORG 10000000u /* recorded messages loaded for one organisation */
+#define MH_LEDGER_MAX_BATCH 1024u             /* packages made durable and recorded together */
+#define MH_LEDGER_MAX_BATCH_ITEMS 200000u     /* (org, message) rows held by one batch */
 
 /* ---- Sigma rules (src/rules/) ---- */
 #define MH_YAML_MAX_DEPTH 64              /* nesting of YAML collections */

@@ -7,6 +7,7 @@
  * this file only parses options, prints warnings and the summary, and picks
  * the exit code. Output contract: docs/notify.md.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "ingest/mailstore.h"
 #include "notify/fs.h"
 #include "notify/org.h"
+#include "notify/package.h"
 #include "notify/run.h"
 
 #define MAX_PATHS 4096
@@ -84,6 +86,40 @@ void mh_cli_notify_note(void *ctx, const char *kind, const char *detail)
         if (!strcmp(texts[i].kind, kind)) text = texts[i].text;
     fprintf(stderr, "mailhound: warning: %s: %s\n", detail, text);
     n->printed++;
+}
+
+/* Test seam for tests/notify/test_notify_resume.sh: with
+ * MAILHOUND_TEST_CRASH_AT=N the process SIGKILLs itself at the N-th step of
+ * the write protocol (every mh_notify_crash_hook point: each package file,
+ * sync, rename, ledger transaction, index), after naming the step on stderr.
+ * A run that finishes prints "crash points: <count>" instead, so a test can
+ * sweep N over every step. Unset or 0: no effect. MAILHOUND_TEST_BATCH=K
+ * makes durability batches of K packages (default 256), so a small test
+ * run crosses batch boundaries. */
+static unsigned long crash_at, crash_count;
+
+static void crash_hook(const char *point)
+{
+    if (++crash_count != crash_at) return;
+    fprintf(stderr, "mailhound: test crash at step %lu (%s)\n", crash_count, point);
+    fflush(stderr);
+    raise(SIGKILL);
+}
+
+static void crash_setup(struct mh_notify_opts *o)
+{
+    const char *v = getenv("MAILHOUND_TEST_BATCH");
+    char *end = NULL;
+    if (v && *v) { /* the same seam: small batches, so a test crosses several */
+        unsigned long b = strtoul(v, &end, 10);
+        if (end && *end == '\0' && b > 0) o->batch = b;
+    }
+    v = getenv("MAILHOUND_TEST_CRASH_AT");
+    end = NULL;
+    if (!v || !*v) return;
+    crash_at = strtoul(v, &end, 10);
+    if (end && *end == '\0') mh_notify_crash_hook = crash_hook;
+    else crash_at = 0;
 }
 
 int mh_cli_parse_date(const char *s, mh_time *out)
@@ -234,6 +270,7 @@ int mh_cli_notify(int argc, char **argv)
     }
 
     o.orgs = orgs;
+    crash_setup(&o);
     struct mh_notify_stats s;
     mh_status st = mh_notify_run(&o, store, sj.data ? sj.data : "", sj.len, &s, mh_cli_notify_note,
                                  &notes, &err);
@@ -261,6 +298,7 @@ int mh_cli_notify(int argc, char **argv)
                (unsigned long long)s.envelopes, (unsigned long long)s.no_certificate);
     printf("notify: %llu indicators in %s/indicators.stix.json (%llu invalid values left out)\n",
            (unsigned long long)s.indicators, o.outdir, (unsigned long long)s.indicators_skipped);
+    if (crash_at) fprintf(stderr, "mailhound: test crash points: %lu\n", crash_count);
     rc = MH_EXIT_OK;
 out:
     mh_buf_fini(&sj);

@@ -9,8 +9,8 @@
  *
  *   raw bytes --sha256--> loc.sha256
  *             --header scan (unfold by slicing, names matched ASCII
- *               case-insensitively)--> Message-ID, Date, Subject and the
- *               six address headers (values as raw slices)
+ *               case-insensitively)--> Message-ID, Date, Subject, List-Id
+ *               and the six address headers (values as raw slices)
  *             --mime.h helpers--> addresses, date, decoded subject
  *
  * Data: locations and messages in growable arrays (bounded by
@@ -83,7 +83,7 @@ struct fmap {
 
 /* A header field of interest: raw value slices, first occurrence only for single fields. */
 struct hdrs {
-    struct mh_slice id, date, subject;
+    struct mh_slice id, date, subject, list_id;
     struct mh_slice role[MH_ROLE__COUNT][8];
     unsigned nrole[MH_ROLE__COUNT];
     bool malformed;
@@ -444,7 +444,10 @@ static void scan_headers(const char *m, size_t len, struct hdrs *h)
                 if (name_is(name, nn, "sender")) role = MH_ROLE_SENDER;
                 break;
             case 7:
-                if (name_is(name, nn, "subject") && !h->subject.ptr) cur = &h->subject;
+                if (name_is(name, nn, "subject") && !h->subject.ptr)
+                    cur = &h->subject;
+                else if (name_is(name, nn, "list-id") && !h->list_id.ptr)
+                    cur = &h->list_id;
                 break;
             case 8:
                 if (name_is(name, nn, "reply-to")) role = MH_ROLE_REPLY_TO;
@@ -694,6 +697,11 @@ static mh_status index_message(mh_mailstore *s, uint32_t file, const char *data,
         if (!st) msg->subject = sdup(s, dec.data ? dec.data : "", dec.len);
         mh_buf_fini(&dec);
         if (st || !msg->subject) return nomem(s);
+    }
+    if (h.list_id.ptr) { /* notify makes the list's host a party */
+        MH_TRY(unfold(s, h.list_id));
+        msg->list_id = sdup(s, s->tmp.data ? s->tmp.data : "", s->tmp.len);
+        if (!msg->list_id) return nomem(s);
     }
     msg->addrs = addrs;
     msg->naddrs = naddrs;

@@ -129,6 +129,7 @@ struct mh_mail_msg {
     const struct mh_mail_addr *addrs;
     uint32_t naddrs;
     uint32_t first_loc, nlocs;
+    const char *list_id; /* the first List-Id: value, unfolded, as found; NULL when none */
 };
 
 struct mh_mailbox {

@@ -37,15 +37,26 @@ mh_status mh_fs_mkdirs(const char *path, mh_error *err)
     if (n == 0) return mh_error_set(err, MH_EINVAL, "empty path", NULL);
     if (n >= sizeof p) return mh_error_set(err, MH_ELIMIT, "path too long", "%.80s", path);
     memcpy(p, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0') continue;
-        char c = p[i];
-        p[i] = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return mh_error_io(err, "cannot create directory", p);
-        p[i] = c;
+    while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
+    /* Back off from the end: usually the parent exists (one mkdir) or the
+     * whole path does (one stat); only missing ancestors cost more. */
+    if (mh_fs_is_dir(p)) return MH_OK;
+    size_t made[64], nmade = 0, i = n;
+    for (;;) {
+        if (mkdir(p, 0755) == 0 || errno == EEXIST) break;
+        if (errno != ENOENT || nmade == 64) return mh_error_io(err, "cannot create directory", p);
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p) return mh_error_io(err, "cannot create directory", p);
+        made[nmade++] = i;
+        i = (size_t)(slash - p);
+        *slash = '\0';
     }
-    if (!mh_fs_is_dir(path)) {
+    while (nmade) { /* then down again */
+        p[i] = '/';
+        i = made[--nmade];
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) return mh_error_io(err, "cannot create directory", p);
+    }
+    if (!mh_fs_is_dir(p)) {
         errno = ENOTDIR;
         return mh_error_io(err, "not a directory", path);
     }

@@ -378,15 +378,15 @@ out:
     return st;
 }
 
-static mh_status record(struct pub *p, const struct mh_pkg_info *info,
-                        const struct mh_pkg_message *msgs, size_t n,
-                        const struct mh_pkg_shipped *sh, const struct mh_pkg_result *r)
+/* Insert the rows of one package (inside the caller's transaction). */
+static mh_status record_rows(mh_db *db, const struct mh_pkg_info *info,
+                             const struct mh_pkg_message *msgs, size_t n,
+                             const struct mh_pkg_shipped *sh, const struct mh_pkg_result *r,
+                             mh_error *err)
 {
     mh_status st = MH_OK;
     mh_db_stmt *qp = NULL, *qi = NULL;
     bool row;
-    mh_error *err = p->err;
-    mh_db *db = p->lg->db;
     MH_CHECK(mh_db_prepare(db,
                            "INSERT INTO packages(org, seq, kind, org_name, source_org, contact,"
                            " incident_id, bagging_date, access_first, access_last, hash, messages,"
@@ -399,7 +399,6 @@ static mh_status record(struct pub *p, const struct mh_pkg_info *info,
                            " removed, removed_names) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
                            "?13,?14,?15)",
                            &qi, err));
-    MH_CHECK(mh_db_begin(db, err));
     MH_CHECK(bind_str(qp, 1, info->org_key, err));
     MH_CHECK(mh_db_bind_int(qp, 2, info->seq, err));
     MH_CHECK(bind_str(qp, 3, info->kind, err));
@@ -435,18 +434,174 @@ static mh_status record(struct pub *p, const struct mh_pkg_info *info,
         MH_CHECK(bind_str(qi, 15, sh[i].removed ? sh[i].removed_names : NULL, err));
         MH_CHECK(mh_db_step(qi, &row, err));
     }
-    hook("ledger-in-tx");
-    MH_CHECK(mh_db_commit(db, err));
 out:
-    if (st) mh_db_rollback(db);
     mh_db_finalize(qi);
     mh_db_finalize(qp);
     return st;
 }
 
-mh_status mh_ledger_publish(mh_ledger *lg, const char *outdir, const struct mh_pkg_info *info,
-                            const struct mh_pkg_message *msgs, size_t n,
-                            struct mh_publish_result *res_out, mh_error *err)
+/* ---- batches ---- */
+
+struct pending {
+    struct mh_pkg_info info;      /* strings in the batch arena */
+    struct mh_pkg_result res;     /* of the staged bag */
+    struct mh_pkg_message *msgs;  /* [n], strings in the arena, no bytes */
+    struct mh_pkg_shipped *sh;    /* [n] */
+    size_t n;
+};
+
+struct mh_ledger_batch {
+    struct mh_arena a;
+    struct pending *p;
+    struct mh_pkg_staged *staged; /* parallel to p */
+    size_t n, max, items;
+    uint64_t bytes;
+};
+
+mh_status mh_ledger_batch_new(size_t max_packages, mh_ledger_batch **out, mh_error *err)
+{
+    if (max_packages == 0) max_packages = 1;
+    if (max_packages > MH_LEDGER_MAX_BATCH) max_packages = MH_LEDGER_MAX_BATCH;
+    mh_ledger_batch *b = mh_calloc(1, sizeof *b);
+    if (b) {
+        b->p = mh_calloc(max_packages, sizeof *b->p);
+        b->staged = mh_calloc(max_packages, sizeof *b->staged);
+    }
+    if (!b || !b->p || !b->staged) {
+        if (b) {
+            mh_free(b->p);
+            mh_free(b->staged);
+        }
+        mh_free(b);
+        return mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+    }
+    b->max = max_packages;
+    mh_arena_init(&b->a, 1u << 16, 0);
+    *out = b;
+    return MH_OK;
+}
+
+static void batch_reset(mh_ledger_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        mh_free(b->p[i].msgs);
+        mh_free(b->p[i].sh);
+    }
+    memset(b->p, 0, b->max * sizeof *b->p);
+    b->n = b->items = 0;
+    b->bytes = 0;
+    mh_arena_reset(&b->a);
+}
+
+void mh_ledger_batch_free(mh_ledger_batch *b)
+{
+    if (!b) return;
+    for (size_t i = 0; i < b->n; i++) /* staged, never installed: best effort */
+        if (mh_fs_rmtree(b->staged[i].tmp, NULL) != MH_OK) {
+            /* mh_pkg_recover() removes it on the next run */
+        }
+    batch_reset(b);
+    mh_arena_fini(&b->a);
+    mh_free(b->staged);
+    mh_free(b->p);
+    mh_free(b);
+}
+
+static const char *bdup(mh_ledger_batch *b, const char *s, bool *oom)
+{
+    if (!s) return NULL;
+    const char *c = mh_arena_strndup(&b->a, s, strlen(s));
+    if (!c) *oom = true;
+    return c;
+}
+
+/* Keep what the transaction needs of a staged package (copies). */
+static mh_status batch_add(mh_ledger_batch *b, const struct mh_pkg_info *info,
+                           const struct mh_pkg_message *msgs, size_t n,
+                           const struct mh_pkg_shipped *sh, const struct mh_pkg_result *res,
+                           const struct mh_pkg_staged *sg, mh_error *err)
+{
+    struct pending *pd = &b->p[b->n];
+    bool oom = false;
+    memset(pd, 0, sizeof *pd);
+    pd->msgs = mh_calloc(n, sizeof *pd->msgs);
+    pd->sh = mh_malloc(n * sizeof *pd->sh);
+    if (!pd->msgs || !pd->sh) oom = true;
+    pd->info = *info;
+    pd->info.org_key = bdup(b, info->org_key, &oom);
+    pd->info.org_name = bdup(b, info->org_name, &oom);
+    pd->info.kind = bdup(b, info->kind, &oom);
+    pd->info.source_org = bdup(b, info->source_org, &oom);
+    pd->info.contact = bdup(b, info->contact, &oom);
+    pd->info.incident_id = bdup(b, info->incident_id, &oom);
+    for (size_t i = 0; i < n && !oom; i++) {
+        const struct mh_pkg_message *m = &msgs[i];
+        struct mh_pkg_message *c = &pd->msgs[i];
+        c->message_id = bdup(b, m->message_id, &oom);
+        c->date = m->date;
+        c->subject = bdup(b, m->subject, &oom);
+        c->mailbox = bdup(b, m->mailbox, &oom);
+        c->addresses = bdup(b, m->addresses, &oom);
+        c->evidence = bdup(b, m->evidence, &oom);
+        c->confidence = bdup(b, m->confidence, &oom);
+        c->secrets = m->secrets;
+        pd->sh[i] = sh[i];
+    }
+    if (oom) {
+        mh_free(pd->msgs);
+        mh_free(pd->sh);
+        memset(pd, 0, sizeof *pd);
+        return mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+    }
+    pd->n = n;
+    pd->res = *res;
+    b->staged[b->n] = *sg;
+    b->n++;
+    b->items += n;
+    b->bytes += res->payload_bytes;
+    return MH_OK;
+}
+
+mh_status mh_ledger_flush(mh_ledger *lg, mh_ledger_batch *b, mh_error *err)
+{
+    mh_status st = MH_OK;
+    if (!b || b->n == 0) return MH_OK;
+    MH_TRY(mh_pkg_install(b->staged, b->n, err));
+    size_t n = b->n;
+    b->n = 0; /* installed: nothing left for mh_ledger_batch_free to remove */
+    hook("ledger-before-commit");
+    MH_CHECK(mh_db_begin(lg->db, err));
+    for (size_t i = 0; i < n; i++) {
+        const struct pending *pd = &b->p[i];
+        st = record_rows(lg->db, &pd->info, pd->msgs, pd->n, pd->sh, &pd->res, err);
+        if (st) {
+            mh_db_rollback(lg->db);
+            goto out;
+        }
+    }
+    hook("ledger-in-tx");
+    st = mh_db_commit(lg->db, err);
+    if (st) {
+        mh_db_rollback(lg->db);
+        goto out;
+    }
+    hook("ledger-committed");
+out:
+    b->n = n;
+    batch_reset(b);
+    return st;
+}
+
+static bool batch_has(const mh_ledger_batch *b, const char *org)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (!strcmp(b->p[i].info.org_key, org)) return true;
+    return false;
+}
+
+static mh_status publish(mh_ledger *lg, mh_ledger_batch *batch, const char *outdir,
+                         const struct mh_pkg_info *info, const struct mh_pkg_message *msgs, size_t n,
+                         struct mh_publish_result *res_out, mh_error *err)
 {
     mh_status st = MH_OK;
     struct pub p;
@@ -466,6 +621,11 @@ mh_status mh_ledger_publish(mh_ledger *lg, const char *outdir, const struct mh_p
         goto out;
     }
     const char *org = info->org_key;
+    /* The ledger must know the batch before this org is read from it; a
+     * full batch is flushed before it takes another package. */
+    if (batch && (batch_has(batch, org) || batch->n == batch->max ||
+                  batch->items + n > MH_LEDGER_MAX_BATCH_ITEMS))
+        MH_CHECK(mh_ledger_flush(lg, batch, err));
 
     for (size_t i = 0; i < n; i++) {
         struct mh_map_entry *e;
@@ -541,10 +701,34 @@ mh_status mh_ledger_publish(mh_ledger *lg, const char *outdir, const struct mh_p
     if (nfresh) {
         struct mh_pkg_info ni = *info;
         ni.seq = p.npkgs ? p.pkgs[p.npkgs - 1].info.seq + 1 : 0;
-        MH_CHECK(mh_pkg_write(outdir, &ni, fresh, nfresh, NULL, shipped, &res.pkg, err));
-        hook("ledger-before-commit");
-        MH_CHECK(record(&p, &ni, fresh, nfresh, shipped, &res.pkg));
-        hook("ledger-committed");
+        if (!batch) {
+            MH_CHECK(mh_pkg_write(outdir, &ni, fresh, nfresh, NULL, shipped, &res.pkg, err));
+            hook("ledger-before-commit");
+            MH_CHECK(mh_db_begin(lg->db, err));
+            st = record_rows(lg->db, &ni, fresh, nfresh, shipped, &res.pkg, err);
+            if (!st) {
+                hook("ledger-in-tx");
+                st = mh_db_commit(lg->db, err);
+            }
+            if (st) {
+                mh_db_rollback(lg->db);
+                goto out;
+            }
+            hook("ledger-committed");
+        } else {
+            struct mh_pkg_staged *sg = mh_malloc(sizeof *sg);
+            if (!sg) {
+                st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+                goto out;
+            }
+            st = mh_pkg_stage(outdir, &ni, fresh, nfresh, NULL, shipped, &res.pkg, sg, err);
+            if (!st) st = batch_add(batch, &ni, fresh, nfresh, shipped, &res.pkg, sg, err);
+            if (st && mh_fs_rmtree(sg->tmp, NULL) != MH_OK) {
+                /* best effort: mh_pkg_recover() removes it */
+            }
+            mh_free(sg);
+            if (st) goto out;
+        }
         res.created = true;
         res.seq = ni.seq;
         res.new_messages = nfresh;
@@ -559,6 +743,22 @@ out:
     mh_map_fini(&p.input);
     mh_arena_fini(&p.arena);
     return st;
+}
+
+mh_status mh_ledger_publish(mh_ledger *lg, const char *outdir, const struct mh_pkg_info *info,
+                            const struct mh_pkg_message *msgs, size_t n,
+                            struct mh_publish_result *res, mh_error *err)
+{
+    return publish(lg, NULL, outdir, info, msgs, n, res, err);
+}
+
+mh_status mh_ledger_publish_batch(mh_ledger *lg, mh_ledger_batch *batch, const char *outdir,
+                                  const struct mh_pkg_info *info,
+                                  const struct mh_pkg_message *msgs, size_t n,
+                                  struct mh_publish_result *res, mh_error *err)
+{
+    if (!batch) return mh_error_set(err, MH_EINVAL, "no batch", NULL);
+    return publish(lg, batch, outdir, info, msgs, n, res, err);
 }
 
 /* ---- dump ---- */

@@ -93,6 +93,34 @@ MH_MUST_CHECK mh_status mh_ledger_publish(mh_ledger *lg, const char *outdir,
                                           const struct mh_pkg_message *msgs, size_t n,
                                           struct mh_publish_result *res, mh_error *err);
 
+/*
+ * Batches: the same as mh_ledger_publish, but a new package is only staged
+ * (built in its temporary directory) and kept in the batch; mh_ledger_flush
+ * makes every staged package durable with ONE file-system sync, renames them
+ * into place and records them all in ONE transaction. The crash argument is
+ * unchanged (a package is recorded only after it is durable and in place;
+ * killed before the commit, the rerun finds the batch's packages unrecorded,
+ * computes the same sets and seqs and rewrites the same bytes), but a run
+ * with thousands of organisations pays a few syncs instead of thousands.
+ * The batch flushes itself when it is full (max_packages, at most
+ * MH_LEDGER_MAX_BATCH; MH_LEDGER_MAX_BATCH_ITEMS rows) and before it takes
+ * an organisation it already holds. res->created means "staged, recorded at
+ * the next flush". Call mh_ledger_flush before reading the ledger
+ * (mh_ledger_org_totals) or the packages. mh_ledger_batch_free drops what
+ * was not flushed (temporary directories removed, nothing recorded).
+ * Strings are copied; the message bytes are not needed after the call.
+ */
+typedef struct mh_ledger_batch mh_ledger_batch;
+MH_MUST_CHECK mh_status mh_ledger_batch_new(size_t max_packages, mh_ledger_batch **out,
+                                            mh_error *err);
+void mh_ledger_batch_free(mh_ledger_batch *b);
+MH_MUST_CHECK mh_status mh_ledger_publish_batch(mh_ledger *lg, mh_ledger_batch *batch,
+                                                const char *outdir,
+                                                const struct mh_pkg_info *info,
+                                                const struct mh_pkg_message *msgs, size_t n,
+                                                struct mh_publish_result *res, mh_error *err);
+MH_MUST_CHECK mh_status mh_ledger_flush(mh_ledger *lg, mh_ledger_batch *b, mh_error *err);
+
 /* A deterministic text dump of every row (ordered by key), for tests and
  * audits; appended to out. */
 MH_MUST_CHECK mh_status mh_ledger_dump(mh_ledger *lg, struct mh_buf *out, mh_error *err);

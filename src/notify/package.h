@@ -42,6 +42,7 @@
 #ifndef MH_NOTIFY_PACKAGE_H
 #define MH_NOTIFY_PACKAGE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,6 +122,32 @@ MH_MUST_CHECK mh_status mh_pkg_write(const char *outdir, const struct mh_pkg_inf
                                      const struct mh_pkg_message *msgs, size_t n,
                                      const char *expect_hash, struct mh_pkg_shipped *shipped,
                                      struct mh_pkg_result *res, mh_error *err);
+
+/* A package built in its temporary directory, not yet in place. */
+struct mh_pkg_staged {
+    char tmp[PATH_MAX];   /* <parent>/.mh-tmp-<name> */
+    char final[PATH_MAX]; /* <parent>/<name> */
+    bool replaced;        /* set by mh_pkg_install: an existing directory was replaced */
+};
+
+/*
+ * mh_pkg_write in two halves, for batches: mh_pkg_stage builds the bag in
+ * its temporary directory (same arguments and statuses as mh_pkg_write; on
+ * success *out names it); mh_pkg_install(v, n) makes every staged bag
+ * durable with one file-system sync, renames each into place (in v's order;
+ * an existing directory is replaced as in mh_pkg_write) and fsyncs each
+ * parent directory once. The staged bags must be of distinct packages, and
+ * none may be inside another's directory being replaced (stage a first
+ * package and its organisation's supplements in different batches when the
+ * first package exists). A staged bag never installed is a temporary
+ * directory that mh_pkg_recover() removes. MH_EIO.
+ */
+MH_MUST_CHECK mh_status mh_pkg_stage(const char *outdir, const struct mh_pkg_info *info,
+                                     const struct mh_pkg_message *msgs, size_t n,
+                                     const char *expect_hash, struct mh_pkg_shipped *shipped,
+                                     struct mh_pkg_result *res, struct mh_pkg_staged *out,
+                                     mh_error *err);
+MH_MUST_CHECK mh_status mh_pkg_install(struct mh_pkg_staged *v, size_t n, mh_error *err);
 
 /* SHA-256 hex of an existing package's tagmanifest-sha256.txt (its package
  * hash). MH_ENOTFOUND when the package is absent. */

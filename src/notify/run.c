@@ -30,6 +30,9 @@
 #include "notify/package.h"
 #include "notify/stix.h"
 
+/* New packages per durability batch (one syncfs + one transaction each). */
+#define NOTIFY_BATCH 256u
+
 struct item {
     const char *id, *mailbox, *evidence;
     int conf; /* 0 observed, 1 inferred-sync, 2 inferred-throttle */
@@ -362,34 +365,6 @@ out:
 
 /* ---- parties ---- */
 
-/* Value of the first header field `name` in the header block of raw
- * (unfolded into out). False when absent. */
-static bool header_value(const char *raw, size_t len, const char *name, struct mh_buf *out)
-{
-    size_t nl = strlen(name), pos = 0;
-    bool in = false;
-    mh_buf_clear(out);
-    while (pos < len) {
-        const char *e = memchr(raw + pos, '\n', len - pos);
-        size_t end = e ? (size_t)(e - raw) : len, ce = end;
-        if (ce > pos && raw[ce - 1] == '\r') ce--;
-        if (ce == pos) break; /* end of the header block */
-        bool cont = raw[pos] == ' ' || raw[pos] == '\t';
-        if (in && cont) {
-            if (mh_buf_append(out, raw + pos, ce - pos)) return out->len > 0;
-        } else {
-            if (in) return true;
-            if (ce - pos > nl && raw[pos + nl] == ':' &&
-                mh_slice_eq_nocase(mh_slice_make(raw + pos, nl), mh_slice_make(name, nl))) {
-                in = true;
-                if (mh_buf_append(out, raw + pos + nl + 1, ce - pos - nl - 1)) return false;
-            }
-        }
-        pos = e ? end + 1 : len;
-    }
-    return in;
-}
-
 struct party {
     uint32_t org;
     const char *addr; /* "role:address" */
@@ -429,7 +404,7 @@ static void note_once(struct run *r, const char *kind, const char *addr)
     if (mh_map_put(&r->noted, addr, strlen(addr), &e, &created) != MH_OK || created) note(r, kind, addr);
 }
 
-static mh_status parties(struct run *r, uint32_t mi, struct mh_buf *raw, struct mh_buf *tmp)
+static mh_status parties(struct run *r, uint32_t mi, struct mh_buf *tmp)
 {
     mh_status st = MH_OK;
     const struct smsg *m = &r->msgs[mi];
@@ -464,10 +439,10 @@ static mh_status parties(struct run *r, uint32_t mi, struct mh_buf *raw, struct 
         snprintf(s, strlen(a->addr) + 16, "%s:%s", mh_mail_role_name((enum mh_mail_role)a->role), o.address);
         p[np++] = (struct party){oi, s};
     }
-    /* a mailing list: its host is a party */
-    if (header_value(raw->data, raw->len, "List-Id", tmp)) {
+    /* a mailing list: its host is a party (List-Id indexed by the store) */
+    if (m->mm->list_id) {
         struct mh_slice id;
-        if (mh_org_list_id(tmp->data, tmp->len, &id) == MH_OK) {
+        if (mh_org_list_id(m->mm->list_id, strlen(m->mm->list_id), &id) == MH_OK) {
             MH_CHECK(mh_orgs_classify_list(r->o->orgs, id.ptr, id.len, &o, r->err));
             if (o.kind == MH_ORG_LIST) {
                 uint32_t oi;
@@ -562,7 +537,8 @@ out:
     return st;
 }
 
-static mh_status publish(struct run *r, mh_ledger *lg, const struct org *g, const char *source,
+static mh_status publish(struct run *r, mh_ledger *lg, mh_ledger_batch *batch, const struct org *g,
+                         const char *source,
                          const char *incident, struct mh_buf *bufs)
 {
     mh_status st = MH_OK;
@@ -603,7 +579,7 @@ static mh_status publish(struct run *r, mh_ledger *lg, const struct org *g, cons
         .access_last = r->last,
     };
     struct mh_publish_result res;
-    MH_CHECK(mh_ledger_publish(lg, r->o->outdir, &info, pm, n, &res, r->err));
+    MH_CHECK(mh_ledger_publish_batch(lg, batch, r->o->outdir, &info, pm, n, &res, r->err));
     r->st->created += res.created;
     r->st->present += res.present;
     r->st->rewritten += res.rewritten;
@@ -625,7 +601,8 @@ mh_status mh_notify_run(const struct mh_notify_opts *o, const mh_mailstore *stor
     struct run r;
     struct mh_notify_stats local;
     mh_ledger *lg = NULL;
-    struct mh_buf raw, tmp, stix, *bufs = NULL;
+    mh_ledger_batch *batch = NULL;
+    struct mh_buf tmp, stix, *bufs = NULL;
     struct mh_pkg_index_row *rows = NULL;
     char (*kinds)[16] = NULL;
     char ledger_path[PATH_MAX], path[PATH_MAX];
@@ -644,7 +621,6 @@ mh_status mh_notify_run(const struct mh_notify_opts *o, const mh_mailstore *stor
     mh_map_init(&r.orgmap, MH_ORG_MAX_ENTRIES, false);
     mh_map_init(&r.noted, MH_ORG_MAX_ENTRIES, true);
     mh_buf_init(&r.ids, MH_PKG_MAX_TEXT_BYTES);
-    mh_buf_init(&raw, MH_MAX_MESSAGE_BYTES);
     mh_buf_init(&tmp, MH_PKG_MAX_TEXT_BYTES);
     mh_buf_init(&stix, (size_t)1 << 30);
     if (!o || !o->outdir || !o->orgs || !store) {
@@ -683,11 +659,7 @@ mh_status mh_notify_run(const struct mh_notify_opts *o, const mh_mailstore *stor
             note(&r, "not-in-store", r.msgs[i].id);
             continue;
         }
-        if (read_raw(&r, &r.msgs[i], &raw) != MH_OK) {
-            mh_error_clear(err);
-            mh_buf_clear(&raw);
-        }
-        MH_CHECK(parties(&r, (uint32_t)i, &raw, &tmp));
+        MH_CHECK(parties(&r, (uint32_t)i, &tmp));
     }
     if (r.norgs > 1) qsort(r.orgs, r.norgs, sizeof *r.orgs, cmp_org);
     r.st->orgs = r.norgs;
@@ -708,13 +680,20 @@ mh_status mh_notify_run(const struct mh_notify_opts *o, const mh_mailstore *stor
         goto out;
     }
     for (size_t i = 0; i < maxn; i++) mh_buf_init(&bufs[i], MH_MAX_MESSAGE_BYTES);
+    /* New packages are staged and made durable + recorded in batches
+     * (ledger.h): one syncfs and one transaction per batch. */
+    MH_CHECK(mh_ledger_batch_new(o->batch ? o->batch : NOTIFY_BATCH, &batch, err));
     for (size_t i = 0; i < r.norgs; i++) {
         const struct org *g = &r.orgs[i];
-        MH_CHECK(publish(&r, lg, g, source, incident, bufs));
+        MH_CHECK(publish(&r, lg, batch, g, source, incident, bufs));
         for (size_t k = 0; k < g->n; k++) { /* release the bytes between organisations */
             mh_buf_fini(&bufs[k]);
             mh_buf_init(&bufs[k], MH_MAX_MESSAGE_BYTES);
         }
+    }
+    MH_CHECK(mh_ledger_flush(lg, batch, err));
+    for (size_t i = 0; i < r.norgs; i++) {
+        const struct org *g = &r.orgs[i];
         struct mh_ledger_totals t;
         MH_CHECK(mh_ledger_org_totals(lg, g->key, &t, err));
         snprintf(kinds[i], sizeof kinds[i], "%s", t.kind[0] ? t.kind : kind_name(g->kind));
@@ -722,6 +701,7 @@ mh_status mh_notify_run(const struct mh_notify_opts *o, const mh_mailstore *stor
         if (o->certdir) MH_CHECK(envelopes(&r, g, t.packages));
     }
     MH_CHECK(mh_pkg_write_index(o->outdir, rows, r.norgs, err));
+    if (mh_notify_crash_hook) mh_notify_crash_hook("index-written");
 
     struct mh_stix_opts so = {source, o->contact, r.date, o->tlp};
     struct mh_stix_result sr;
@@ -740,6 +720,7 @@ out:
     mh_free(bufs);
     mh_free(kinds);
     mh_free(rows);
+    mh_ledger_batch_free(batch);
     mh_ledger_close(lg);
     for (size_t i = 0; i < r.norgs; i++) mh_free(r.orgs[i].m);
     mh_free(r.orgs);
@@ -748,7 +729,6 @@ out:
     mh_free(r.ind);
     mh_buf_fini(&stix);
     mh_buf_fini(&tmp);
-    mh_buf_fini(&raw);
     mh_buf_fini(&r.ids);
     mh_map_fini(&r.noted);
     mh_map_fini(&r.orgmap);

@@ -12,10 +12,12 @@
  * united, the strongest confidence kept: observed > inferred-sync >
  * inferred-throttle) -> for each message in the store, its parties (every
  * address of From, Sender, Reply-To, To, Cc, Bcc from the store's index;
- * List-Id -> the list's host) -> organisation keys (mh_orgs) -> per
- * organisation, in key order: read the messages' raw bytes, mh_ledger_publish,
- * envelopes for packages that lack one when a certificate exists -> index.csv
- * from the ledger -> the STIX bundle.
+ * List-Id, also from the index -> the list's host) -> organisation keys
+ * (mh_orgs) -> per organisation, in key order: read the messages' raw bytes,
+ * mh_ledger_publish_batch (new packages made durable and recorded in batches
+ * of 256: one syncfs and one transaction each) -> flush -> envelopes for
+ * packages that lack one when a certificate exists -> index.csv from the
+ * ledger -> the STIX bundle.
  *
  * Messages the store lacks (scope lists them from logs or the message trace)
  * cannot be shipped: they are counted and reported through on_note. So are
@@ -51,6 +53,8 @@ struct mh_notify_opts {
     const char *tlp;           /* STIX TLP level, NULL = amber */
     mh_orgs *orgs;             /* organisation rules (required); the run adds the
                                   domains of the scoped mailboxes as internal */
+    size_t batch;              /* new packages per durability batch (0: 256); the
+                                  output does not depend on it */
 };
 
 struct mh_notify_stats {
