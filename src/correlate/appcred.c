@@ -739,20 +739,6 @@ out:
     return st;
 }
 
-static mh_status bind_str(struct mh_det_ctx *cx, mh_db_stmt *q, int idx, uint32_t id)
-{
-    struct mh_slice s = mh_det_str(cx, id);
-    return mh_db_bind_text(q, idx, s.ptr ? s.ptr : "", s.len, cx->err);
-}
-
-static mh_status run_stmt(struct mh_det_ctx *cx, mh_db_stmt *q)
-{
-    bool row;
-    mh_status st = mh_db_step(q, &row, cx->err);
-    mh_db_reset(q);
-    return st;
-}
-
 static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
 {
     struct appcred *a = self;
@@ -767,7 +753,7 @@ static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
         if (firsts[k] == MH_TIME_NONE) continue;
         MH_CHECK(mh_db_bind_int(q, 1, k, cx->err));
         MH_CHECK(mh_db_bind_int(q, 2, firsts[k], cx->err));
-        MH_CHECK(run_stmt(cx, q));
+        MH_CHECK(mh_det_step(cx, q));
     }
     mh_db_finalize(q);
     q = NULL;
@@ -779,10 +765,10 @@ static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
         const struct appact *p = &a->acts[i];
         for (uint32_t j = 0; j < p->n; j++) {
             if (p->d[j].day < oldest) continue;
-            MH_CHECK(bind_str(cx, q, 1, p->key));
+            MH_CHECK(mh_det_bind_str(cx, q, 1, p->key));
             MH_CHECK(mh_db_bind_int(q, 2, p->d[j].day, cx->err));
             MH_CHECK(mh_db_bind_int(q, 3, p->d[j].first, cx->err));
-            MH_CHECK(run_stmt(cx, q));
+            MH_CHECK(mh_det_step(cx, q));
         }
     }
     mh_db_finalize(q);
@@ -791,11 +777,11 @@ static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     for (size_t i = 0; i < a->nacrs; i++) {
         const struct actrec *r = &a->acrs[i];
         if (now - r->last > cx->cfg.d5_actor_history) continue; /* retention */
-        MH_CHECK(bind_str(cx, q, 1, r->key));
-        MH_CHECK(bind_str(cx, q, 2, r->actor));
+        MH_CHECK(mh_det_bind_str(cx, q, 1, r->key));
+        MH_CHECK(mh_det_bind_str(cx, q, 2, r->actor));
         MH_CHECK(mh_db_bind_int(q, 3, r->first, cx->err));
         MH_CHECK(mh_db_bind_int(q, 4, r->last, cx->err));
-        MH_CHECK(run_stmt(cx, q));
+        MH_CHECK(mh_det_step(cx, q));
     }
 out:
     mh_db_finalize(q);

@@ -897,6 +897,20 @@ struct mh_slice mh_det_str(const struct mh_det_ctx *cx, uint32_t id)
     return cx->strs.entries[id - 1].key;
 }
 
+mh_status mh_det_bind_str(struct mh_det_ctx *cx, mh_db_stmt *q, int idx, uint32_t id)
+{
+    struct mh_slice s = mh_det_str(cx, id);
+    return mh_db_bind_text(q, idx, s.ptr ? s.ptr : "", s.len, cx->err);
+}
+
+mh_status mh_det_step(struct mh_det_ctx *cx, mh_db_stmt *q)
+{
+    bool row;
+    mh_status st = mh_db_step(q, &row, cx->err);
+    mh_db_reset(q);
+    return st;
+}
+
 mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, struct mh_slice *out)
 {
     mh_status st = mh_event_entity(ev, e, out);

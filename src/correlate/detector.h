@@ -77,6 +77,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/db.h"
 #include "base/hash.h"
 #include "base/slice.h"
 #include "base/time.h"
@@ -528,6 +529,11 @@ uint32_t mh_det_intern_lower(struct mh_det_ctx *cx, struct mh_slice s);
 uint32_t mh_det_lookup(const struct mh_det_ctx *cx, struct mh_slice s);
 /* Text of an interned string (empty slice for 0). */
 struct mh_slice mh_det_str(const struct mh_det_ctx *cx, uint32_t id);
+/* State persistence helpers shared by the detectors' save functions: bind
+ * interned string id as text (id 0 -> ""); run a statement that returns no
+ * row and reset it for the next binding. Errors go to cx->err. */
+MH_MUST_CHECK mh_status mh_det_bind_str(struct mh_det_ctx *cx, mh_db_stmt *q, int idx, uint32_t id);
+MH_MUST_CHECK mh_status mh_det_step(struct mh_det_ctx *cx, mh_db_stmt *q);
 
 /* Entity of ev (empty slice when absent). MH_ENOMEM/MH_ELIMIT only. */
 MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, struct mh_slice *out);

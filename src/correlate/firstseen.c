@@ -594,20 +594,6 @@ out:
     return st;
 }
 
-static mh_status bind_str(struct mh_det_ctx *cx, mh_db_stmt *q, int idx, uint32_t id)
-{
-    struct mh_slice s = mh_det_str(cx, id);
-    return mh_db_bind_text(q, idx, s.ptr ? s.ptr : "", s.len, cx->err);
-}
-
-static mh_status run_stmt(struct mh_det_ctx *cx, mh_db_stmt *q)
-{
-    bool row;
-    mh_status st = mh_db_step(q, &row, cx->err);
-    mh_db_reset(q);
-    return st;
-}
-
 static mh_time tmax(mh_time a, mh_time b)
 {
     if (a == MH_TIME_NONE) return b;
@@ -627,11 +613,11 @@ static mh_status fs_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     for (size_t i = 0; i < f->ncovers; i++) {
         const struct cover *c = &f->covers[i];
         MH_CHECK(mh_db_bind_int(q, 1, c->scope, cx->err));
-        MH_CHECK(bind_str(cx, q, 2, c->tenant));
-        MH_CHECK(bind_str(cx, q, 3, c->mailbox));
+        MH_CHECK(mh_det_bind_str(cx, q, 2, c->tenant));
+        MH_CHECK(mh_det_bind_str(cx, q, 3, c->mailbox));
         MH_CHECK(mh_db_bind_int(q, 4, tmin(c->run_first, c->state_first), cx->err));
         MH_CHECK(mh_db_bind_int(q, 5, tmax(c->run_last, c->state_last), cx->err));
-        MH_CHECK(run_stmt(cx, q));
+        MH_CHECK(mh_det_step(cx, q));
     }
     mh_db_finalize(q);
     q = NULL;
@@ -645,14 +631,14 @@ static mh_status fs_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
         if (first == MH_TIME_NONE) continue;
         if (last != MH_TIME_NONE && now - last > cx->cfg.d9_retention) continue;
         MH_CHECK(mh_db_bind_int(q, 1, p->scope, cx->err));
-        MH_CHECK(bind_str(cx, q, 2, p->tenant));
-        MH_CHECK(bind_str(cx, q, 3, p->mailbox));
-        MH_CHECK(bind_str(cx, q, 4, p->app));
-        MH_CHECK(bind_str(cx, q, 5, p->client));
+        MH_CHECK(mh_det_bind_str(cx, q, 2, p->tenant));
+        MH_CHECK(mh_det_bind_str(cx, q, 3, p->mailbox));
+        MH_CHECK(mh_det_bind_str(cx, q, 4, p->app));
+        MH_CHECK(mh_det_bind_str(cx, q, 5, p->client));
         MH_CHECK(mh_db_bind_int(q, 6, first, cx->err));
         MH_CHECK(mh_db_bind_int(q, 7, last, cx->err));
         MH_CHECK(mh_db_bind_int(q, 8, (int64_t)p->run_count + p->state_count, cx->err));
-        MH_CHECK(run_stmt(cx, q));
+        MH_CHECK(mh_det_step(cx, q));
     }
     mh_db_finalize(q);
     q = NULL;
@@ -660,12 +646,12 @@ static mh_status fs_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
                            cx->err));
     for (size_t i = 0; i < f->nsps; i++) {
         const struct spaddr *s = &f->sps[i];
-        MH_CHECK(bind_str(cx, q, 1, s->tenant));
-        MH_CHECK(bind_str(cx, q, 2, s->sp));
-        MH_CHECK(bind_str(cx, q, 3, s->ip));
+        MH_CHECK(mh_det_bind_str(cx, q, 1, s->tenant));
+        MH_CHECK(mh_det_bind_str(cx, q, 2, s->sp));
+        MH_CHECK(mh_det_bind_str(cx, q, 3, s->ip));
         MH_CHECK(mh_db_bind_int(q, 4, s->in_run ? tmin(s->ev.time, s->state_first) : s->state_first,
                                 cx->err));
-        MH_CHECK(run_stmt(cx, q));
+        MH_CHECK(mh_det_step(cx, q));
     }
     mh_db_finalize(q);
     q = NULL;
@@ -674,9 +660,9 @@ static mh_status fs_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
         const struct spcover *c = &f->spcs[i];
         mh_time first = tmin(c->run_first, c->state_first);
         if (first == MH_TIME_NONE) continue;
-        MH_CHECK(bind_str(cx, q, 1, c->tenant));
+        MH_CHECK(mh_det_bind_str(cx, q, 1, c->tenant));
         MH_CHECK(mh_db_bind_int(q, 2, first, cx->err));
-        MH_CHECK(run_stmt(cx, q));
+        MH_CHECK(mh_det_step(cx, q));
     }
 out:
     mh_db_finalize(q);
