@@ -12,14 +12,20 @@
  *   mh_testdet_finish(&r.det);                          (end of input: pending detections)
  *   mh_testdet_free(&r.det);
  *
+ * mh_testdet_state_path(path) turns a mkstemp template ("/tmp/x_XXXXXX") into
+ * a fresh name for a state file that does not exist yet.
+ *
  * Each step CHECKs what it calls (begin 2, feed 3 -- or 1 when the record does
  * not normalize --, finish 1), so a test counts the same checks as before.
  */
 #ifndef MH_TESTDET_H
 #define MH_TESTDET_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "correlate/detector.h"
 #include "mh_test.h"
@@ -84,6 +90,18 @@ static inline void mh_testdet_free(struct mh_testdet *t)
     mh_normalizer_free(t->nz);
     t->d = NULL;
     t->nz = NULL;
+}
+
+/* A fresh state-file name from the mkstemp template in path (the file made
+ * and removed again); false, after a failed CHECK, when mkstemp fails. */
+static inline bool mh_testdet_state_path(char *path)
+{
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return false;
+    close(fd);
+    unlink(path);
+    return true;
 }
 
 #endif

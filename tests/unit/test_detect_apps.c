@@ -418,11 +418,7 @@ static void t_d5_order_and_state(void)
     /* run 1 (days 0..8): the admin updates Good App; run 2 (day 20): the admin's credential
        change is "known" through the state, and Legacy App is still dormant */
     char path[] = "/tmp/mh_test_apps_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    close(fd);
-    unlink(path);
+    if (!mh_testdet_state_path(path)) return;
     mh_state *st = NULL;
     CHECK(mh_state_open(path, &st, NULL) == MH_OK);
     run_begin(&a, NULL, st);
@@ -478,11 +474,7 @@ static void t_d9_graph_and_direct(void)
 
     /* across runs: Graph in run 1, direct in run 2 -> reported in run 2 only */
     char path[] = "/tmp/mh_test_apps_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    close(fd);
-    unlink(path);
+    if (!mh_testdet_state_path(path)) return;
     mh_state *st = NULL;
     for (int k = 0; k < 3; k++) {
         CHECK(mh_state_open(path, &st, NULL) == MH_OK);
