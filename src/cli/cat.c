@@ -287,20 +287,13 @@ int mh_cli_cat(int argc, char **argv)
         return rc;
     }
     bool quiet = args.quiet;
-    char **paths = args.paths;
-    int npaths = args.npaths;
 
     rc = MH_EXIT_OK;
     mh_evstream *s = NULL;
     mh_buf_init(&c.out, CAT_OUT_MAX);
     mh_buf_init(&c.tmp, CAT_OUT_MAX);
-    struct mh_evstream_opts o;
-    memset(&o, 0, sizeof o);
-    o.on_bad = mh_cli_on_bad;
-    o.on_warn = mh_cli_on_warn;
-    o.ctx = &c.bad;
-    mh_status st = mh_evstream_new(&o, &s);
-    for (int i = 0; !st && i < npaths; i++) st = mh_evstream_add_path(s, paths[i]);
+    mh_status st =
+        mh_cli_open_logs(&c.bad, (const char *const *)args.paths, (size_t)args.npaths, &s);
     uint64_t n = 0;
     while (!st && n < limit) {
         struct mh_event *ev;

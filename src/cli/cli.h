@@ -17,7 +17,9 @@
 #include "base/time.h"
 #include "correlate/detector.h"
 #include "mailhound/status.h"
+#include "normalize/stream.h"
 #include "notify/org.h"
+#include "scope/scope.h"
 
 #define MH_EXIT_OK 0
 #define MH_EXIT_ERROR 1
@@ -50,6 +52,13 @@ void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
 /* Reporter for mh_evstream_opts.on_warn (ctx: a struct mh_cli_bad): counts and,
  * unless quiet, prints "mailhound: warning: FILE:LINE: record N, byte B: reason". */
 void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal);
+
+/* An event stream over the logs paths[0..n) that reports through bad
+ * (mh_cli_on_bad, mh_cli_on_warn). *out is set as soon as the stream exists,
+ * also when queuing a path then fails, so the caller frees it (and may read
+ * its stats) whatever the status. */
+MH_MUST_CHECK mh_status mh_cli_open_logs(struct mh_cli_bad *bad, const char *const *paths, size_t n,
+                                         mh_evstream **out);
 
 /* Print "mailhound: error: <formatted err>" to stderr. */
 void mh_cli_error(const char *what, const mh_error *err);
@@ -94,6 +103,10 @@ const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *
 /* First-party app ids (rules/data/first-party-apps.tsv) into fp; false (and
  * a message) when they cannot be loaded: then no app id is excluded. */
 bool mh_cli_first_party(struct mh_appset *fp);
+
+/* Feed every event of es to sc (with the name of its file): MH_OK at the end
+ * of the logs, else the failure. */
+MH_MUST_CHECK mh_status mh_cli_scope_logs(mh_scope *sc, mh_evstream *es);
 
 /* Organisation rules as `notify` builds them: the shipped free-mail list,
  * then --freemail, --tenant, --org-overrides, --dn-map, --internal. Errors

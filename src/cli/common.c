@@ -41,6 +41,22 @@ void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal)
     fprintf(stderr, "mailhound: warning: %s\n", line);
 }
 
+mh_status mh_cli_open_logs(struct mh_cli_bad *bad, const char *const *paths, size_t n,
+                           mh_evstream **out)
+{
+    struct mh_evstream_opts o;
+    memset(&o, 0, sizeof o);
+    o.on_bad = mh_cli_on_bad; /* a failed file is shown even with -q */
+    o.on_warn = mh_cli_on_warn;
+    o.ctx = bad;
+    mh_evstream *s = NULL;
+    mh_status st = mh_evstream_new(&o, &s);
+    if (st) return st;
+    *out = s;
+    for (size_t i = 0; !st && i < n; i++) st = mh_evstream_add_path(s, paths[i]);
+    return st;
+}
+
 void mh_cli_error(const char *what, const mh_error *err)
 {
     char line[1024];

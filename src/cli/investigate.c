@@ -333,20 +333,9 @@ static bool run_scope(struct inv *v, const struct mh_buf *incidents, const mh_ma
             mh_cli_fail("investigate: incident %s is not in incidents.json", v->ids[i]);
             goto out;
         }
-    struct mh_evstream_opts eo;
-    memset(&eo, 0, sizeof eo);
-    eo.on_bad = mh_cli_on_bad; /* a failed file is shown even with -q */
-    eo.on_warn = mh_cli_on_warn;
-    eo.ctx = &v->bad;
-    mh_status st = mh_evstream_new(&eo, &es);
-    for (size_t i = 0; !st && i < v->nlogs; i++) st = mh_evstream_add_path(es, v->logs[i]);
-    while (!st) {
-        struct mh_event *ev;
-        st = mh_evstream_next(es, &ev);
-        if (st) break;
-        st = mh_scope_feed(sc, ev, mh_evstream_file_name(es, ev->rec->file));
-    }
-    if (st != MH_EOF) {
+    mh_status st = mh_cli_open_logs(&v->bad, v->logs, v->nlogs, &es);
+    if (!st) st = mh_cli_scope_logs(sc, es);
+    if (st) {
         mh_cli_fail("investigate: scope: reading the logs: %s", mh_status_str(st));
         goto out;
     }

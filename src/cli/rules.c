@@ -65,6 +65,24 @@ static void usage(FILE *o)
           o);
 }
 
+/* A ruleset for o; NULL after printing why (the field maps did not load). */
+static mh_ruleset *new_ruleset(const struct mh_ruleset_opts *o, mh_error *err)
+{
+    mh_ruleset *rs = NULL;
+    mh_error_clear(err);
+    if (mh_ruleset_new(o, &rs, err) == MH_OK) return rs;
+    mh_cli_error("field maps", err);
+    return NULL;
+}
+
+/* Add the rules at path to rs; false after printing why. */
+static bool add_rules(mh_ruleset *rs, const char *path, mh_error *err)
+{
+    if (mh_ruleset_add_path(rs, path, err) == MH_OK) return true;
+    mh_cli_error(NULL, err);
+    return false;
+}
+
 static int check(int argc, char **argv)
 {
     struct check_ctx c = {false, stdout};
@@ -89,13 +107,9 @@ static int check(int argc, char **argv)
     }
     o.on_note = on_note;
     o.ctx = &c;
-    mh_ruleset *rs = NULL;
     mh_error err;
-    mh_error_clear(&err);
-    if (mh_ruleset_new(&o, &rs, &err) != MH_OK) {
-        mh_cli_error("field maps", &err);
-        return MH_EXIT_ERROR;
-    }
+    mh_ruleset *rs = new_ruleset(&o, &err);
+    if (!rs) return MH_EXIT_ERROR;
     int rc = MH_EXIT_OK;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fieldmaps") == 0 || strcmp(argv[i], "--expand") == 0) {
@@ -103,10 +117,7 @@ static int check(int argc, char **argv)
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1]) continue;
-        if (mh_ruleset_add_path(rs, argv[i], &err) != MH_OK) {
-            mh_cli_error(NULL, &err);
-            rc = MH_EXIT_ERROR;
-        }
+        if (!add_rules(rs, argv[i], &err)) rc = MH_EXIT_ERROR;
     }
     if (mh_ruleset_compile(rs, &err) != MH_OK) {
         mh_cli_error("compile", &err);
@@ -148,13 +159,9 @@ static int explain(int argc, char **argv)
             return MH_EXIT_OK;
         }
     }
-    mh_ruleset *rs = NULL;
     mh_error err;
-    mh_error_clear(&err);
-    if (mh_ruleset_new(&o, &rs, &err) != MH_OK) {
-        mh_cli_error("field maps", &err);
-        return MH_EXIT_ERROR;
-    }
+    mh_ruleset *rs = new_ruleset(&o, &err);
+    if (!rs) return MH_EXIT_ERROR;
     int rc = MH_EXIT_OK, nwant = 0;
     const char *want[256];
     for (int i = 1; i < argc; i++) {
@@ -164,19 +171,13 @@ static int explain(int argc, char **argv)
             continue;
         }
         if (strcmp(a, "-r") == 0 && i + 1 < argc) {
-            if (mh_ruleset_add_path(rs, argv[++i], &err) != MH_OK) {
-                mh_cli_error(NULL, &err);
-                rc = MH_EXIT_ERROR;
-            }
+            if (!add_rules(rs, argv[++i], &err)) rc = MH_EXIT_ERROR;
             continue;
         }
         struct stat sb;
         if (stat(a, &sb) == 0) {
             size_t before = rs->nrules;
-            if (mh_ruleset_add_path(rs, a, &err) != MH_OK) {
-                mh_cli_error(NULL, &err);
-                rc = MH_EXIT_ERROR;
-            }
+            if (!add_rules(rs, a, &err)) rc = MH_EXIT_ERROR;
             for (size_t k = before; k < rs->nrules && nwant < 256; k++)
                 want[nwant++] = rs->rules[k]->id ? rs->rules[k]->id : rs->rules[k]->name ? rs->rules[k]->name : rs->rules[k]->title;
         } else if (nwant < 256) {

@@ -119,6 +119,17 @@ bool mh_cli_first_party(struct mh_appset *fp)
     return ok;
 }
 
+mh_status mh_cli_scope_logs(mh_scope *sc, mh_evstream *es)
+{
+    mh_status st = MH_OK;
+    while (!st) {
+        struct mh_event *ev;
+        st = mh_evstream_next(es, &ev);
+        if (!st) st = mh_scope_feed(sc, ev, mh_evstream_file_name(es, ev->rec->file));
+    }
+    return st == MH_EOF ? MH_OK : st;
+}
+
 int mh_cli_scope(int argc, char **argv)
 {
     const char *incidents = NULL, *outpath = NULL, *owner = NULL;
@@ -245,20 +256,9 @@ int mh_cli_scope(int argc, char **argv)
         goto out;
     }
 
-    struct mh_evstream_opts eo;
-    memset(&eo, 0, sizeof eo);
-    eo.on_bad = mh_cli_on_bad;
-    eo.on_warn = mh_cli_on_warn;
-    eo.ctx = &run.bad;
-    mh_status st = mh_evstream_new(&eo, &es);
-    for (int i = 0; !st && i < nlogs; i++) st = mh_evstream_add_path(es, logs[i]);
-    while (!st) {
-        struct mh_event *ev;
-        st = mh_evstream_next(es, &ev);
-        if (st) break;
-        st = mh_scope_feed(sc, ev, mh_evstream_file_name(es, ev->rec->file));
-    }
-    if (st != MH_EOF) {
+    mh_status st = mh_cli_open_logs(&run.bad, (const char *const *)logs, (size_t)nlogs, &es);
+    if (!st) st = mh_cli_scope_logs(sc, es);
+    if (st) {
         mh_cli_fail("scope: reading the logs: %s", mh_status_str(st));
         goto out;
     }

@@ -286,21 +286,14 @@ int mh_cli_stats(int argc, char **argv)
         return rc;
     }
     s.bad.quiet = args.quiet;
-    char **paths = args.paths;
-    int npaths = args.npaths;
 
     rc = MH_EXIT_OK;
     mh_evstream *es = NULL;
     struct row *ops = NULL;
     size_t nops = 0;
     mh_map_init(&s.ops, MH_MAX_STATS_OPERATIONS, false);
-    struct mh_evstream_opts o;
-    memset(&o, 0, sizeof o);
-    o.on_bad = mh_cli_on_bad;
-    o.on_warn = mh_cli_on_warn;
-    o.ctx = &s.bad;
-    mh_status st = mh_evstream_new(&o, &es);
-    for (int i = 0; !st && i < npaths; i++) st = mh_evstream_add_path(es, paths[i]);
+    mh_status st =
+        mh_cli_open_logs(&s.bad, (const char *const *)args.paths, (size_t)args.npaths, &es);
     while (!st) {
         struct mh_event *ev;
         st = mh_evstream_next(es, &ev);

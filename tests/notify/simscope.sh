@@ -2,8 +2,9 @@
 # tests/notify/simscope.sh -- helper (sourced): sim_scope DIR SEED
 # Simulates a tenant (60 users, 5 days) into DIR, builds a truth-derived
 # incidents.json (the truth's compromised users, IPs and apps; window = first
-# .. last attack step; as tests/scope/test_simulated.sh does) and runs
-# `mailhound scope` into DIR/scope.json. Needs $MH and python3.
+# .. last attack step) and runs `mailhound scope` into DIR/scope.json; on a
+# failure prints the step's log and returns 1. Needs $MH and python3. Used by
+# tests/notify (property, resume) and tests/scope/test_simulated.sh.
 sim_scope() {
   local dir=$1 seed=$2
   "$MH" simulate --out "$dir" --users 60 --days 5 --seed "$seed" --scenario all \

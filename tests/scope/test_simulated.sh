@@ -10,36 +10,18 @@
 # Exit 77 (skipped) while `mailhound simulate` is unavailable.
 set -uo pipefail
 MH=${MH:?MH must name the mailhound binary}
+src=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
 if ! "$MH" simulate --help >/dev/null 2>&1; then
   echo "mailhound simulate unavailable: skipped"; exit 77
 fi
+. "$src/tests/notify/simscope.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/mh-scope-sim.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fail=0
 for seed in ${MH_SCOPE_SEEDS:-1 2}; do
   dir="$work/s$seed"
-  if ! "$MH" simulate --out "$dir" --users 60 --days 5 --seed "$seed" --scenario all \
-       >"$work/sim.log" 2>&1; then
-    cat "$work/sim.log"; echo "FAIL: simulate seed $seed"; fail=1; continue
-  fi
-  python3 - "$dir/truth.json" "$dir/incidents.json" <<'PY' || { fail=1; continue; }
-import json, sys
-t = json.load(open(sys.argv[1]))
-first = min(s["first"] for s in t["steps"])
-last = max(s["last"] for s in t["steps"])
-c = t["compromised"]
-inc = {"incidents": [{"id": "INC-TRUTH", "score": 100, "level": "critical",
-                      "first_seen": first, "last_seen": last,
-                      "entities": {"users": c["users"], "ips": c["ips"], "apps": c["apps"],
-                                   "sessions": [], "tokens": [], "mailboxes": []},
-                      "steps": []}]}
-json.dump(inc, open(sys.argv[2], "w"))
-PY
-  if ! "$MH" scope -q --incidents "$dir/incidents.json" --mail "$dir/mail" \
-       --out "$dir/scope.json" "$dir/logs" 2>"$work/scope.err"; then
-    cat "$work/scope.err"; echo "FAIL: scope seed $seed"; fail=1; continue
-  fi
+  sim_scope "$dir" "$seed" || { echo "FAIL: simulate/scope seed $seed"; fail=1; continue; }
   python3 - "$dir/truth.json" "$dir/scope.json" "$seed" <<'PY' || fail=1
 import json, sys
 truth = set(json.load(open(sys.argv[1]))["exfiltrated"])

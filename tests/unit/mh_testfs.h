@@ -1,12 +1,17 @@
 /*
  * tests/unit/mh_testfs.h -- file helpers shared by the unit tests (header only)
  *
- * What the notify tests (package, ledger, crypto) each used to carry a copy of:
+ * What the notify tests (package, ledger, crypto) and others used to carry copies of:
  *
  *   fmtp(out, n, fmt, ...)      snprintf that stops the test (exit 2) on
  *                               truncation -- and keeps gcc's
  *                               -Wformat-truncation quiet about path buffers;
  *   read_file(path, buf)        the whole file into buf (1 on success);
+ *   slurp(path, &n)             the whole file, NUL-terminated, from mh_malloc
+ *                               (mh_free it), its length in n (may be NULL);
+ *                               NULL when it cannot be read -- what the reader,
+ *                               mail store, secrets and Sigma table tests each
+ *                               carried a copy of;
  *   snapshot(dir, "", out)      one line per entry below dir, depth first,
  *                               names sorted byte-wise: "D rel" for a folder,
  *                               "F rel size sha256" for a file -- two
@@ -49,6 +54,26 @@ static inline int read_file(const char *path, struct mh_buf *b)
 {
     mh_buf_clear(b);
     return mh_fs_read(path, b, 1u << 30, NULL) == MH_OK;
+}
+
+static inline char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    struct mh_buf b;
+    mh_buf_init(&b, 1u << 30);
+    char chunk[65536];
+    size_t k;
+    mh_status st = MH_OK;
+    while (!st && (k = fread(chunk, 1, sizeof chunk, f)) > 0) st = mh_buf_append(&b, chunk, k);
+    if (ferror(f)) st = MH_EIO;
+    fclose(f);
+    if (st) {
+        mh_buf_fini(&b);
+        return NULL;
+    }
+    if (n) *n = b.len;
+    return b.data ? b.data : mh_strdup("");
 }
 
 static inline int mh_testfs_cmp_name(const void *a, const void *b)

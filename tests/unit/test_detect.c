@@ -22,6 +22,7 @@
 #include "correlate/detector.h"
 #include "correlate/state.h"
 #include "mh_test.h"
+#include "mh_testdet.h"
 #include "normalize/event.h"
 #include "normalize/ident.h"
 
@@ -197,11 +198,9 @@ struct got {
 };
 
 struct run {
-    mh_normalizer *nz;
-    mh_detectors *d;
+    struct mh_testdet det;
     struct got got[256];
     size_t ngot;
-    uint64_t recno;
     char all[16384]; /* every detection serialized, for order-independence checks */
     size_t nall;
 };
@@ -249,54 +248,22 @@ static mh_status on_det(void *ctx, const struct mh_detection *d)
 static void run_begin(struct run *r, const struct mh_detector_config *cfg, mh_state *st)
 {
     memset(r, 0, sizeof *r);
-    struct mh_detector_config c;
-    if (cfg) c = *cfg;
-    else mh_detector_config_defaults(&c);
-    CHECK(mh_normalizer_new(&r->nz) == MH_OK);
-    mh_error err;
-    mh_error_clear(&err);
-    mh_status s = mh_detectors_new(&c, st, on_det, r, &r->d, &err);
-    if (s) fprintf(stderr, "detectors_new: %s %s %s\n", mh_status_str(s), err.msg ? err.msg : "",
-                   err.detail);
-    CHECK(s == MH_OK);
+    mh_testdet_begin(&r->det, cfg, st, on_det, r);
 }
 
 static void feed(struct run *r, const char *json)
 {
-    struct mh_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.json = rec.raw = json;
-    rec.json_len = rec.raw_len = (uint32_t)strlen(json);
-    rec.format = MH_FMT_JSONL;
-    rec.number = ++r->recno;
-    rec.line = rec.number;
-    struct mh_event ev;
-    mh_error err;
-    mh_error_clear(&err);
-    mh_status s = mh_event_init(r->nz, &rec, &ev, &err);
-    if (s) fprintf(stderr, "event_init: %s %s (%s)\n", mh_status_str(s), err.msg ? err.msg : "", json);
-    CHECK(s == MH_OK);
-    if (s) return;
-    CHECK(ev.time != MH_TIME_NONE);
-    CHECK(mh_detectors_feed(r->d, &ev, &err) == MH_OK);
-    mh_normalizer_reset(r->nz);
+    mh_testdet_feed(&r->det, json);
 }
 
 static void run_end(struct run *r)
 {
-    mh_error err;
-    mh_error_clear(&err);
-    mh_status s = mh_detectors_finish(r->d, &err);
-    if (s) fprintf(stderr, "finish: %s %s %s\n", mh_status_str(s), err.msg ? err.msg : "", err.detail);
-    CHECK(s == MH_OK);
+    mh_testdet_finish(&r->det);
 }
 
 static void run_free(struct run *r)
 {
-    mh_detectors_free(r->d);
-    mh_normalizer_free(r->nz);
-    r->d = NULL;
-    r->nz = NULL;
+    mh_testdet_free(&r->det);
 }
 
 static size_t count_rule(const struct run *r, const char *rule)
@@ -440,7 +407,7 @@ static void t_d9_short_baseline(void)
     feed(&r, mia_json(&j, at(4, 12, 0, 0), &evil, 99));
     run_end(&r);
     CHECK_INT(count_rule(&r, "mh.d9.first_seen_app"), 0);
-    CHECK(mh_detectors_stats(r.d)->d9_baseline_incomplete > 0);
+    CHECK(mh_detectors_stats(r.det.d)->d9_baseline_incomplete > 0);
     run_free(&r);
     /* the same with d9.baseline = 3d fires */
     struct mh_detector_config c;
@@ -762,7 +729,7 @@ static void t_d12_throttle(void)
     run_end(&r);
     struct gaps gs;
     memset(&gs, 0, sizeof gs);
-    CHECK(mh_detectors_gaps(r.d, on_gap, &gs) == MH_OK);
+    CHECK(mh_detectors_gaps(r.det.d, on_gap, &gs) == MH_OK);
     CHECK_INT(gs.n, 2);
     CHECK_STREQ(gs.mailbox[0], "laura@contoso.com");
     CHECK_INT(gs.start[0], at(2, 10, 0, 0));
@@ -1014,14 +981,14 @@ static void t_links_and_context(void)
     a.level = MH_LEVEL_HIGH;
     a.time = at(0, 9, 0, 0);
     a.ent[MH_ENT_IP] = MH_SLICE_LIT("192.0.2.200");
-    CHECK(mh_detectors_add_finding(r.d, &a, NULL) == MH_OK);
+    CHECK(mh_detectors_add_finding(r.det.d, &a, NULL) == MH_OK);
     a.level = MH_LEVEL_MEDIUM;
     a.ent[MH_ENT_IP] = MH_SLICE_LIT("203.0.113.5"); /* below the seed level */
-    CHECK(mh_detectors_add_finding(r.d, &a, NULL) == MH_OK);
+    CHECK(mh_detectors_add_finding(r.det.d, &a, NULL) == MH_OK);
     run_end(&r);
     struct links l;
     memset(&l, 0, sizeof l);
-    CHECK(mh_detectors_links(r.d, on_link, &l) == MH_OK);
+    CHECK(mh_detectors_links(r.det.d, on_link, &l) == MH_OK);
     CHECK(strstr(l.text, "0:victim@contoso.com>2:" EVIL_APP "(added credentials)") != NULL);
     CHECK(strstr(l.text, "2:" EVIL_APP ">5:0b0b0b0b-0000-4000-8000-000000000001(same application)") !=
           NULL);
@@ -1071,7 +1038,7 @@ static void t_shared_egress(void)
     run_end(&r);
     struct links l;
     memset(&l, 0, sizeof l);
-    CHECK(mh_detectors_links(r.d, on_link, &l) == MH_OK);
+    CHECK(mh_detectors_links(r.det.d, on_link, &l) == MH_OK);
     CHECK(strstr(l.text, "1:198.51.100.1>7:shared egress(shared egress)") != NULL);
     CHECK(strstr(l.text, "192.0.2.99") == NULL);
     CHECK(strstr(l.text, "203.0.113.77") == NULL);
@@ -1089,7 +1056,7 @@ static void t_shared_egress(void)
     }
     run_end(&r);
     memset(&l, 0, sizeof l);
-    CHECK(mh_detectors_links(r.d, on_link, &l) == MH_OK);
+    CHECK(mh_detectors_links(r.det.d, on_link, &l) == MH_OK);
     CHECK_INT(l.n, 0);
     run_free(&r);
 }
@@ -1151,10 +1118,7 @@ static void t_d9_bulk_reader(void)
 static void t_state_reload(void)
 {
     char path[] = "/tmp/mh_test_state_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
-    unlink(path);
+    if (!mh_testdet_state_path(path)) return;
     mh_state *st = NULL;
     mh_error err;
     mh_error_clear(&err);
@@ -1287,11 +1251,11 @@ static void t_alloc_failure(void)
     for (int64_t k = 0; k < 400; k++) {
         struct run r;
         memset(&r, 0, sizeof r);
-        if (mh_normalizer_new(&r.nz) != MH_OK) continue;
+        if (mh_normalizer_new(&r.det.nz) != MH_OK) continue;
         struct mh_detector_config c;
         mh_detector_config_defaults(&c);
         mh_alloc_fail_after(k);
-        mh_status s = mh_detectors_new(&c, NULL, on_det, &r, &r.d, NULL);
+        mh_status s = mh_detectors_new(&c, NULL, on_det, &r, &r.det.d, NULL);
         for (int i = 0; i < 12 && !s; i++) {
             struct mia m = {.mailbox = "alice@contoso.com", .app = i < 11 ? EXO : GRAPH,
                             .client = i < 11 ? NULL : EVIL_APP, .uti = "opaque-token"};
@@ -1302,17 +1266,17 @@ static void t_alloc_failure(void)
             rec.json_len = rec.raw_len = (uint32_t)strlen(js);
             rec.number = (uint64_t)i + 1;
             struct mh_event ev;
-            s = mh_event_init(r.nz, &rec, &ev, NULL);
-            if (!s) s = mh_detectors_feed(r.d, &ev, NULL);
-            mh_normalizer_reset(r.nz);
+            s = mh_event_init(r.det.nz, &rec, &ev, NULL);
+            if (!s) s = mh_detectors_feed(r.det.d, &ev, NULL);
+            mh_normalizer_reset(r.det.nz);
         }
-        if (!s) s = mh_detectors_finish(r.d, NULL);
+        if (!s) s = mh_detectors_finish(r.det.d, NULL);
         mh_alloc_fail_after(-1);
         if (s == MH_OK) ok++;
         else if (s == MH_ENOMEM || s == MH_ELIMIT) nomem++;
         else CHECK(!"unexpected status");
-        mh_detectors_free(r.d);
-        mh_normalizer_free(r.nz);
+        mh_detectors_free(r.det.d);
+        mh_normalizer_free(r.det.nz);
     }
     CHECK(nomem > 0);
     CHECK(ok > 0);

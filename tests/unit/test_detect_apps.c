@@ -20,6 +20,7 @@
 #include "correlate/detector.h"
 #include "correlate/state.h"
 #include "mh_test.h"
+#include "mh_testdet.h"
 #include "normalize/event.h"
 
 #define TENANT "8d4121ed-0008-406d-bff9-0d5bb312183c"
@@ -58,11 +59,9 @@ struct got {
 };
 
 struct run {
-    mh_normalizer *nz;
-    mh_detectors *d;
+    struct mh_testdet det;
     struct got got[64];
     size_t ngot;
-    uint64_t recno;
     char all[8192];
     size_t nall;
 };
@@ -96,50 +95,18 @@ static mh_status on_det(void *ctx, const struct mh_detection *d)
 static void run_begin(struct run *r, const struct mh_detector_config *cfg, mh_state *st)
 {
     memset(r, 0, sizeof *r);
-    struct mh_detector_config c;
-    if (cfg) c = *cfg;
-    else mh_detector_config_defaults(&c);
-    CHECK(mh_normalizer_new(&r->nz) == MH_OK);
-    mh_error err;
-    mh_error_clear(&err);
-    mh_status s = mh_detectors_new(&c, st, on_det, r, &r->d, &err);
-    if (s) fprintf(stderr, "detectors_new: %s %s\n", mh_status_str(s), err.detail);
-    CHECK(s == MH_OK);
+    mh_testdet_begin(&r->det, cfg, st, on_det, r);
 }
 
-/* Feed one record; record numbers count from 1 in feed order. */
 static void feed(struct run *r, const char *json)
 {
-    struct mh_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.json = rec.raw = json;
-    rec.json_len = rec.raw_len = (uint32_t)strlen(json);
-    rec.format = MH_FMT_JSONL;
-    rec.number = ++r->recno;
-    rec.line = rec.number;
-    struct mh_event ev;
-    mh_error err;
-    mh_error_clear(&err);
-    mh_status s = mh_event_init(r->nz, &rec, &ev, &err);
-    if (s) fprintf(stderr, "event_init: %s (%s)\n", mh_status_str(s), json);
-    CHECK(s == MH_OK);
-    if (s) return;
-    CHECK(ev.time != MH_TIME_NONE);
-    CHECK(mh_detectors_feed(r->d, &ev, &err) == MH_OK);
-    mh_normalizer_reset(r->nz);
+    mh_testdet_feed(&r->det, json);
 }
 
 static void run_end(struct run *r)
 {
-    mh_error err;
-    mh_error_clear(&err);
-    mh_status s = mh_detectors_finish(r->d, &err);
-    if (s) fprintf(stderr, "finish: %s %s\n", mh_status_str(s), err.detail);
-    CHECK(s == MH_OK);
-    mh_detectors_free(r->d);
-    mh_normalizer_free(r->nz);
-    r->d = NULL;
-    r->nz = NULL;
+    mh_testdet_finish(&r->det);
+    mh_testdet_free(&r->det);
 }
 
 static const struct got *find(const struct run *r, const char *rule, const char *field)
@@ -332,7 +299,7 @@ static void t_d5_dormant_new_actor(void)
     /* day 6: a user who never managed it adds a password next to the existing one (AL + UAL) */
     feed(&r, al_cred(at(6, 10, 17), "test@contoso.com", NULL, LEG_OBJ, "Legacy App", K1, K1 " " K2,
                      "Password"));
-    uint64_t al_rec = r.recno;
+    uint64_t al_rec = r.det.recno;
     feed(&r, ual_cred(at(6, 10, 17), "test@contoso.com", LEG_OBJ, "Legacy App", K1, K1 " " K2));
     /* day 6: an admin adds a secret to Good App, which signs in daily */
     feed(&r, al_cred(at(6, 11, 0), "admin@contoso.com", NULL, GOOD_OBJ, "Good App", K3, K3 " " K4,
@@ -451,11 +418,7 @@ static void t_d5_order_and_state(void)
     /* run 1 (days 0..8): the admin updates Good App; run 2 (day 20): the admin's credential
        change is "known" through the state, and Legacy App is still dormant */
     char path[] = "/tmp/mh_test_apps_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    close(fd);
-    unlink(path);
+    if (!mh_testdet_state_path(path)) return;
     mh_state *st = NULL;
     CHECK(mh_state_open(path, &st, NULL) == MH_OK);
     run_begin(&a, NULL, st);
@@ -492,7 +455,7 @@ static void t_d9_graph_and_direct(void)
                      "Client=REST;Client=RESTSystem;;", NULL));
     feed(&r, mia(at(3, 14, 0), "ceo@contoso.com", APP_X, 5, 0, EXO, APP_X,
                  "Client=WebServices;ExchangeWebServices", NULL));
-    uint64_t ews = r.recno;
+    uint64_t ews = r.det.recno;
     feed(&r, mia(at(3, 15, 0), "ceo@contoso.com", APP_X, 5, 0, EXO, APP_X,
                  "Client=WebServices;ExchangeWebServices", NULL));
     /* negatives: a first-party client on both paths; an app on Graph only */
@@ -511,11 +474,7 @@ static void t_d9_graph_and_direct(void)
 
     /* across runs: Graph in run 1, direct in run 2 -> reported in run 2 only */
     char path[] = "/tmp/mh_test_apps_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    close(fd);
-    unlink(path);
+    if (!mh_testdet_state_path(path)) return;
     mh_state *st = NULL;
     for (int k = 0; k < 3; k++) {
         CHECK(mh_state_open(path, &st, NULL) == MH_OK);
@@ -547,7 +506,7 @@ static void t_d14_token_owner(void)
                  "Client=REST", ALICE_OID));
     feed(&r, mia(at(1, 9, 0), "alice@contoso.com", "alice@contoso.com", 0, 0, EXO, OUTLOOK_MOBILE,
                  "Client=OWA", OTHER_OID));
-    uint64_t bad = r.recno;
+    uint64_t bad = r.det.recno;
     feed(&r, mia(at(1, 9, 5), "alice@contoso.com", "alice@contoso.com", 0, 0, EXO, OUTLOOK_MOBILE,
                  "Client=OWA", OTHER_OID));
     /* negatives: app-only access names the app; a delegate logon names the delegate; an owner

@@ -22,6 +22,7 @@
 #include "ingest/mailstore.h"
 #include "ingest/mime.h"
 #include "mh_test.h"
+#include "mh_testfs.h"
 
 #define STORE "tests/data/mail/store"
 #define ENRON "../shared/corpora/mail/enron/edgar427-inbox-lf"
@@ -438,21 +439,6 @@ static void t_walk(void)
 }
 
 /* ---- shared corpora ---- */
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    struct mh_buf b;
-    mh_buf_init(&b, 1u << 30);
-    char chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (mh_buf_append(&b, chunk, k)) break;
-    fclose(f);
-    *n = b.len;
-    return b.data ? b.data : mh_strdup("");
-}
 
 /* Top-level entries of MimeKit's *-offsets.json: marker, begin, end. */
 static size_t read_offsets(const char *json, struct span *out, size_t max)

@@ -25,6 +25,7 @@
 #include "ingest/reader.h"
 #include "mailhound/limits.h"
 #include "mh_test.h"
+#include "mh_testfs.h"
 
 #define DATA "tests/data/formats/"
 #define SHARED "../shared/corpora/m365/"
@@ -148,29 +149,6 @@ static void run_path(const char *path, int mode, struct run *out)
 {
     struct in in = {path, NULL, 0};
     run_opts(&in, 1, 0, 0, 0, mode, out);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    unsigned char *p = malloc(cap);
-    size_t k;
-    while (p && (k = fread(p + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            unsigned char *q = realloc(p, cap *= 2);
-            if (!q) {
-                free(p);
-                p = NULL;
-            }
-            p = q;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return p;
 }
 
 /* UTF-8 -> UTF-16 (le or be), optional BOM. Caller frees. */
@@ -504,7 +482,7 @@ static void t_message_trace_encodings(void)
     static const char *const fmts[] = {"csv-trace", "csv-trace-summary", "csv-trace-extended"};
     for (size_t f = 0; f < 3; f++) {
         size_t n = 0;
-        unsigned char *u8 = slurp(files[f], &n);
+        unsigned char *u8 = (unsigned char *)slurp(files[f], &n);
         CHECK(u8 != NULL);
         if (!u8) continue;
         struct run base;
@@ -531,7 +509,7 @@ static void t_message_trace_encodings(void)
             free(u16);
         }
         run_free(&base);
-        free(u8);
+        mh_free(u8);
     }
     /* the #TYPE line of Export-Csv is skipped; quoted header names unquoted */
     struct run r;
@@ -631,7 +609,7 @@ static void t_compression(void)
                                         DATA "trace_summary_utf16le.csv"};
     for (size_t f = 0; f < 4; f++) {
         size_t n = 0;
-        unsigned char *plain = slurp(files[f], &n);
+        unsigned char *plain = (unsigned char *)slurp(files[f], &n);
         CHECK(plain != NULL);
         if (!plain) continue;
         struct in pin = {"x", plain, n};
@@ -669,7 +647,7 @@ static void t_compression(void)
         }
         free(gz);
         run_free(&base);
-        free(plain);
+        mh_free(plain);
     }
     /* gzip truncated after the last complete record: that record is delivered */
     const char *j = "{\"a\":1}\n{\"a\":2}\n{\"a\":3";
@@ -1052,7 +1030,7 @@ static void t_batches_stay_valid(void)
 static void t_alloc_failures(void)
 {
     size_t n = 0;
-    unsigned char *csv = slurp(DATA "la_signinlogs.csv", &n);
+    unsigned char *csv = (unsigned char *)slurp(DATA "la_signinlogs.csv", &n);
     size_t gl = 0;
     unsigned char *gz = csv ? gzip_of(csv, n, &gl) : NULL;
     const char *js = "{\"records\":[{\"a\":1},{\"b\":2}]}\n";
@@ -1080,7 +1058,7 @@ static void t_alloc_failures(void)
     CHECK(enomem > 10);
     run_free(&ok);
     free(gz);
-    free(csv);
+    mh_free(csv);
 }
 
 /* ------------------------------------------------------------ shared corpus */

@@ -16,6 +16,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "mh_test.h"
+#include "mh_testfs.h"
 #include "secrets/scan.h"
 
 struct out {
@@ -169,20 +170,6 @@ static void t_entropy(void)
     CHECK(fabs(mh_secrets_entropy("\xff\xfe", 2) - 0.0) < 1e-12);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    struct mh_buf b;
-    mh_buf_init(&b, 1u << 28);
-    char chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (mh_buf_append(&b, chunk, k)) break;
-    fclose(f);
-    return b.data ? b.data : mh_strdup("");
-}
-
 /* One sample per shipped rule: the rule must find exactly its sample. */
 struct sample {
     const char *rule, *text, *secret;
@@ -291,7 +278,7 @@ static const char *const MISSES[] = {
 
 static void t_default_rules(void)
 {
-    char *rules = read_all("rules/secrets/default.toml");
+    char *rules = slurp("rules/secrets/default.toml", NULL);
     CHECK(rules != NULL);
     if (!rules) return;
     struct mh_gl_config *c = NULL;
@@ -391,11 +378,11 @@ static void t_differential(void)
         texts[n++] = owned[nown++] = t;
     }
     for (size_t i = 0; i < sizeof MISSES / sizeof MISSES[0]; i++) texts[n++] = MISSES[i];
-    char *notes = read_all("tests/data/mail/store/notes.txt");
+    char *notes = slurp("tests/data/mail/store/notes.txt", NULL);
     if (notes) texts[n++] = notes;
-    char *rules = read_all("rules/secrets/default.toml");
+    char *rules = slurp("rules/secrets/default.toml", NULL);
     if (rules) differential(rules, texts, n);
-    char *gl = read_all("../shared/corpora/gitleaks/gitleaks/gitleaks.toml");
+    char *gl = slurp("../shared/corpora/gitleaks/gitleaks/gitleaks.toml", NULL);
     if (gl)
         differential(gl, texts, n);
     else

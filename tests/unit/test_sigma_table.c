@@ -28,6 +28,7 @@
 
 #include "match/match.h"
 #include "mh_test.h"
+#include "mh_testfs.h"
 #include "normalize/event.h"
 #include "rules/ruleset.h"
 #include "rules/yaml.h"
@@ -48,24 +49,6 @@ static void on_note(void *ctx, enum mh_note_kind k, const struct mh_rule *r, con
     char *dst = k == MH_NOTE_REJECTED ? n->rejected : k == MH_NOTE_WARNING ? n->warnings : NULL;
     size_t cap = k == MH_NOTE_REJECTED ? sizeof n->rejected : sizeof n->warnings;
     if (dst) snprintf(dst + strlen(dst), cap - strlen(dst), "%s", line);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b) b[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 static int cases_run, events_run;
@@ -239,7 +222,7 @@ static void run_table(const char *path, mh_normalizer *nz, const char *fieldmaps
         for (uint32_t i = 0; cases && i < cases->n; i++) run_case(path, cases->kids[i], nz, fieldmaps, expand);
     }
     mh_yaml_fini(&yf);
-    free(data);
+    mh_free(data);
 }
 
 static int cmp(const void *a, const void *b)
