@@ -815,26 +815,21 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
 
 /* ------------------------------------------------------------ deliver */
 
+/* The spool buffer -> the spool file (so pread sees everything). */
+static mh_status spool_flush(struct sim *S)
+{
+    MH_TRY(sim_out_write_fd(S, S->spool_fd, SPOOL_NAME, S->spool_buf.b.data, S->spool_buf.b.len));
+    S->spool_len += S->spool_buf.b.len;
+    mh_buf_clear(&S->spool_buf.b);
+    return MH_OK;
+}
+
 static mh_status spool_write(struct sim *S, const char *p, size_t n, uint64_t *off)
 {
     *off = S->spool_len + S->spool_buf.b.len;
     sim_tx_put(&S->spool_buf, p, n);
     if (S->spool_buf.st) return mh_error_set(S->err, S->spool_buf.st, "spool buffer", NULL);
-    if (S->spool_buf.b.len >= MH_SIM_FILE_BUF) {
-        const char *c = S->spool_buf.b.data;
-        size_t left = S->spool_buf.b.len;
-        while (left) {
-            ssize_t w = write(S->spool_fd, c, left);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return mh_error_set(S->err, MH_EIO, "cannot write spool", "%s", strerror(errno));
-            }
-            c += w;
-            left -= (size_t)w;
-        }
-        S->spool_len += S->spool_buf.b.len;
-        mh_buf_clear(&S->spool_buf.b);
-    }
+    if (S->spool_buf.b.len >= MH_SIM_FILE_BUF) return spool_flush(S);
     return MH_OK;
 }
 
@@ -962,19 +957,8 @@ static int cmp_dlv(const void *a, const void *b)
 
 static mh_status mbox_write(struct sim *S, int fd, const char *rel)
 {
-    const char *p = S->mbuf.b.data;
-    size_t n = S->mbuf.b.len;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return mh_error_set(S->err, MH_EIO, "cannot write mailbox", "%s/%s: %s", S->dir, rel,
-                                strerror(errno));
-        }
-        p += w;
-        n -= (size_t)w;
-        S->bytes_out += (uint64_t)w;
-    }
+    MH_TRY(sim_out_write_fd(S, fd, rel, S->mbuf.b.data, S->mbuf.b.len));
+    S->bytes_out += S->mbuf.b.len;
     mh_buf_clear(&S->mbuf.b);
     return MH_OK;
 }
@@ -984,22 +968,7 @@ mh_status sim_mail_day_flush(struct sim *S)
     mh_status st = MH_OK;
     int fd = -1;
     char rel[320];
-    /* spool buffer -> file so pread sees everything */
-    if (S->spool_buf.b.len) {
-        size_t left = S->spool_buf.b.len;
-        const char *c = S->spool_buf.b.data;
-        while (left) {
-            ssize_t w = write(S->spool_fd, c, left);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return mh_error_set(S->err, MH_EIO, "cannot write spool", "%s", strerror(errno));
-            }
-            c += w;
-            left -= (size_t)w;
-        }
-        S->spool_len += S->spool_buf.b.len;
-        mh_buf_clear(&S->spool_buf.b);
-    }
+    MH_TRY(spool_flush(S));
     qsort(S->dlv, S->ndlv, sizeof *S->dlv, cmp_dlv);
     for (size_t i = 0; i < S->ndlv;) {
         uint32_t user = S->dlv[i].user;

@@ -52,17 +52,17 @@ static mh_status io_error(struct sim *S, const char *what, const char *rel)
     return st;
 }
 
-static mh_status write_all(struct sim *S, struct sim_file *f, const char *p, size_t n)
+mh_status sim_out_write_fd(struct sim *S, int fd, const char *rel, const void *p, size_t n)
 {
+    const char *c = p;
     while (n) {
-        ssize_t w = write(f->fd, p, n);
+        ssize_t w = write(fd, c, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            return io_error(S, "write", f->rel);
+            return io_error(S, "write", rel);
         }
-        p += w;
+        c += w;
         n -= (size_t)w;
-        S->bytes_out += (uint64_t)w;
     }
     return MH_OK;
 }
@@ -70,7 +70,8 @@ static mh_status write_all(struct sim *S, struct sim_file *f, const char *p, siz
 static mh_status flush(struct sim *S, struct sim_file *f)
 {
     if (f->buf.st) return mh_error_set(S->err, f->buf.st, "output buffer", "%s", f->rel);
-    mh_status st = write_all(S, f, f->buf.b.data, f->buf.b.len);
+    mh_status st = sim_out_write_fd(S, f->fd, f->rel, f->buf.b.data, f->buf.b.len);
+    if (!st) S->bytes_out += f->buf.b.len;
     mh_buf_clear(&f->buf.b);
     return st;
 }
@@ -360,19 +361,8 @@ mh_status sim_out_write_file(struct sim *S, const char *rel, const void *p, size
 {
     int fd = openat(S->files_dirfd, rel, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return io_error(S, "open", rel);
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            mh_status st = io_error(S, "write", rel);
-            close(fd);
-            return st;
-        }
-        c += w;
-        n -= (size_t)w;
-        S->bytes_out += (uint64_t)w;
-    }
-    if (close(fd) != 0) return io_error(S, "close", rel);
-    return MH_OK;
+    mh_status st = sim_out_write_fd(S, fd, rel, p, n);
+    if (!st) S->bytes_out += n;
+    if (close(fd) != 0 && !st) st = io_error(S, "close", rel);
+    return st;
 }
