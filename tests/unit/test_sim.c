@@ -335,6 +335,14 @@ static void t_options(void)
     o.start += 3600 * MH_USEC_PER_SEC;
     CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
     tiny(&o, "/nonexistent-dir-for-test/x");
+    o.start = (INT64_MAX / SIM_DAY) * SIM_DAY; /* start + days would overflow */
+    mh_error_clear(&err);
+    CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
+    CHECK(strstr(err.msg, "--start") != NULL);
+    tiny(&o, "/nonexistent-dir-for-test/x");
+    o.start = -SIM_DAY;
+    CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
+    tiny(&o, "/nonexistent-dir-for-test/x");
     mh_error_clear(&err);
     CHECK(mh_sim_run(&o, NULL, &err) == MH_EIO);
 }
