@@ -3,42 +3,24 @@
  */
 #include "sim/emit.h"
 
-#include "base/alloc.h"
+#include "base/jsonw.h"
+#include "base/sha256.h"
 
 void sim_tx_init(struct sim_tx *t, size_t max)
 {
-    t->p = NULL;
-    t->len = t->cap = 0;
-    t->max = max;
+    mh_buf_init(&t->b, max);
     t->st = MH_OK;
 }
 
 void sim_tx_fini(struct sim_tx *t)
 {
-    mh_free(t->p);
-    t->p = NULL;
-    t->len = t->cap = 0;
+    mh_buf_fini(&t->b);
 }
 
 bool sim_tx_grow(struct sim_tx *t, size_t n)
 {
-    if (t->st) return false;
-    if (n > t->max || t->len > t->max - n) {
-        t->st = MH_ELIMIT;
-        return false;
-    }
-    size_t need = t->len + n;
-    size_t nc = t->cap ? t->cap : 4096;
-    while (nc < need) nc *= 2;
-    if (nc > t->max) nc = t->max;
-    char *q = mh_realloc(t->p, nc);
-    if (!q) {
-        t->st = MH_ENOMEM;
-        return false;
-    }
-    t->p = q;
-    t->cap = nc;
-    return true;
+    if (!t->st) t->st = mh_buf_reserve(&t->b, n);
+    return !t->st;
 }
 
 void sim_tx_u64(struct sim_tx *t, uint64_t v)
@@ -76,72 +58,25 @@ void sim_tx_u64w(struct sim_tx *t, uint64_t v, int width)
 
 void sim_tx_hex(struct sim_tx *t, const void *p, size_t n, bool upper)
 {
-    const char *dg = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    const unsigned char *b = p;
     if (!sim_tx_room(t, 2 * n)) return;
-    char *o = t->p + t->len;
-    for (size_t i = 0; i < n; i++) {
-        o[2 * i] = dg[b[i] >> 4];
-        o[2 * i + 1] = dg[b[i] & 15];
-    }
-    t->len += 2 * n;
+    char *o = t->b.data + t->b.len;
+    mh_hex(p, n, o);
+    if (upper)
+        for (size_t i = 0; i < 2 * n; i++)
+            if (o[i] >= 'a') o[i] = (char)(o[i] - 'a' + 'A');
+    sim_tx_commit(t, 2 * n);
 }
 
 void sim_tx_guid(struct sim_tx *t, const uint8_t g[16])
 {
-    static const char dg[] = "0123456789abcdef";
     if (!sim_tx_room(t, 36)) return;
-    char *o = t->p + t->len;
-    int k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) o[k++] = '-';
-        o[k++] = dg[g[i] >> 4];
-        o[k++] = dg[g[i] & 15];
-    }
-    t->len += 36;
+    sim_guid_str(g, t->b.data + t->b.len);
+    sim_tx_commit(t, 36);
 }
 
 void sim_tx_json(struct sim_tx *t, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            run++;
-            continue;
-        }
-        sim_tx_put(t, s + i - run, run);
-        run = 0;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t k = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            k = 6;
-        }
-        sim_tx_put(t, esc, k);
-    }
-    sim_tx_put(t, s + n - run, run);
+    if (!t->st) t->st = mh_json_escape(&t->b, s, n);
 }
 
 void sim_tx_kv(struct sim_tx *t, const char *k, const char *v)
@@ -152,55 +87,21 @@ void sim_tx_kv(struct sim_tx *t, const char *k, const char *v)
     sim_tx_c(t, '"');
 }
 
-/* "YYYY-MM-DDThh:mm:ss" into o (19 bytes). */
-static void fmt_sec(char *o, mh_time tm, int *usec)
-{
-    struct mh_civil c;
-    mh_time_to_civil(tm, &c);
-    int y = c.year;
-    o[0] = (char)('0' + y / 1000 % 10);
-    o[1] = (char)('0' + y / 100 % 10);
-    o[2] = (char)('0' + y / 10 % 10);
-    o[3] = (char)('0' + y % 10);
-    o[4] = '-';
-    o[5] = (char)('0' + c.month / 10);
-    o[6] = (char)('0' + c.month % 10);
-    o[7] = '-';
-    o[8] = (char)('0' + c.day / 10);
-    o[9] = (char)('0' + c.day % 10);
-    o[10] = 'T';
-    o[11] = (char)('0' + c.hour / 10);
-    o[12] = (char)('0' + c.hour % 10);
-    o[13] = ':';
-    o[14] = (char)('0' + c.min / 10);
-    o[15] = (char)('0' + c.min % 10);
-    o[16] = ':';
-    o[17] = (char)('0' + c.sec / 10);
-    o[18] = (char)('0' + c.sec % 10);
-    *usec = c.usec;
-}
-
 void sim_tx_time_ual(struct sim_tx *t, mh_time tm)
 {
-    char o[20];
-    int us;
-    fmt_sec(o, tm, &us);
-    sim_tx_put(t, o, 19);
+    char o[32];
+    size_t n = mh_time_format(tm, o, 1); /* ...ss.uuuuuuZ */
+    sim_tx_put(t, o, n - 8);
 }
 
+/* ...ss.uuuuuu then the seventh digit 0 and the zone suffix. */
 static void time7(struct sim_tx *t, mh_time tm, const char *suffix, size_t sn)
 {
     char o[40];
-    int us;
-    fmt_sec(o, tm, &us);
-    o[19] = '.';
-    for (int i = 25; i >= 20; i--) {
-        o[i] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    o[26] = '0';
-    memcpy(o + 27, suffix, sn);
-    sim_tx_put(t, o, 27 + sn);
+    size_t n = mh_time_format(tm, o, 1);
+    o[n - 1] = '0';
+    memcpy(o + n, suffix, sn);
+    sim_tx_put(t, o, n + sn);
 }
 
 void sim_tx_time_7z(struct sim_tx *t, mh_time tm)
@@ -245,7 +146,7 @@ static size_t b64raw(char *o, const void *p, size_t n, const char *alpha, bool p
 static void b64(struct sim_tx *t, const void *p, size_t n, const char *alpha, bool pad)
 {
     if (!sim_tx_room(t, (n + 2) / 3 * 4)) return;
-    t->len += b64raw(t->p + t->len, p, n, alpha, pad);
+    sim_tx_commit(t, b64raw(t->b.data + t->b.len, p, n, alpha, pad));
 }
 
 size_t sim_b64url_str(const void *p, size_t n, char *out)
@@ -258,14 +159,15 @@ size_t sim_b64url_str(const void *p, size_t n, char *out)
 
 void sim_guid_str(const uint8_t g[16], char out[37])
 {
-    static const char dg[] = "0123456789abcdef";
-    int k = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[k++] = '-';
-        out[k++] = dg[g[i] >> 4];
-        out[k++] = dg[g[i] & 15];
-    }
-    out[36] = '\0';
+    mh_hex(g, 4, out);
+    out[8] = '-';
+    mh_hex(g + 4, 2, out + 9);
+    out[13] = '-';
+    mh_hex(g + 6, 2, out + 14);
+    out[18] = '-';
+    mh_hex(g + 8, 2, out + 19);
+    out[23] = '-';
+    mh_hex(g + 10, 6, out + 24);
 }
 
 void sim_tx_b64(struct sim_tx *t, const void *p, size_t n)

@@ -2,24 +2,28 @@
  * sim/emit.h -- fast text emission for the simulator's writers
  *
  * Pipeline: sim. Every record the simulator writes is appended to a
- * struct sim_tx (a growable byte buffer with a hard maximum) through the
- * inline helpers below. Errors are sticky, as in base/jsonw.h: once an append
- * fails (MH_ENOMEM, or MH_ELIMIT past `max`), later appends are no-ops and
- * the status is checked once when the buffer is flushed. This keeps the hot
+ * struct sim_tx -- a base/buf.h mh_buf (growable, with a hard maximum, kept
+ * NUL-terminated) plus a sticky status -- through the inline helpers below.
+ * Errors are sticky, as in base/jsonw.h: once an append fails (MH_ENOMEM, or
+ * MH_ELIMIT past the maximum), later appends are no-ops and the status is
+ * checked once when the buffer is flushed. This keeps the hot
  * path (hundreds of appends per record, >= 100 MB/s overall) free of
  * per-call error plumbing and of printf.
  *
- * Formats provided: literals, C strings, JSON-escaped strings (RFC 8259;
- * the simulator only escapes text it generated, which is valid UTF-8),
+ * Formats provided: literals, C strings, JSON-escaped strings (base/jsonw.h
+ * mh_json_escape; the simulator only escapes text it generated, which is
+ * valid UTF-8 without \b or \f, so its output is that of RFC 8259's minimal
+ * escaping),
  * unsigned and signed decimals, GUIDs (lower-case 8-4-4-4-12 from 16 bytes in
  * text order), hex, IPv4/IPv6 addresses, and every timestamp form the
  * exports use (log-formats.md §11.3):
  *   sim_tx_time_ual   2024-03-04T09:12:33            (UAL CreationTime)
  *   sim_tx_time_7z    2024-03-04T09:12:33.1234560Z   (Azure Monitor `time`, trace)
  *   sim_tx_time_7off  2024-03-04T09:12:33.1234560+00:00 (Graph createdDateTime)
- * The seventh fractional digit is always 0 (times are kept in microseconds).
+ * The seventh fractional digit is always 0 (times are kept in microseconds);
+ * all three are cut from base/time.h mh_time_format.
  *
- * Ownership: the buffer owns its bytes (mh_realloc/mh_free).
+ * Ownership: the buffer owns its bytes (mh_buf_init/mh_buf_fini).
  * Thread-safety: none needed (the simulator is single-threaded).
  */
 #ifndef MH_SIM_EMIT_H
@@ -30,13 +34,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/time.h"
 #include "mailhound/status.h"
 
 struct sim_tx {
-    char *p;
-    size_t len, cap, max;
-    mh_status st;
+    struct mh_buf b; /* the bytes: b.data[0..b.len) */
+    mh_status st;    /* first failure, sticky */
 };
 
 void sim_tx_init(struct sim_tx *t, size_t max);
@@ -44,23 +48,32 @@ void sim_tx_fini(struct sim_tx *t);
 /* Make room for n more bytes; false (and sticky status) on failure. */
 bool sim_tx_grow(struct sim_tx *t, size_t n);
 
+/* Room for n more bytes and the NUL (mh_buf_reserve's test, inline). */
 static inline bool sim_tx_room(struct sim_tx *t, size_t n)
 {
-    if (t->len + n <= t->cap) return true;
+    if (!t->st && t->b.cap - t->b.len > n) return true;
     return sim_tx_grow(t, n);
+}
+
+/* Count n bytes written at b.data + b.len as content. */
+static inline void sim_tx_commit(struct sim_tx *t, size_t n)
+{
+    t->b.len += n;
+    t->b.data[t->b.len] = '\0';
 }
 
 static inline void sim_tx_put(struct sim_tx *t, const void *s, size_t n)
 {
     if (!sim_tx_room(t, n)) return;
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
+    memcpy(t->b.data + t->b.len, s, n);
+    sim_tx_commit(t, n);
 }
 
 static inline void sim_tx_c(struct sim_tx *t, char c)
 {
     if (!sim_tx_room(t, 1)) return;
-    t->p[t->len++] = c;
+    t->b.data[t->b.len] = c;
+    sim_tx_commit(t, 1);
 }
 
 static inline void sim_tx_s(struct sim_tx *t, const char *s)

@@ -471,7 +471,7 @@ static void quote_parent(struct sim *S, struct sim_tx *t, const struct sim_msg *
         SIM_LIT(t, "\nSubject: ");
         sim_text_subject(t, p->topic, p->subj_seed);
         SIM_LIT(t, "\n\n");
-        sim_tx_put(t, q.p, q.len);
+        sim_tx_put(t, q.b.data, q.b.len);
     } else {
         SIM_LIT(t, "\n\nOn ");
         sim_tx_s(t, wday[((days % 7) + 7) % 7]);
@@ -491,10 +491,10 @@ static void quote_parent(struct sim *S, struct sim_tx *t, const struct sim_msg *
         sim_tx_s(t, sim_addr_email(S, p->from));
         SIM_LIT(t, "> wrote:\n");
         size_t ls = 0;
-        for (size_t i = 0; i <= q.len; i++) {
-            if (i < q.len && q.p[i] != '\n') continue;
+        for (size_t i = 0; i <= q.b.len; i++) {
+            if (i < q.b.len && q.b.data[i] != '\n') continue;
             SIM_LIT(t, "> ");
-            sim_tx_put(t, q.p + ls, i - ls);
+            sim_tx_put(t, q.b.data + ls, i - ls);
             sim_tx_c(t, '\n');
             ls = i + 1;
         }
@@ -506,7 +506,7 @@ static void quote_parent(struct sim *S, struct sim_tx *t, const struct sim_msg *
 const char *sim_msg_subject(struct sim *S, const struct sim_msg *m)
 {
     struct sim_tx *t = &S->tmp;
-    t->len = 0;
+    mh_buf_clear(&t->b);
     if (m->kind == MK_SCANNER) {
         SIM_LIT(t, "Scanned from MFP-");
         sim_tx_u64(t, 100 + m->body_seed % 800);
@@ -521,7 +521,7 @@ const char *sim_msg_subject(struct sim *S, const struct sim_msg *m)
     }
     sim_tx_c(t, '\0');
     if (t->st) return "";
-    return t->p;
+    return t->b.data;
 }
 
 /* ------------------------------------------------------------ compose */
@@ -558,8 +558,8 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
         tn = &S->tenants[S->users[fidx].tenant];
     else if (SIM_ADDR_KIND(m->from) == A_SCANNER)
         tn = &S->tenants[fidx];
-    t->len = 0;
-    x->len = 0;
+    mh_buf_clear(&t->b);
+    mh_buf_clear(&x->b);
     *bcc_off = *bcc_len = 0;
 
     /* body text first: its length decides nothing in the headers */
@@ -584,12 +584,12 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
         if (!(m->secret_flags & SECRET_IN_ATTACHMENT)) {
             /* after the first paragraph of the body, before the signature */
             secret_at = 0;
-            for (size_t i = 0; i + 1 < x->len; i++)
-                if (x->p[i] == '\n' && x->p[i + 1] == '\n') {
+            for (size_t i = 0; i + 1 < x->b.len; i++)
+                if (x->b.data[i] == '\n' && x->b.data[i + 1] == '\n') {
                     secret_at = i;
-                    if (x->p[0] == 'H') { /* skip the greeting's blank line */
-                        for (size_t k = i + 2; k + 1 < x->len; k++)
-                            if (x->p[k] == '\n' && x->p[k + 1] == '\n') {
+                    if (x->b.data[0] == 'H') { /* skip the greeting's blank line */
+                        for (size_t k = i + 2; k + 1 < x->b.len; k++)
+                            if (x->b.data[k] == '\n' && x->b.data[k + 1] == '\n') {
                                 secret_at = k;
                                 break;
                             }
@@ -636,9 +636,9 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
     addr_list(S, t, "To", m->rcpt, m->nto, q);
     addr_list(S, t, "Cc", m->rcpt + m->nto, m->ncc, q);
     if (m->nbcc) {
-        *bcc_off = (uint32_t)t->len;
+        *bcc_off = (uint32_t)t->b.len;
         addr_list(S, t, "Bcc", m->rcpt + m->nto + m->ncc, m->nbcc, q);
-        *bcc_len = (uint32_t)(t->len - *bcc_off);
+        *bcc_len = (uint32_t)(t->b.len - *bcc_off);
     }
     const char *subj = sim_msg_subject(S, m);
     size_t sl = strlen(subj);
@@ -689,14 +689,14 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
     SIM_LIT(t, "MIME-Version: 1.0\n");
 
     /* body */
-    const char *body = x->p;
-    size_t blen = x->len;
+    const char *body = x->b.data;
+    size_t blen = x->b.len;
     struct sim_tx *plain = &S->part;
-    plain->len = 0;
+    mh_buf_clear(&plain->b);
     if (secret_at != SIZE_MAX && secret_at <= blen) {
         sim_tx_put(plain, body, secret_at);
         SIM_LIT(plain, "\n\n");
-        sim_tx_put(plain, sec.p, sec.len);
+        sim_tx_put(plain, sec.b.data, sec.b.len);
         sim_tx_put(plain, body + secret_at, blen - secret_at);
     } else {
         sim_tx_put(plain, body, blen);
@@ -706,7 +706,7 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
     if (attach_secret && kind != MK_ATTACH) kind = MK_ATTACH;
     char bmix[32], balt[32];
     if (kind == MK_PLAIN) {
-        text_part(t, "text/plain", plain->p, plain->len);
+        text_part(t, "text/plain", plain->b.data, plain->b.len);
     } else {
         boundary(bmix, "_004_", m->serial, S->o.seed);
         boundary(balt, "_000_", m->serial, S->o.seed);
@@ -725,7 +725,7 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
             SIM_LIT(t, "\"\n\n--");
             sim_tx_s(t, balt);
             sim_tx_c(t, '\n');
-            text_part(t, "text/plain", plain->p, plain->len);
+            text_part(t, "text/plain", plain->b.data, plain->b.len);
             SIM_LIT(t, "\n--");
             sim_tx_s(t, balt);
             sim_tx_c(t, '\n');
@@ -742,21 +742,21 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
                 SIM_LIT(&h, "</p>");
                 if (i == secret_at) {
                     SIM_LIT(&h, "\n<pre>");
-                    html_escape(&h, sec.p, sec.len);
+                    html_escape(&h, sec.b.data, sec.b.len);
                     SIM_LIT(&h, "</pre>");
                 }
                 ps = i + 2;
                 i++;
             }
             SIM_LIT(&h, "\n</div></body></html>");
-            text_part(t, "text/html", h.p, h.len);
+            text_part(t, "text/html", h.b.data, h.b.len);
             if (h.st && !t->st) t->st = h.st;
             sim_tx_fini(&h);
             SIM_LIT(t, "\n--");
             sim_tx_s(t, balt);
             SIM_LIT(t, "--\n");
         } else if (mixed) {
-            text_part(t, "text/plain", plain->p, plain->len);
+            text_part(t, "text/plain", plain->b.data, plain->b.len);
         }
         if (mixed) {
             SIM_LIT(t, "\n--");
@@ -773,7 +773,7 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
                 SIM_LIT(t, "\nContent-Disposition: attachment; filename=\"");
                 sim_tx_s(t, fn);
                 SIM_LIT(t, "\"\nContent-Transfer-Encoding: base64\n\n");
-                b64_lines(t, sec.p, sec.len);
+                b64_lines(t, sec.b.data, sec.b.len);
             } else {
                 const char *fn, *ct;
                 sim_text_attachment(&r, &fn, &ct);
@@ -815,26 +815,21 @@ static mh_status compose(struct sim *S, struct sim_msg *m, const struct sim_ip *
 
 /* ------------------------------------------------------------ deliver */
 
+/* The spool buffer -> the spool file (so pread sees everything). */
+static mh_status spool_flush(struct sim *S)
+{
+    MH_TRY(sim_out_write_fd(S, S->spool_fd, SPOOL_NAME, S->spool_buf.b.data, S->spool_buf.b.len));
+    S->spool_len += S->spool_buf.b.len;
+    mh_buf_clear(&S->spool_buf.b);
+    return MH_OK;
+}
+
 static mh_status spool_write(struct sim *S, const char *p, size_t n, uint64_t *off)
 {
-    *off = S->spool_len + S->spool_buf.len;
+    *off = S->spool_len + S->spool_buf.b.len;
     sim_tx_put(&S->spool_buf, p, n);
     if (S->spool_buf.st) return mh_error_set(S->err, S->spool_buf.st, "spool buffer", NULL);
-    if (S->spool_buf.len >= MH_SIM_FILE_BUF) {
-        const char *c = S->spool_buf.p;
-        size_t left = S->spool_buf.len;
-        while (left) {
-            ssize_t w = write(S->spool_fd, c, left);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return mh_error_set(S->err, MH_EIO, "cannot write spool", "%s", strerror(errno));
-            }
-            c += w;
-            left -= (size_t)w;
-        }
-        S->spool_len += S->spool_buf.len;
-        S->spool_buf.len = 0;
-    }
+    if (S->spool_buf.b.len >= MH_SIM_FILE_BUF) return spool_flush(S);
     return MH_OK;
 }
 
@@ -906,18 +901,18 @@ mh_status sim_mail_send_extra(struct sim *S, struct sim_msg *m, const struct sim
     MH_TRY(compose(S, m, client_ip, &bcc_off, &bcc_len));
     struct sim_tx *t = &S->msgbuf;
     /* mbox escaping of body lines that start with "From " */
-    for (size_t i = 1; i + 5 < t->len; i++) {
-        if (t->p[i - 1] == '\n' && memcmp(t->p + i, "From ", 5) == 0) {
+    for (size_t i = 1; i + 5 < t->b.len; i++) {
+        if (t->b.data[i - 1] == '\n' && memcmp(t->b.data + i, "From ", 5) == 0) {
             if (!sim_tx_room(t, 1)) break;
-            memmove(t->p + i + 1, t->p + i, t->len - i);
-            t->p[i] = '>';
-            t->len++;
+            memmove(t->b.data + i + 1, t->b.data + i, t->b.len - i);
+            t->b.data[i] = '>';
+            sim_tx_commit(t, 1);
             if (bcc_len && bcc_off > i) bcc_off++;
         }
     }
-    m->size = (uint32_t)t->len;
+    m->size = (uint32_t)t->b.len;
     uint64_t off;
-    MH_TRY(spool_write(S, t->p, t->len, &off));
+    MH_TRY(spool_write(S, t->b.data, t->b.len, &off));
     S->messages++;
     struct sim_rng r;
     sim_rng_derive(&r, S->o.seed, SIM_S_MAIL, m->serial, 2);
@@ -962,20 +957,9 @@ static int cmp_dlv(const void *a, const void *b)
 
 static mh_status mbox_write(struct sim *S, int fd, const char *rel)
 {
-    const char *p = S->mbuf.p;
-    size_t n = S->mbuf.len;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return mh_error_set(S->err, MH_EIO, "cannot write mailbox", "%s/%s: %s", S->dir, rel,
-                                strerror(errno));
-        }
-        p += w;
-        n -= (size_t)w;
-        S->bytes_out += (uint64_t)w;
-    }
-    S->mbuf.len = 0;
+    MH_TRY(sim_out_write_fd(S, fd, rel, S->mbuf.b.data, S->mbuf.b.len));
+    S->bytes_out += S->mbuf.b.len;
+    mh_buf_clear(&S->mbuf.b);
     return MH_OK;
 }
 
@@ -984,22 +968,7 @@ mh_status sim_mail_day_flush(struct sim *S)
     mh_status st = MH_OK;
     int fd = -1;
     char rel[320];
-    /* spool buffer -> file so pread sees everything */
-    if (S->spool_buf.len) {
-        size_t left = S->spool_buf.len;
-        const char *c = S->spool_buf.p;
-        while (left) {
-            ssize_t w = write(S->spool_fd, c, left);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return mh_error_set(S->err, MH_EIO, "cannot write spool", "%s", strerror(errno));
-            }
-            c += w;
-            left -= (size_t)w;
-        }
-        S->spool_len += S->spool_buf.len;
-        S->spool_buf.len = 0;
-    }
+    MH_TRY(spool_flush(S));
     qsort(S->dlv, S->ndlv, sizeof *S->dlv, cmp_dlv);
     for (size_t i = 0; i < S->ndlv;) {
         uint32_t user = S->dlv[i].user;
@@ -1024,22 +993,23 @@ mh_status sim_mail_day_flush(struct sim *S)
                 st = mh_error_set(S->err, t->st, "mailbox buffer", NULL);
                 goto out;
             }
-            ssize_t got = pread(S->spool_fd, t->p + t->len, d->len, (off_t)d->off);
+            ssize_t got = pread(S->spool_fd, t->b.data + t->b.len, d->len, (off_t)d->off);
             if (got != (ssize_t)d->len) {
                 st = mh_error_set(S->err, MH_EIO, "cannot read spool", "%s",
                                   got < 0 ? strerror(errno) : "short read");
                 goto out;
             }
             if (d->bcc_len) {
-                memmove(t->p + t->len + d->bcc_off, t->p + t->len + d->bcc_off + d->bcc_len,
+                memmove(t->b.data + t->b.len + d->bcc_off,
+                        t->b.data + t->b.len + d->bcc_off + d->bcc_len,
                         d->len - d->bcc_off - d->bcc_len);
-                t->len += d->len - d->bcc_len;
+                sim_tx_commit(t, d->len - d->bcc_len);
             } else {
-                t->len += d->len;
+                sim_tx_commit(t, d->len);
             }
-            if (t->len && t->p[t->len - 1] != '\n') sim_tx_c(t, '\n');
+            if (t->b.len && t->b.data[t->b.len - 1] != '\n') sim_tx_c(t, '\n');
             sim_tx_c(t, '\n');
-            if (t->len >= MH_SIM_FILE_BUF) MH_CHECK(mbox_write(S, fd, rel));
+            if (t->b.len >= MH_SIM_FILE_BUF) MH_CHECK(mbox_write(S, fd, rel));
         }
         MH_CHECK(mbox_write(S, fd, rel));
         if (close(fd) != 0) {

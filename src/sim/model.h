@@ -521,6 +521,9 @@ MH_MUST_CHECK mh_status sim_rec_end(struct sim *S, mh_time t);
 /* Trace row (UTF-8 in S->scratch) -> trace file as UTF-16LE. */
 MH_MUST_CHECK mh_status sim_out_trace_row(struct sim *S);
 MH_MUST_CHECK mh_status sim_out_write_file(struct sim *S, const char *rel, const void *p, size_t n);
+/* p[0..n) to fd, over short writes and EINTR; MH_EIO (errno, DIR/rel) on failure. */
+MH_MUST_CHECK mh_status sim_out_write_fd(struct sim *S, int fd, const char *rel, const void *p,
+                                         size_t n);
 MH_MUST_CHECK mh_status sim_out_mkdirs(struct sim *S, const char *rel_dir);
 
 /* ------------------------------------------------ writers */

@@ -52,17 +52,17 @@ static mh_status io_error(struct sim *S, const char *what, const char *rel)
     return st;
 }
 
-static mh_status write_all(struct sim *S, struct sim_file *f, const char *p, size_t n)
+mh_status sim_out_write_fd(struct sim *S, int fd, const char *rel, const void *p, size_t n)
 {
+    const char *c = p;
     while (n) {
-        ssize_t w = write(f->fd, p, n);
+        ssize_t w = write(fd, c, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            return io_error(S, "write", f->rel);
+            return io_error(S, "write", rel);
         }
-        p += w;
+        c += w;
         n -= (size_t)w;
-        S->bytes_out += (uint64_t)w;
     }
     return MH_OK;
 }
@@ -70,8 +70,9 @@ static mh_status write_all(struct sim *S, struct sim_file *f, const char *p, siz
 static mh_status flush(struct sim *S, struct sim_file *f)
 {
     if (f->buf.st) return mh_error_set(S->err, f->buf.st, "output buffer", "%s", f->rel);
-    mh_status st = write_all(S, f, f->buf.p, f->buf.len);
-    f->buf.len = 0;
+    mh_status st = sim_out_write_fd(S, f->fd, f->rel, f->buf.b.data, f->buf.b.len);
+    if (!st) S->bytes_out += f->buf.b.len;
+    mh_buf_clear(&f->buf.b);
     return st;
 }
 
@@ -250,7 +251,7 @@ struct sim_tx *sim_rec_begin(struct sim *S, uint32_t tenant, int kind)
     S->cur_file = id;
     S->cur_kind = kind;
     S->cur_tenant = tenant;
-    S->cur_start = f->buf.len;
+    S->cur_start = f->buf.b.len;
     S->ual.id = NULL;
     return &f->buf;
 }
@@ -287,7 +288,7 @@ static mh_status purview_row(struct sim *S, const char *json, size_t n)
     SIM_LIT(t, "\",,\r\n");
     pv->nrec++;
     if (S->tag_scen >= 0) MH_TRY(sim_truth_ref(S, S->purview, pv->nrec, m->t));
-    if (t->len >= MH_SIM_FILE_BUF) MH_TRY(flush(S, pv));
+    if (t->b.len >= MH_SIM_FILE_BUF) MH_TRY(flush(S, pv));
     return MH_OK;
 }
 
@@ -300,9 +301,9 @@ mh_status sim_rec_end(struct sim *S, mh_time t)
     /* The Purview export covers every activity except MailItemsAccessed (see docs) */
     if (S->cur_kind == FK_UAL && S->cur_tenant == 0 && S->ual.id && S->ual.rtype != 50 &&
         !f->buf.st)
-        MH_TRY(purview_row(S, f->buf.p + S->cur_start, f->buf.len - S->cur_start));
+        MH_TRY(purview_row(S, f->buf.b.data + S->cur_start, f->buf.b.len - S->cur_start));
     if (f->container == C_JSONL) sim_tx_c(&f->buf, '\n');
-    if (f->buf.len >= MH_SIM_FILE_BUF) MH_TRY(flush(S, f));
+    if (f->buf.b.len >= MH_SIM_FILE_BUF) MH_TRY(flush(S, f));
     return MH_OK;
 }
 
@@ -310,7 +311,7 @@ mh_status sim_rec_end(struct sim *S, mh_time t)
 static void utf16le(struct sim_tx *o, const char *s, size_t n)
 {
     if (!sim_tx_room(o, 4 * n)) return;
-    unsigned char *d = (unsigned char *)o->p + o->len;
+    unsigned char *d = (unsigned char *)o->b.data + o->b.len;
     size_t k = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
@@ -343,16 +344,16 @@ static void utf16le(struct sim_tx *o, const char *s, size_t n)
             d[k++] = (unsigned char)(cp >> 8);
         }
     }
-    o->len += k;
+    sim_tx_commit(o, k);
 }
 
 mh_status sim_out_trace_row(struct sim *S)
 {
     struct sim_file *f = &S->files[S->trace];
     if (S->scratch.st) return mh_error_set(S->err, S->scratch.st, "trace row", NULL);
-    utf16le(&f->buf, S->scratch.p, S->scratch.len);
-    S->scratch.len = 0;
-    if (f->buf.len >= MH_SIM_FILE_BUF) MH_TRY(flush(S, f));
+    utf16le(&f->buf, S->scratch.b.data, S->scratch.b.len);
+    mh_buf_clear(&S->scratch.b);
+    if (f->buf.b.len >= MH_SIM_FILE_BUF) MH_TRY(flush(S, f));
     return MH_OK;
 }
 
@@ -360,19 +361,8 @@ mh_status sim_out_write_file(struct sim *S, const char *rel, const void *p, size
 {
     int fd = openat(S->files_dirfd, rel, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return io_error(S, "open", rel);
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            mh_status st = io_error(S, "write", rel);
-            close(fd);
-            return st;
-        }
-        c += w;
-        n -= (size_t)w;
-        S->bytes_out += (uint64_t)w;
-    }
-    if (close(fd) != 0) return io_error(S, "close", rel);
-    return MH_OK;
+    mh_status st = sim_out_write_fd(S, fd, rel, p, n);
+    if (!st) S->bytes_out += n;
+    if (close(fd) != 0 && !st) st = io_error(S, "close", rel);
+    return st;
 }

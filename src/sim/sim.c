@@ -120,6 +120,10 @@ static mh_status check(const struct mh_sim_opts *o, mh_error *err)
                             MH_SIM_MAX_PARTNERS);
     if (o->start % SIM_DAY)
         return mh_error_set(err, MH_EINVAL, "--start must be a date (00:00 UTC)", NULL);
+    /* the CLI's range: keeps start + days from overflowing and every time
+     * stamp written at four-digit years */
+    if (o->start < 0 || o->start > mh_days_from_civil(2200, 12, 31) * SIM_DAY)
+        return mh_error_set(err, MH_EINVAL, "--start out of range", "1970-01-01..2200-12-31");
     return MH_OK;
 }
 

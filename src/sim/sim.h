@@ -31,7 +31,7 @@ struct mh_sim_opts {
     const char *out_dir;
     uint32_t users; /* users of the primary tenant */
     uint32_t days;
-    mh_time start; /* 00:00 UTC of the first day */
+    mh_time start; /* 00:00 UTC of the first day, 1970-01-01..2200-12-31 */
     uint64_t seed;
     unsigned scenarios; /* mh_sim_scenario bits; 0 = none */
     uint32_t partners;  /* external organisations (incl. free-mail individuals) */

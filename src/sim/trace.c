@@ -23,7 +23,7 @@
 mh_status sim_trace_open(struct sim *S)
 {
     struct sim_tx *t = &S->scratch;
-    t->len = 0;
+    mh_buf_clear(&t->b);
     SIM_LIT(t, "origin_timestamp_utc,sender_address,recipient_status,message_subject,total_bytes,"
                "message_id,network_message_id,original_client_ip,directionality,connector_id,"
                "delivery_priority\r\n");
@@ -50,7 +50,7 @@ mh_status sim_emit_trace(struct sim *S, const struct sim_msg *m, const char *sub
 {
     if (!m->has_id) return MH_OK;
     struct sim_tx *t = &S->scratch;
-    t->len = 0;
+    mh_buf_clear(&t->b);
     sim_tx_time_7z(t, m->t);
     sim_tx_c(t, ',');
     sim_addr env = m->sender != SIM_NONE ? m->sender : m->from;

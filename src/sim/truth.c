@@ -238,7 +238,7 @@ static int cmp_org(const void *a, const void *b)
 
 static void msgid_str(struct sim *S, struct sim_tx *t, uint64_t serial, sim_addr from)
 {
-    t->len = 0;
+    mh_buf_clear(&t->b);
     sim_tx_msgid(S, t, serial, from);
     sim_tx_c(t, '\0');
 }
@@ -269,7 +269,7 @@ mh_status sim_truth_write(struct sim *S)
         }
         struct mh_map_entry *e;
         bool created;
-        MH_CHECK(mh_map_put(&exf, id.p, id.len - 1, &e, &created));
+        MH_CHECK(mh_map_put(&exf, id.b.data, id.b.len - 1, &e, &created));
         if (!created) continue;
         uint32_t k = (uint32_t)(exf.n - 1);
         e->value = x->serial;
@@ -371,10 +371,10 @@ mh_status sim_truth_write(struct sim *S)
     for (uint32_t i = 0; i < S->nsecrets; i++) {
         const struct sim_secret *s = &S->secrets[i];
         msgid_str(S, &id, s->serial, s->from);
-        if (!mh_map_get(&exf, id.p, id.len - 1)) continue;
+        if (!mh_map_get(&exf, id.b.data, id.b.len - 1)) continue;
         mh_jw_obj_begin(&w);
         mh_jw_key(&w, "message_id");
-        mh_jw_str(&w, id.p);
+        mh_jw_str(&w, id.b.data);
         mh_jw_key(&w, "rule");
         mh_jw_str(&w, s->rule);
         mh_jw_key(&w, "fingerprint");

@@ -143,22 +143,22 @@ static void t_emit(void)
     sim_tx_time_7z(&t, tm);
     sim_tx_c(&t, '|');
     sim_tx_time_7off(&t, tm);
-    CHECK_MEM(t.p, t.len,
+    CHECK_MEM(t.b.data, t.b.len,
               "2024-03-04T09:12:33|2024-03-04T09:12:33.1234560Z|2024-03-04T09:12:33.1234560+00:00");
-    t.len = 0;
+    mh_buf_clear(&t.b);
     sim_tx_json(&t, "a\"b\\c\n\x01\xc3\xa9", 9);
-    CHECK_MEM(t.p, t.len, "a\\\"b\\\\c\\n\\u0001\xc3\xa9");
-    t.len = 0;
+    CHECK_MEM(t.b.data, t.b.len, "a\\\"b\\\\c\\n\\u0001\xc3\xa9");
+    mh_buf_clear(&t.b);
     sim_tx_csvq(&t, "x\"y\"\"", 5);
-    CHECK_MEM(t.p, t.len, "x\"\"y\"\"\"\"");
-    t.len = 0;
+    CHECK_MEM(t.b.data, t.b.len, "x\"\"y\"\"\"\"");
+    mh_buf_clear(&t.b);
     sim_tx_b64(&t, "any carnal pleas", 16);
-    CHECK_MEM(t.p, t.len, "YW55IGNhcm5hbCBwbGVhcw==");
-    t.len = 0;
+    CHECK_MEM(t.b.data, t.b.len, "YW55IGNhcm5hbCBwbGVhcw==");
+    mh_buf_clear(&t.b);
     sim_tx_u64w(&t, 7, 3);
     sim_tx_c(&t, ' ');
     sim_tx_i64(&t, -42);
-    CHECK_MEM(t.p, t.len, "007 -42");
+    CHECK_MEM(t.b.data, t.b.len, "007 -42");
     CHECK(t.st == MH_OK);
     struct sim_tx small;
     sim_tx_init(&small, 8);
@@ -194,7 +194,7 @@ static void t_secrets(void)
             sim_tx_init(&t, 4096);
             sim_secret_text(&r, kind, "Atlas", &t, sec);
             size_t n = strlen(sec);
-            bool ok = sim_entropy(sec, n) > thr[kind] && t.len > n && t.st == MH_OK;
+            bool ok = sim_entropy(sec, n) > thr[kind] && t.b.len > n && t.st == MH_OK;
             switch (kind) {
             case SK_AWS:
                 ok &= n == 20 && memcmp(sec, "AKIA", 4) == 0 &&
@@ -223,7 +223,7 @@ static void t_secrets(void)
                 /* the value sits between "Password=" and ';' */
                 char pat[300];
                 snprintf(pat, sizeof pat, "Password=%s;", sec);
-                ok &= t.st == MH_OK && memmem(t.p, t.len, pat, strlen(pat)) != NULL;
+                ok &= t.st == MH_OK && memmem(t.b.data, t.b.len, pat, strlen(pat)) != NULL;
             }
             }
             if (!ok) bad[kind]++;
@@ -333,6 +333,14 @@ static void t_options(void)
     CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
     tiny(&o, "/nonexistent-dir-for-test/x");
     o.start += 3600 * MH_USEC_PER_SEC;
+    CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
+    tiny(&o, "/nonexistent-dir-for-test/x");
+    o.start = (INT64_MAX / SIM_DAY) * SIM_DAY; /* start + days would overflow */
+    mh_error_clear(&err);
+    CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
+    CHECK(strstr(err.msg, "--start") != NULL);
+    tiny(&o, "/nonexistent-dir-for-test/x");
+    o.start = -SIM_DAY;
     CHECK(mh_sim_run(&o, NULL, &err) == MH_EINVAL);
     tiny(&o, "/nonexistent-dir-for-test/x");
     mh_error_clear(&err);
