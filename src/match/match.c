@@ -21,6 +21,18 @@
  *  - a number matches numerically (decimal text, no exponent) or textually;
  *  - null: no non-null value at any path; exists: some path resolves;
  *  - keyword: the raw record text, else any leaf value.
+ *
+ * Allocation: none per record, event or candidate rule (the match stage's
+ * rule; test: tests/unit/test_sigma_noalloc.c). What the walk needs is sized
+ * when the matcher is created: candidate flags and the touched list per rule,
+ * the detection cache for the largest rule, the route cache, the Hyperscan
+ * scratch and the regex scratch (a match never asks for groups, so it never
+ * grows). Values are slices into the record, the ruleset (mapped values) or
+ * the normalizer's per-batch arena (nested tapes, unescaped strings, entity
+ * text; its block is kept across resets); fieldref values sit in a fixed
+ * array on the stack. Alerts (alert.c) borrow the same slices and render
+ * straight into the caller's buffer. Whatever a new feature needs here is
+ * taken at matcher creation or computed at compile time.
  */
 #include "match/match.h"
 
