@@ -40,21 +40,6 @@
 #include "rules/ruleset.h"
 #include "rules/yaml.h"
 
-static const char *const kind_names[MH_SRC__COUNT] = {
-    [MH_SRC_UNKNOWN] = "unknown",
-    [MH_SRC_UAL_EXCHANGE_ADMIN] = "ual.exchange_admin",
-    [MH_SRC_UAL_MAILBOX] = "ual.mailbox",
-    [MH_SRC_UAL_ENTRA_LOGON] = "ual.entra_logon",
-    [MH_SRC_UAL_ENTRA_DIRECTORY] = "ual.entra_directory",
-    [MH_SRC_UAL_OTHER] = "ual.other",
-    [MH_SRC_SIGNIN_INTERACTIVE] = "signin.interactive",
-    [MH_SRC_SIGNIN_NONINTERACTIVE] = "signin.noninteractive",
-    [MH_SRC_SIGNIN_SERVICE_PRINCIPAL] = "signin.service_principal",
-    [MH_SRC_SIGNIN_MANAGED_IDENTITY] = "signin.managed_identity",
-    [MH_SRC_DIRECTORY_AUDIT] = "audit.directory",
-    [MH_SRC_MESSAGE_TRACE] = "trace.message",
-};
-
 static mh_status fm_err(mh_error *err, const char *file, const struct mh_ynode *at,
                         const char *msg, const char *detail)
 {
@@ -153,7 +138,7 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
         }
         int k = -1;
         for (int q = 0; q < MH_SRC__COUNT; q++)
-            if (mh_yscalar_is(s, kind_names[q])) k = q;
+            if (mh_yscalar_is(s, mh_source_kind_name((enum mh_source_kind)q))) k = q;
         if (k < 0) {
             st = fm_err(err, file, s, "bad field map", "unknown source kind (see normalize/event.h)");
             goto out;
