@@ -117,6 +117,7 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
     mh_map_init(&rt->aliases, 100000, false);
     rs->nroutes++;
     rt->name = mh_arena_strndup(&rs->arena, stem, strlen(stem));
+    if (!rt->name) MH_CHECK(MH_ENOMEM);
     const struct mh_ynode *ls = mh_ymap_get(root, "logsource");
     if (!ls || ls->kind != MH_Y_MAP) {
         st = fm_err(err, file, root, "bad field map", "missing 'logsource' mapping");
@@ -158,7 +159,8 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
                 st = fm_err(err, file, when->kids[i], "bad field map", "paths are strings");
                 goto out;
             }
-            rt->when[rt->nwhen++] = mh_arena_strndup(&rs->arena, when->kids[i]->str, when->kids[i]->len);
+            rt->when[rt->nwhen] = mh_arena_strndup(&rs->arena, when->kids[i]->str, when->kids[i]->len);
+            if (!rt->when[rt->nwhen++]) MH_CHECK(MH_ENOMEM);
         }
     }
     const struct mh_ynode *pre = mh_ymap_get(root, "try_prefixes");
@@ -174,7 +176,8 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
                 st = fm_err(err, file, pre->kids[i], "bad field map", "prefixes are strings");
                 goto out;
             }
-            rt->prefix[rt->nprefix++] = mh_arena_strndup(&rs->arena, pre->kids[i]->str, pre->kids[i]->len);
+            rt->prefix[rt->nprefix] = mh_arena_strndup(&rs->arena, pre->kids[i]->str, pre->kids[i]->len);
+            if (!rt->prefix[rt->nprefix++]) MH_CHECK(MH_ENOMEM);
         }
     }
     const struct mh_ynode *tc = mh_ymap_get(root, "try_case");
