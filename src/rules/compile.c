@@ -42,16 +42,10 @@ static void cwarn(mh_ruleset *rs, const struct mh_rule *r, const char *msg, cons
 
 static void cwarn(mh_ruleset *rs, const struct mh_rule *r, const char *msg, const char *fmt, ...)
 {
-    mh_error w;
-    char d[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d, sizeof d, fmt, ap);
+    mh_ruleset_warnv(rs, r, r ? r->file : "", r ? r->line : 0, r ? r->col : 0, 0, msg, fmt, ap);
     va_end(ap);
-    mh_error_clear(&w);
-    mh_error_set(&w, MH_OK, msg, "%s", d);
-    mh_error_at(&w, r ? r->file : "", r ? r->line : 0, r ? r->col : 0, 0, 0);
-    mh_ruleset_note(rs, MH_NOTE_WARNING, r, &w);
 }
 
 static bool refers(const struct mh_rule *r, const char *ref)
