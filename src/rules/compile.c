@@ -511,6 +511,21 @@ static bool need_better(const struct need *a, const struct need *b)
     return need_cost(a) < need_cost(b);
 }
 
+/* Fold k into acc (the first k is taken as is): under AND one operand's
+ * need suffices, so the better one is kept; under OR every alternative is
+ * needed, so the literals are unioned. */
+static void need_fold(struct need *acc, bool *have, const struct need *k, bool and)
+{
+    if (!*have) {
+        *acc = *k;
+    } else if (and) {
+        if (need_better(k, acc)) *acc = *k;
+    } else {
+        need_union(acc, k);
+    }
+    *have = true;
+}
+
 /* Necessary literal of a regex: longest safe run of a top-level mandatory
  * literal sequence (outside groups and classes, not made optional by a
  * quantifier); a top-level alternation gives none. Copied into the arena. */
@@ -702,12 +717,7 @@ static mh_status item_need(mh_ruleset *rs, const struct mh_item *it, struct need
             need_always(&one);
             break;
         }
-        if (it->all) {
-            if (!have || need_better(&one, &best)) best = one, have = true;
-        } else {
-            if (!have) best = one, have = true;
-            else need_union(&best, &one);
-        }
+        need_fold(&best, &have, &one, it->all);
     }
     if (!have) need_always(&best);
     /* the field's own name is necessary too: keep the better of the two */
@@ -740,12 +750,7 @@ static mh_status dnode_need(mh_ruleset *rs, const struct mh_dnode *d, struct nee
     bool have = false;
     for (uint32_t i = 0; i < d->n; i++) {
         MH_TRY(dnode_need(rs, d->kids[i], &k));
-        if (d->kind == MH_DN_AND) {
-            if (!have || need_better(&k, &acc)) acc = k, have = true;
-        } else {
-            if (!have) acc = k, have = true;
-            else need_union(&acc, &k);
-        }
+        need_fold(&acc, &have, &k, d->kind == MH_DN_AND);
     }
     if (!have) need_always(&acc);
     *out = acc;
@@ -773,12 +778,7 @@ static mh_status cond_need(mh_ruleset *rs, const struct mh_rule *r, const struct
     bool have = false;
     for (uint32_t i = 0; i < c->n; i++) {
         MH_TRY(cond_need(rs, r, c->kids[i], &k));
-        if (c->kind == MH_CN_AND) {
-            if (!have || need_better(&k, &acc)) acc = k, have = true;
-        } else {
-            if (!have) acc = k, have = true;
-            else need_union(&acc, &k);
-        }
+        need_fold(&acc, &have, &k, c->kind == MH_CN_AND);
     }
     if (!have) need_always(&acc);
     *out = acc;
