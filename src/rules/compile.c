@@ -282,9 +282,11 @@ static uint32_t pick_route(const mh_ruleset *rs, const struct mh_rule *r)
     return best;
 }
 
-/* Append p unless an identical path (same transforms) is already listed. */
+/* Append p unless an identical path (same transforms) is already listed or
+ * it is longer than a path can be (a prefixed variant of a long name). */
 static bool add_path(struct mh_fpath *paths, uint32_t *k, const struct mh_fpath *p)
 {
+    if (p->len > MH_MAX_FIELD_PATH) return true;
     for (uint32_t i = 0; i < *k; i++)
         if (paths[i].len == p->len && paths[i].xform == p->xform && paths[i].vmap == p->vmap &&
             memcmp(paths[i].path, p->path, p->len) == 0)
@@ -295,6 +297,7 @@ static bool add_path(struct mh_fpath *paths, uint32_t *k, const struct mh_fpath 
 
 static mh_status field_for(mh_ruleset *rs, uint32_t route, const char *name, uint32_t *out)
 {
+    if (strlen(name) > MH_MAX_FIELD_PATH) return MH_ELIMIT;
     char key[MH_MAX_FIELD_PATH + 16];
     int kl = snprintf(key, sizeof key, "%u\x1f%s", route, name);
     if (kl < 0 || (size_t)kl >= sizeof key) return MH_ELIMIT;
@@ -374,6 +377,20 @@ static mh_status field_for(mh_ruleset *rs, uint32_t route, const char *name, uin
     f->npaths = k;
     e->value = rs->nfields + 1;
     *out = (uint32_t)rs->nfields++;
+    return MH_OK;
+}
+
+/* A field name longer than MH_MAX_FIELD_PATH names nothing an event can
+ * hold (mh_event_get refuses such paths): the rule is disabled with a
+ * warning rather than failing the whole ruleset. */
+static mh_status disable_long_field(mh_ruleset *rs, struct mh_rule *r)
+{
+    if (!r->disabled) {
+        r->disabled = true;
+        r->disabled_why = "a field name is too long";
+        rs->stats.disabled++;
+        cwarn(rs, r, "rule disabled", "a field name is longer than %d bytes", MH_MAX_FIELD_PATH);
+    }
     return MH_OK;
 }
 
@@ -945,7 +962,12 @@ mh_status mh_ruleset_compile(mh_ruleset *rs, mh_error *err)
         if (r->route != UINT32_MAX) rs->stats.routed++;
         if (r->disabled) continue;
         bool kw = false;
-        for (uint32_t d = 0; d < r->ndets; d++) MH_CHECK(resolve_dnode(rs, r->route, r->dets[d].root, &kw));
+        for (uint32_t d = 0; d < r->ndets && !r->disabled; d++) {
+            st = resolve_dnode(rs, r->route, r->dets[d].root, &kw);
+            if (st == MH_ELIMIT) st = disable_long_field(rs, r);
+            MH_CHECK(st);
+        }
+        if (r->disabled) continue;
         r->uses_keywords = kw;
         if (r->route == UINT32_MAX) continue;
         MH_CHECK(push_u32(rs, &active, &nactive, &capactive, r->index));
@@ -955,7 +977,10 @@ mh_status mh_ruleset_compile(mh_ruleset *rs, mh_error *err)
     }
     for (size_t i = 0; i < rs->nrules; i++) {
         struct mh_rule *r = rs->rules[i];
-        if (r->kind == MH_RK_CORRELATION) MH_CHECK(corr_fields(rs, r));
+        if (r->kind != MH_RK_CORRELATION) continue;
+        st = corr_fields(rs, r);
+        if (st == MH_ELIMIT) st = disable_long_field(rs, r);
+        MH_CHECK(st);
     }
     rs->active = to_arena(rs, active, nactive);
     if (!rs->active) MH_CHECK(MH_ENOMEM);
