@@ -66,6 +66,8 @@
 #define MH_MAX_LIVE_EVENTS 65536          /* events initialised between two normalizer resets */
 #define MH_NZ_POOL_NODES (4u << 20)       /* tape nodes a normalizer keeps across resets (64 MiB);
                                              tapes beyond this budget are released on reset */
+#define MH_NZ_ARENA_KEEP (32u << 20)      /* decoded-data block a normalizer keeps across resets:
+                                             sized to the busiest batch up to this budget */
 #define MH_MAX_STATS_OPERATIONS 100000    /* distinct operations `stats` lists; the rest: "(other)" */
 
 /* ---- mail store and secrets (src/ingest/mime.c, mailstore.c; src/secrets/) ---- */

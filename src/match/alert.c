@@ -5,6 +5,10 @@
  * order, each once) with the first value the event has for it, after the
  * field map's transforms: what the rule saw. Fields the event lacks are
  * left out.
+ *
+ * No allocation of its own: an alert borrows its strings (see match.c) and
+ * every rendering appends to the caller's buffer, which a batch loop reuses
+ * (the csv cells that hold JSON or joined lists are quoted in place).
  */
 #include "match/alert.h"
 
@@ -165,22 +169,40 @@ static mh_status render_json(struct mh_buf *out, const struct mh_alert *a)
     return mh_buf_putc(out, '\n');
 }
 
-static mh_status csv_cell(struct mh_buf *out, const char *s, size_t n, bool last)
+/* End the cell written at out->data[mark..len): quote it in place when it
+ * holds a separator, a quote or a line break (quotes doubled), then append
+ * the separator. Cells are rendered straight into `out`: no scratch buffer
+ * per alert. */
+static mh_status csv_end(struct mh_buf *out, size_t mark, bool last)
 {
+    size_t q = 0;
     bool quote = false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = true;
+    for (size_t i = mark; i < out->len; i++) {
+        char c = out->data[i];
+        if (c == '"') q++;
+        if (c == ',' || c == '"' || c == '\n' || c == '\r') quote = true;
+    }
     if (quote) {
-        MH_TRY(mh_buf_putc(out, '"'));
-        for (size_t i = 0; i < n; i++) {
-            if (s[i] == '"') MH_TRY(mh_buf_putc(out, '"'));
-            MH_TRY(mh_buf_putc(out, s[i]));
+        MH_TRY(mh_buf_reserve(out, q + 2));
+        char *d = out->data;
+        size_t w = out->len + q + 2;
+        d[--w] = '"';
+        for (size_t i = out->len; i-- > mark;) {
+            d[--w] = d[i];
+            if (d[i] == '"') d[--w] = '"';
         }
-        MH_TRY(mh_buf_putc(out, '"'));
-    } else if (n) {
-        MH_TRY(mh_buf_append(out, s, n));
+        d[--w] = '"';
+        out->len += q + 2;
+        d[out->len] = '\0';
     }
     return mh_buf_putc(out, last ? '\n' : ',');
+}
+
+static mh_status csv_cell(struct mh_buf *out, const char *s, size_t n, bool last)
+{
+    size_t mark = out->len;
+    MH_TRY(mh_buf_append(out, s, n));
+    return csv_end(out, mark, last);
 }
 
 static mh_status csv_str(struct mh_buf *out, const char *s, bool last)
@@ -190,53 +212,47 @@ static mh_status csv_str(struct mh_buf *out, const char *s, bool last)
 
 static mh_status render_csv(struct mh_buf *out, const struct mh_alert *a)
 {
-    mh_status st = MH_OK;
     const struct mh_rule *r = a->rule;
     char t[40], num[32];
     mh_time_format(a->time, t, 0);
-    struct mh_buf tmp;
-    mh_buf_init(&tmp, 1u << 24);
-    MH_CHECK(csv_str(out, t, false));
-    MH_CHECK(csv_str(out, r->id ? r->id : r->name, false));
-    MH_CHECK(csv_str(out, r->title, false));
-    MH_CHECK(csv_str(out, mh_level_name((enum mh_level)r->level), false));
-    for (uint32_t i = 0; i < r->ntags; i++) MH_CHECK(mh_buf_printf(&tmp, "%s%s", i ? " " : "", r->tags[i]));
-    MH_CHECK(csv_cell(out, tmp.data ? tmp.data : "", tmp.len, false));
-    mh_buf_clear(&tmp);
-    MH_CHECK(csv_str(out, a->source.file, false));
+    MH_TRY(csv_str(out, t, false));
+    MH_TRY(csv_str(out, r->id ? r->id : r->name, false));
+    MH_TRY(csv_str(out, r->title, false));
+    MH_TRY(csv_str(out, mh_level_name((enum mh_level)r->level), false));
+    size_t mark = out->len;
+    for (uint32_t i = 0; i < r->ntags; i++) MH_TRY(mh_buf_printf(out, "%s%s", i ? " " : "", r->tags[i]));
+    MH_TRY(csv_end(out, mark, false));
+    MH_TRY(csv_str(out, a->source.file, false));
     snprintf(num, sizeof num, "%llu", (unsigned long long)a->source.record);
-    MH_CHECK(csv_str(out, num, false));
+    MH_TRY(csv_str(out, num, false));
     snprintf(num, sizeof num, "%llu", (unsigned long long)a->source.offset);
-    MH_CHECK(csv_str(out, num, false));
-    for (int i = 0; i < MH_ALERT_ENTITIES; i++) MH_CHECK(csv_cell(out, a->ent[i].ptr ? a->ent[i].ptr : "", a->ent[i].len, false));
+    MH_TRY(csv_str(out, num, false));
+    for (int i = 0; i < MH_ALERT_ENTITIES; i++) MH_TRY(csv_cell(out, a->ent[i].ptr ? a->ent[i].ptr : "", a->ent[i].len, false));
     /* fields as one JSON object */
     struct mh_jw w;
-    mh_jw_init(&w, &tmp);
+    mark = out->len;
+    mh_jw_init(&w, out);
     mh_jw_obj_begin(&w);
     for (uint32_t i = 0; i < a->nfields; i++) {
         mh_jw_key(&w, a->fname[i]);
         jw_slice(&w, a->fval[i]);
     }
     mh_jw_obj_end(&w);
-    MH_CHECK(mh_jw_status(&w));
-    MH_CHECK(csv_cell(out, tmp.data, tmp.len, false));
-    mh_buf_clear(&tmp);
+    MH_TRY(mh_jw_status(&w));
+    MH_TRY(csv_end(out, mark, false));
     if (a->is_corr) {
-        MH_CHECK(csv_str(out, mh_corr_type_name((enum mh_corr_type)r->corr->type), false));
+        MH_TRY(csv_str(out, mh_corr_type_name((enum mh_corr_type)r->corr->type), false));
+        mark = out->len;
         for (uint32_t i = 0; i < a->ngroup; i++)
-            MH_CHECK(mh_buf_printf(&tmp, "%s%s=%.*s", i ? " " : "", a->gname[i], (int)a->gval[i].len,
-                                   a->gval[i].ptr ? a->gval[i].ptr : ""));
-        MH_CHECK(csv_cell(out, tmp.data ? tmp.data : "", tmp.len, false));
+            MH_TRY(mh_buf_printf(out, "%s%s=%.*s", i ? " " : "", a->gname[i], (int)a->gval[i].len,
+                                 a->gval[i].ptr ? a->gval[i].ptr : ""));
+        MH_TRY(csv_end(out, mark, false));
         snprintf(num, sizeof num, "%.15g", a->count);
-        MH_CHECK(csv_str(out, num, true));
-    } else {
-        MH_CHECK(csv_str(out, "", false));
-        MH_CHECK(csv_str(out, "", false));
-        MH_CHECK(csv_str(out, "", true));
+        return csv_str(out, num, true);
     }
-out:
-    mh_buf_fini(&tmp);
-    return st;
+    MH_TRY(csv_str(out, "", false));
+    MH_TRY(csv_str(out, "", false));
+    return csv_str(out, "", true);
 }
 
 static mh_status cell(struct mh_buf *out, const char *s, size_t n, size_t width)

@@ -21,6 +21,18 @@
  *  - a number matches numerically (decimal text, no exponent) or textually;
  *  - null: no non-null value at any path; exists: some path resolves;
  *  - keyword: the raw record text, else any leaf value.
+ *
+ * Allocation: none per record, event or candidate rule (the match stage's
+ * rule; test: tests/unit/test_sigma_noalloc.c). What the walk needs is sized
+ * when the matcher is created: candidate flags and the touched list per rule,
+ * the detection cache for the largest rule, the route cache, the Hyperscan
+ * scratch and the regex scratch (a match never asks for groups, so it never
+ * grows). Values are slices into the record, the ruleset (mapped values) or
+ * the normalizer's per-batch arena (nested tapes, unescaped strings, entity
+ * text; its block is kept across resets); fieldref values sit in a fixed
+ * array on the stack. Alerts (alert.c) borrow the same slices and render
+ * straight into the caller's buffer. Whatever a new feature needs here is
+ * taken at matcher creation or computed at compile time.
  */
 #include "match/match.h"
 
@@ -401,13 +413,23 @@ static bool fieldref_test(const struct vctx *c, const char *s, size_t n)
     return false;
 }
 
+/* The text and type a rule sees of val, after path p's transforms. */
+static enum mh_jtype value_view(const struct mh_fpath *p, const struct mh_value *val,
+                                const char **s, size_t *n)
+{
+    enum mh_jtype type = val->type;
+    *s = val->text.ptr ? val->text.ptr : "";
+    *n = val->text.len;
+    transform(p, &type, s, n);
+    return type;
+}
+
 static bool on_value(void *ctx, const struct mh_value *val)
 {
     struct vctx *c = ctx;
-    enum mh_jtype type = val->type;
-    const char *s = val->text.ptr ? val->text.ptr : "";
-    size_t n = val->text.len;
-    transform(c->p, &type, &s, &n);
+    const char *s;
+    size_t n;
+    enum mh_jtype type = value_view(c->p, val, &s, &n);
     if (c->collecting) {
         if (type != MH_JNULL && type != MH_JOBJ && c->nrefs < FIELDREF_MAX)
             c->refs[c->nrefs++] = mh_slice_make(s, n);
@@ -683,11 +705,9 @@ struct first {
 static bool on_first(void *ctx, const struct mh_value *val)
 {
     struct first *f = ctx;
-    enum mh_jtype type = val->type;
-    const char *s = val->text.ptr ? val->text.ptr : "";
-    size_t n = val->text.len;
-    transform(f->p, &type, &s, &n);
-    if (type == MH_JNULL) return false;
+    const char *s;
+    size_t n;
+    if (value_view(f->p, val, &s, &n) == MH_JNULL) return false;
     f->s = mh_slice_make(s, n);
     f->got = true;
     return true;

@@ -42,16 +42,10 @@ static void cwarn(mh_ruleset *rs, const struct mh_rule *r, const char *msg, cons
 
 static void cwarn(mh_ruleset *rs, const struct mh_rule *r, const char *msg, const char *fmt, ...)
 {
-    mh_error w;
-    char d[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d, sizeof d, fmt, ap);
+    mh_ruleset_warnv(rs, r, r ? r->file : "", r ? r->line : 0, r ? r->col : 0, 0, msg, fmt, ap);
     va_end(ap);
-    mh_error_clear(&w);
-    mh_error_set(&w, MH_OK, msg, "%s", d);
-    mh_error_at(&w, r ? r->file : "", r ? r->line : 0, r ? r->col : 0, 0, 0);
-    mh_ruleset_note(rs, MH_NOTE_WARNING, r, &w);
 }
 
 static bool refers(const struct mh_rule *r, const char *ref)
@@ -288,9 +282,11 @@ static uint32_t pick_route(const mh_ruleset *rs, const struct mh_rule *r)
     return best;
 }
 
-/* Append p unless an identical path (same transforms) is already listed. */
+/* Append p unless an identical path (same transforms) is already listed or
+ * it is longer than a path can be (a prefixed variant of a long name). */
 static bool add_path(struct mh_fpath *paths, uint32_t *k, const struct mh_fpath *p)
 {
+    if (p->len > MH_MAX_FIELD_PATH) return true;
     for (uint32_t i = 0; i < *k; i++)
         if (paths[i].len == p->len && paths[i].xform == p->xform && paths[i].vmap == p->vmap &&
             memcmp(paths[i].path, p->path, p->len) == 0)
@@ -301,6 +297,7 @@ static bool add_path(struct mh_fpath *paths, uint32_t *k, const struct mh_fpath 
 
 static mh_status field_for(mh_ruleset *rs, uint32_t route, const char *name, uint32_t *out)
 {
+    if (strlen(name) > MH_MAX_FIELD_PATH) return MH_ELIMIT;
     char key[MH_MAX_FIELD_PATH + 16];
     int kl = snprintf(key, sizeof key, "%u\x1f%s", route, name);
     if (kl < 0 || (size_t)kl >= sizeof key) return MH_ELIMIT;
@@ -380,6 +377,20 @@ static mh_status field_for(mh_ruleset *rs, uint32_t route, const char *name, uin
     f->npaths = k;
     e->value = rs->nfields + 1;
     *out = (uint32_t)rs->nfields++;
+    return MH_OK;
+}
+
+/* A field name longer than MH_MAX_FIELD_PATH names nothing an event can
+ * hold (mh_event_get refuses such paths): the rule is disabled with a
+ * warning rather than failing the whole ruleset. */
+static mh_status disable_long_field(mh_ruleset *rs, struct mh_rule *r)
+{
+    if (!r->disabled) {
+        r->disabled = true;
+        r->disabled_why = "a field name is too long";
+        rs->stats.disabled++;
+        cwarn(rs, r, "rule disabled", "a field name is longer than %d bytes", MH_MAX_FIELD_PATH);
+    }
     return MH_OK;
 }
 
@@ -515,6 +526,21 @@ static bool need_better(const struct need *a, const struct need *b)
     if (a->always) return false;
     if (b->always) return true;
     return need_cost(a) < need_cost(b);
+}
+
+/* Fold k into acc (the first k is taken as is): under AND one operand's
+ * need suffices, so the better one is kept; under OR every alternative is
+ * needed, so the literals are unioned. */
+static void need_fold(struct need *acc, bool *have, const struct need *k, bool and)
+{
+    if (!*have) {
+        *acc = *k;
+    } else if (and) {
+        if (need_better(k, acc)) *acc = *k;
+    } else {
+        need_union(acc, k);
+    }
+    *have = true;
 }
 
 /* Necessary literal of a regex: longest safe run of a top-level mandatory
@@ -708,12 +734,7 @@ static mh_status item_need(mh_ruleset *rs, const struct mh_item *it, struct need
             need_always(&one);
             break;
         }
-        if (it->all) {
-            if (!have || need_better(&one, &best)) best = one, have = true;
-        } else {
-            if (!have) best = one, have = true;
-            else need_union(&best, &one);
-        }
+        need_fold(&best, &have, &one, it->all);
     }
     if (!have) need_always(&best);
     /* the field's own name is necessary too: keep the better of the two */
@@ -746,12 +767,7 @@ static mh_status dnode_need(mh_ruleset *rs, const struct mh_dnode *d, struct nee
     bool have = false;
     for (uint32_t i = 0; i < d->n; i++) {
         MH_TRY(dnode_need(rs, d->kids[i], &k));
-        if (d->kind == MH_DN_AND) {
-            if (!have || need_better(&k, &acc)) acc = k, have = true;
-        } else {
-            if (!have) acc = k, have = true;
-            else need_union(&acc, &k);
-        }
+        need_fold(&acc, &have, &k, d->kind == MH_DN_AND);
     }
     if (!have) need_always(&acc);
     *out = acc;
@@ -779,12 +795,7 @@ static mh_status cond_need(mh_ruleset *rs, const struct mh_rule *r, const struct
     bool have = false;
     for (uint32_t i = 0; i < c->n; i++) {
         MH_TRY(cond_need(rs, r, c->kids[i], &k));
-        if (c->kind == MH_CN_AND) {
-            if (!have || need_better(&k, &acc)) acc = k, have = true;
-        } else {
-            if (!have) acc = k, have = true;
-            else need_union(&acc, &k);
-        }
+        need_fold(&acc, &have, &k, c->kind == MH_CN_AND);
     }
     if (!have) need_always(&acc);
     *out = acc;
@@ -951,7 +962,12 @@ mh_status mh_ruleset_compile(mh_ruleset *rs, mh_error *err)
         if (r->route != UINT32_MAX) rs->stats.routed++;
         if (r->disabled) continue;
         bool kw = false;
-        for (uint32_t d = 0; d < r->ndets; d++) MH_CHECK(resolve_dnode(rs, r->route, r->dets[d].root, &kw));
+        for (uint32_t d = 0; d < r->ndets && !r->disabled; d++) {
+            st = resolve_dnode(rs, r->route, r->dets[d].root, &kw);
+            if (st == MH_ELIMIT) st = disable_long_field(rs, r);
+            MH_CHECK(st);
+        }
+        if (r->disabled) continue;
         r->uses_keywords = kw;
         if (r->route == UINT32_MAX) continue;
         MH_CHECK(push_u32(rs, &active, &nactive, &capactive, r->index));
@@ -961,7 +977,10 @@ mh_status mh_ruleset_compile(mh_ruleset *rs, mh_error *err)
     }
     for (size_t i = 0; i < rs->nrules; i++) {
         struct mh_rule *r = rs->rules[i];
-        if (r->kind == MH_RK_CORRELATION) MH_CHECK(corr_fields(rs, r));
+        if (r->kind != MH_RK_CORRELATION) continue;
+        st = corr_fields(rs, r);
+        if (st == MH_ELIMIT) st = disable_long_field(rs, r);
+        MH_CHECK(st);
     }
     rs->active = to_arena(rs, active, nactive);
     if (!rs->active) MH_CHECK(MH_ENOMEM);

@@ -40,21 +40,6 @@
 #include "rules/ruleset.h"
 #include "rules/yaml.h"
 
-static const char *const kind_names[MH_SRC__COUNT] = {
-    [MH_SRC_UNKNOWN] = "unknown",
-    [MH_SRC_UAL_EXCHANGE_ADMIN] = "ual.exchange_admin",
-    [MH_SRC_UAL_MAILBOX] = "ual.mailbox",
-    [MH_SRC_UAL_ENTRA_LOGON] = "ual.entra_logon",
-    [MH_SRC_UAL_ENTRA_DIRECTORY] = "ual.entra_directory",
-    [MH_SRC_UAL_OTHER] = "ual.other",
-    [MH_SRC_SIGNIN_INTERACTIVE] = "signin.interactive",
-    [MH_SRC_SIGNIN_NONINTERACTIVE] = "signin.noninteractive",
-    [MH_SRC_SIGNIN_SERVICE_PRINCIPAL] = "signin.service_principal",
-    [MH_SRC_SIGNIN_MANAGED_IDENTITY] = "signin.managed_identity",
-    [MH_SRC_DIRECTORY_AUDIT] = "audit.directory",
-    [MH_SRC_MESSAGE_TRACE] = "trace.message",
-};
-
 static mh_status fm_err(mh_error *err, const char *file, const struct mh_ynode *at,
                         const char *msg, const char *detail)
 {
@@ -132,6 +117,7 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
     mh_map_init(&rt->aliases, 100000, false);
     rs->nroutes++;
     rt->name = mh_arena_strndup(&rs->arena, stem, strlen(stem));
+    if (!rt->name) MH_CHECK(MH_ENOMEM);
     const struct mh_ynode *ls = mh_ymap_get(root, "logsource");
     if (!ls || ls->kind != MH_Y_MAP) {
         st = fm_err(err, file, root, "bad field map", "missing 'logsource' mapping");
@@ -153,7 +139,7 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
         }
         int k = -1;
         for (int q = 0; q < MH_SRC__COUNT; q++)
-            if (mh_yscalar_is(s, kind_names[q])) k = q;
+            if (mh_yscalar_is(s, mh_source_kind_name((enum mh_source_kind)q))) k = q;
         if (k < 0) {
             st = fm_err(err, file, s, "bad field map", "unknown source kind (see normalize/event.h)");
             goto out;
@@ -173,7 +159,8 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
                 st = fm_err(err, file, when->kids[i], "bad field map", "paths are strings");
                 goto out;
             }
-            rt->when[rt->nwhen++] = mh_arena_strndup(&rs->arena, when->kids[i]->str, when->kids[i]->len);
+            rt->when[rt->nwhen] = mh_arena_strndup(&rs->arena, when->kids[i]->str, when->kids[i]->len);
+            if (!rt->when[rt->nwhen++]) MH_CHECK(MH_ENOMEM);
         }
     }
     const struct mh_ynode *pre = mh_ymap_get(root, "try_prefixes");
@@ -189,7 +176,8 @@ static mh_status load_one(mh_ruleset *rs, const char *file, const char *stem, co
                 st = fm_err(err, file, pre->kids[i], "bad field map", "prefixes are strings");
                 goto out;
             }
-            rt->prefix[rt->nprefix++] = mh_arena_strndup(&rs->arena, pre->kids[i]->str, pre->kids[i]->len);
+            rt->prefix[rt->nprefix] = mh_arena_strndup(&rs->arena, pre->kids[i]->str, pre->kids[i]->len);
+            if (!rt->prefix[rt->nprefix++]) MH_CHECK(MH_ENOMEM);
         }
     }
     const struct mh_ynode *tc = mh_ymap_get(root, "try_case");

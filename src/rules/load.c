@@ -68,17 +68,11 @@ static void warn(struct lctx *c, const struct mh_ynode *at, const char *msg, con
 
 static void warn(struct lctx *c, const struct mh_ynode *at, const char *msg, const char *fmt, ...)
 {
-    mh_error w;
-    char d[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d, sizeof d, fmt, ap);
+    if (at) mh_ruleset_warnv(c->rs, c->r, c->file, at->line, at->col, at->offset, msg, fmt, ap);
+    else mh_ruleset_warnv(c->rs, c->r, c->file, c->r->line, c->r->col, 0, msg, fmt, ap);
     va_end(ap);
-    mh_error_clear(&w);
-    mh_error_set(&w, MH_OK, msg, "%s", d);
-    if (at) mh_error_at(&w, c->file, at->line, at->col, at->offset, 0);
-    else mh_error_at(&w, c->file, c->r->line, c->r->col, 0, 0);
-    mh_ruleset_note(c->rs, MH_NOTE_WARNING, c->r, &w);
 }
 
 static char *adup(struct lctx *c, const char *s, size_t n)

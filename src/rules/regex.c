@@ -173,12 +173,15 @@ mh_status mh_regex_exec(const struct mh_regex *re, struct mh_regex_scratch *s, c
                         bool *matched)
 {
     if (!re || !s || !matched || (!subj && n) || start > n) return MH_EINVAL;
-    if (re->groups + 1 > s->md_pairs) {
-        pcre2_match_data *md = pcre2_match_data_create(re->groups + 1, s->gctx);
+    /* Only the spans asked for need room: a match without groups (the
+     * Sigma match stage) never grows the scratch, whatever the regex. */
+    unsigned need = ngroups < re->groups + 1 ? ngroups : re->groups + 1;
+    if (groups && need > s->md_pairs) {
+        pcre2_match_data *md = pcre2_match_data_create(need, s->gctx);
         if (!md) return MH_ENOMEM;
         pcre2_match_data_free(s->md);
         s->md = md;
-        s->md_pairs = re->groups + 1;
+        s->md_pairs = need;
     }
     int rc = pcre2_match(re->code, (PCRE2_SPTR)(subj ? subj : ""), n, start, 0, s->md, s->mctx);
     if (rc == PCRE2_ERROR_NOMATCH) {

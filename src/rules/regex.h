@@ -69,8 +69,9 @@ void mh_regex_scratch_free(struct mh_regex_scratch *s);
  * up to ngroups spans (group 0 first, unset groups SIZE_MAX). subj may be NULL
  * when n == 0. Statuses: MH_OK; MH_ELIMIT when PCRE2's match/depth/heap limit
  * or the JIT stack limit is hit (report it, treat as no match); MH_ENOMEM;
- * MH_EINVAL (start > n). The scratch may grow on first use with a regex with
- * many groups (never afterwards). Thread-safe with distinct scratches.
+ * MH_EINVAL (start > n). The scratch grows only when more than 32 spans are
+ * asked for (never with groups = NULL: a regex with many groups still
+ * matches without allocating). Thread-safe with distinct scratches.
  */
 MH_MUST_CHECK mh_status mh_regex_exec(const struct mh_regex *re, struct mh_regex_scratch *s,
                                       const char *subj, size_t n, size_t start,

@@ -54,6 +54,18 @@ void mh_ruleset_note(mh_ruleset *rs, enum mh_note_kind k, const struct mh_rule *
     if (rs->opts.on_note) rs->opts.on_note(rs->opts.ctx, k, r, err);
 }
 
+void mh_ruleset_warnv(mh_ruleset *rs, const struct mh_rule *r, const char *file, uint64_t line,
+                      uint64_t col, uint64_t offset, const char *msg, const char *fmt, va_list ap)
+{
+    mh_error w;
+    char d[256];
+    vsnprintf(d, sizeof d, fmt, ap);
+    mh_error_clear(&w);
+    mh_error_set(&w, MH_OK, msg, "%s", d);
+    mh_error_at(&w, file, line, col, offset, 0);
+    mh_ruleset_note(rs, MH_NOTE_WARNING, r, &w);
+}
+
 mh_status mh_ruleset_keep_regex(mh_ruleset *rs, struct mh_regex *re)
 {
     if (!re) return MH_OK;

@@ -28,6 +28,7 @@
 #ifndef MH_RULES_RULESET_H
 #define MH_RULES_RULESET_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,5 +170,9 @@ MH_MUST_CHECK mh_status mh_ruleset_load_doc(mh_ruleset *rs, const char *file, ui
 MH_MUST_CHECK mh_status mh_fieldmaps_load(mh_ruleset *rs, const char *dir, mh_error *err);
 void mh_ruleset_note(mh_ruleset *rs, enum mh_note_kind k, const struct mh_rule *r,
                      const mh_error *err);
+/* A warning about rule r at file:line:col (byte offset), formatted detail. */
+void mh_ruleset_warnv(mh_ruleset *rs, const struct mh_rule *r, const char *file, uint64_t line,
+                      uint64_t col, uint64_t offset, const char *msg, const char *fmt, va_list ap)
+    MH_PRINTF(8, 0);
 
 #endif
