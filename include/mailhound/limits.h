@@ -9,6 +9,11 @@
 #ifndef MAILHOUND_LIMITS_H
 #define MAILHOUND_LIMITS_H
 
+/* ---- base ---- */
+#define MH_ARENA_KEEP (32u << 20)         /* largest block an arena keeps across resets; a batch
+                                             loop settles on one block sized to its busiest batch
+                                             up to this, and allocates nothing in steady state */
+
 /* ---- ingest ---- */
 #define MH_MAX_RECORD_BYTES (64u << 20)   /* one JSON record / CSV row (decoded) */
 #define MH_READ_CHUNK_BYTES (4u << 20)    /* read() granularity of the input layer */
@@ -66,8 +71,6 @@
 #define MH_MAX_LIVE_EVENTS 65536          /* events initialised between two normalizer resets */
 #define MH_NZ_POOL_NODES (4u << 20)       /* tape nodes a normalizer keeps across resets (64 MiB);
                                              tapes beyond this budget are released on reset */
-#define MH_NZ_ARENA_KEEP (32u << 20)      /* decoded-data block a normalizer keeps across resets:
-                                             sized to the busiest batch up to this budget */
 #define MH_MAX_STATS_OPERATIONS 100000    /* distinct operations `stats` lists; the rest: "(other)" */
 
 /* ---- mail store and secrets (src/ingest/mime.c, mailstore.c; src/secrets/) ---- */

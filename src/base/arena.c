@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "mailhound/limits.h"
 
 struct mh_arena_block {
     struct mh_arena_block *prev;
@@ -19,6 +20,7 @@ void mh_arena_init(struct mh_arena *a, size_t block_size, size_t cap)
 {
     a->head = NULL;
     a->block_size = block_size ? block_size : 65536;
+    a->next = a->block_size;
     a->used = 0;
     a->cap = cap ? cap : SIZE_MAX;
 }
@@ -37,24 +39,28 @@ void mh_arena_fini(struct mh_arena *a)
 
 void mh_arena_reset(struct mh_arena *a)
 {
-    struct mh_arena_block *b = a->head;
-    if (!b) return;
-    /* keep the oldest block of default size, free the others */
-    struct mh_arena_block *keep = NULL;
-    while (b) {
-        struct mh_arena_block *p = b->prev;
-        if (!keep && b->size == a->block_size && p == NULL) {
-            keep = b;
-        } else if (p == NULL && !keep) {
-            mh_free(b);
-        } else if (p != NULL) {
-            mh_free(b);
-        } else {
-            keep = b;
-        }
-        b = p;
+    struct mh_arena_block *keep = NULL, *b, *p;
+    for (b = a->head; b; b = b->prev)
+        if (!keep || b->size > keep->size) keep = b;
+    for (b = a->head; b; b = p) {
+        p = b->prev;
+        if (b != keep) mh_free(b);
     }
-    if (keep) keep->pos = 0;
+    if (keep && keep->size > MH_ARENA_KEEP && keep->size > a->block_size) {
+        mh_free(keep); /* one huge document must not pin its block */
+        keep = NULL;
+    }
+    /* the batch did not fit the kept block: the next block holds a whole one */
+    size_t have = keep ? keep->size : 0, peak = a->used;
+    if (peak > have) {
+        size_t want = peak + peak / 4;
+        if (want < peak || want > MH_ARENA_KEEP) want = MH_ARENA_KEEP;
+        if (want > a->next) a->next = want;
+    }
+    if (keep) {
+        keep->prev = NULL;
+        keep->pos = 0;
+    }
     a->head = keep;
     a->used = 0;
 }
@@ -66,7 +72,7 @@ void *mh_arena_alloc(struct mh_arena *a, size_t n)
     if (a->used > a->cap || need > a->cap - a->used) return NULL;
     struct mh_arena_block *b = a->head;
     if (!b || b->size - b->pos < need) {
-        size_t sz = need > a->block_size ? need : a->block_size;
+        size_t sz = need > a->next ? need : a->next;
         struct mh_arena_block *nb = mh_malloc(sizeof(*nb) + sz);
         if (!nb) return NULL;
         nb->prev = b;

@@ -117,19 +117,7 @@ void mh_normalizer_reset(mh_normalizer *nz)
         if (kept > MH_NZ_POOL_NODES) mh_jdoc_fini(d);
     }
     nz->used = 0;
-    /* A batch that outgrew the arena's block gets one block its size (up to
-     * MH_NZ_ARENA_KEEP) for the next batches: the lazy decoding the match
-     * stage triggers (nested tapes, entity text) then allocates nothing in
-     * a steady loop, instead of a fresh block every busy batch. */
-    size_t peak = nz->arena.used;
-    if (peak > nz->arena.block_size && peak <= MH_NZ_ARENA_KEEP) {
-        size_t block = nz->arena.block_size;
-        while (block < peak + peak / 4 && block < MH_NZ_ARENA_KEEP) block *= 2;
-        mh_arena_fini(&nz->arena);
-        mh_arena_init(&nz->arena, block, MH_EVENT_ARENA_BYTES);
-    } else {
-        mh_arena_reset(&nz->arena);
-    }
+    mh_arena_reset(&nz->arena); /* keeps a block sized to the busiest batch */
     memset(nz->nest, 0, sizeof nz->nest);
     mh_nz_index_drop(nz, NULL);
 }

@@ -7,8 +7,8 @@
  *    them all back and releases node arrays beyond MH_NZ_POOL_NODES;
  *  - an arena (cap MH_EVENT_ARENA_BYTES) for everything decoded lazily:
  *    unescaped strings, nested tapes of JSON held in strings, entity text.
- *    Reset per batch; its block grows to the busiest batch's size (up to
- *    MH_NZ_ARENA_KEEP) and is kept, so the match stage's lazy decoding
+ *    Reset per batch; the arena keeps a block sized to the busiest batch
+ *    (base/arena.h, MH_ARENA_KEEP), so the match stage's lazy decoding
  *    allocates nothing in a steady batch loop;
  *  - a cache (doc, node) -> nested tape, so a JSON string is parsed at most
  *    once per batch however many paths go through it. Entries live in the

@@ -9,6 +9,7 @@
 #include "base/slice.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "mailhound/limits.h"
 #include "mh_test.h"
 
 static mh_time T(const char *s)
@@ -104,6 +105,26 @@ static void t_arena(void)
     mh_arena_reset(&a);
     CHECK(a.used == 0);
     CHECK(mh_arena_alloc(&a, 900) != NULL);
+    mh_arena_fini(&a);
+
+    /* a loop of batches bigger than one block settles on one block: from
+     * the second batch on, no batch allocates */
+    mh_arena_init(&a, 256, 1u << 20);
+    uint64_t allocs = 0;
+    for (int batch = 0; batch < 4; batch++) {
+        if (batch == 2) allocs = mh_alloc_count();
+        for (int i = 0; i < 40; i++) CHECK(mh_arena_alloc(&a, 100) != NULL);
+        mh_arena_reset(&a);
+    }
+    CHECK(mh_alloc_count() == allocs);
+    CHECK(a.head != NULL);
+    mh_arena_fini(&a);
+    /* a block over MH_ARENA_KEEP (one huge document) is not kept */
+    mh_arena_init(&a, 256, 0);
+    CHECK(mh_arena_alloc(&a, (size_t)MH_ARENA_KEEP + 16) != NULL);
+    mh_arena_reset(&a);
+    CHECK(a.head == NULL);
+    CHECK(mh_arena_alloc(&a, 10) != NULL);
     mh_arena_fini(&a);
 }
 
