@@ -1127,6 +1127,44 @@ void mh_det_pend_num(struct mh_det_pending *p, const char *name, int64_t v)
     f->num = v;
 }
 
+mh_status mh_det_slot(struct mh_det_ctx *cx, struct mh_map *idx, const void *key, size_t klen,
+                      void **arr, size_t *cap, size_t *n, size_t size, size_t max, void **out,
+                      bool *created)
+{
+    struct mh_map_entry *e;
+    bool made = false;
+    mh_status st = MH_OK;
+    *out = NULL;
+    if (created) *created = false;
+    if (*n >= max) {
+        /* the array is full: only a key it already holds has a slot */
+        e = mh_map_get(idx, key, klen);
+        if (!e) st = MH_ELIMIT;
+    } else {
+        st = mh_map_put(idx, key, klen, &e, &made);
+    }
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (made) {
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            if (nc > max) nc = max;
+            void *p = mh_realloc(*arr, nc * size);
+            if (!p) return MH_ENOMEM;
+            *arr = p;
+            *cap = nc;
+        }
+        e->value = *n;
+        memset((char *)*arr + *n * size, 0, size);
+        (*n)++;
+        if (created) *created = true;
+    }
+    *out = (char *)*arr + (size_t)e->value * size;
+    return MH_OK;
+}
 
 mh_status mh_det_gap(struct mh_det_ctx *cx, uint32_t mailbox, mh_time start, mh_time end,
                      const struct mh_source_ref *ref)
@@ -1166,28 +1204,16 @@ mh_status mh_det_identity(struct mh_det_ctx *cx, enum mh_key_kind ak, uint32_t a
     if (ak > bk || (ak == bk && a > b)) {
         k[0] = bk, k[1] = b, k[2] = ak, k[3] = a;
     }
-    struct mh_map_entry *e;
+    struct mh_det_link_rec *l;
     bool created;
-    mh_status st = mh_map_put(&cx->identities, (const char *)k, sizeof k, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (!created) {
-        struct mh_det_link_rec *l = &cx->links[e->value];
-        if (t < l->time) l->time = t;
-        return MH_OK;
-    }
-    MH_DET_GROW(cx->links, cx->cap_links, cx->nlinks, MH_DET_MAX_LINKS, st);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    e->value = cx->nlinks;
-    cx->links[cx->nlinks++] =
-        (struct mh_det_link_rec){(uint8_t)k[0], (uint8_t)k[2], true, k[1], k[3], t, why};
+    mh_status st;
+    MH_DET_SLOT(cx, &cx->identities, k, sizeof k, cx->links, cx->cap_links, cx->nlinks,
+                MH_DET_MAX_LINKS, l, &created, st);
+    if (st || !l) return st;
+    if (created)
+        *l = (struct mh_det_link_rec){(uint8_t)k[0], (uint8_t)k[2], true, k[1], k[3], t, why};
+    else if (t < l->time)
+        l->time = t;
     return MH_OK;
 }
 

@@ -595,6 +595,28 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
         (cap) = nc_;                                                                               \
     } while (0)
 
+/*
+ * Element of a bounded array indexed by a map (key -> index): the existing one
+ * for key, or a zero-filled one appended (*created, may be NULL; the caller
+ * fills in its fields). When the map or the array is at its cap a new key is
+ * not tracked: *out is NULL, the key is counted in stats.dropped and the
+ * status is MH_OK (the caller skips the record). MH_ENOMEM. Use it through
+ * MH_DET_SLOT, which keeps the array's type:
+ *   MH_DET_SLOT(cx, &v->idx, k, sizeof k, v->s, v->cap, v->ns, MH_D11_MAX_KEYS,
+ *               ser, &created, st);
+ */
+MH_MUST_CHECK mh_status mh_det_slot(struct mh_det_ctx *cx, struct mh_map *idx, const void *key,
+                                    size_t klen, void **arr, size_t *cap, size_t *n, size_t size,
+                                    size_t max, void **out, bool *created);
+#define MH_DET_SLOT(cx, idx, key, klen, arr, cap, n, max, out, created, st)                        \
+    do {                                                                                           \
+        void *arr_ = (arr), *out_;                                                                 \
+        (st) = mh_det_slot((cx), (idx), (key), (klen), &arr_, &(cap), &(n), sizeof *(arr), (max),  \
+                           &out_, (created));                                                      \
+        (arr) = arr_;                                                                              \
+        (out) = out_;                                                                              \
+    } while (0)
+
 /* Seconds of a duration as text ("7d", "90m") for fields. */
 size_t mh_det_format_duration(mh_time d, char out[32]);
 
