@@ -296,7 +296,7 @@ static mh_status feed_signin(struct appcred *a, struct mh_det_ctx *cx, struct mh
     if (ev->kind == MH_SRC_SIGNIN_SERVICE_PRINCIPAL) a->sp_first = tmin(a->sp_first, ev->time);
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
     struct mh_slice app;
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &app));

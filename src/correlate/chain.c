@@ -435,7 +435,7 @@ static mh_status feed_context(struct chain *c, struct mh_det_ctx *cx, struct mh_
             return MH_OK;
         bool has;
         int64_t code;
-        MH_TRY(mh_det_error_code(ev, &has, &code));
+        MH_TRY(mh_det_error_code(cx, ev, &has, &code));
         if (!has || code != 0) return MH_OK;
         struct mh_slice user;
         MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));

@@ -980,21 +980,36 @@ static bool parse_i64(struct mh_slice s, int64_t *out)
     return true;
 }
 
-mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code)
+mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has, int64_t *code)
 {
     static const char *const paths[] = {"properties.status.errorCode", "status.errorCode",
                                         "ErrorNumber", "ResultType", "resultType",
                                         "Status.errorCode", NULL};
+    /* Several detectors ask for the code of the same event: read it once. */
+    if (cx->feeding && cx->code_feed == cx->feeds && cx->code_ev == ev) {
+        *has = cx->code_has;
+        *code = cx->code;
+        return MH_OK;
+    }
     struct mh_slice s;
-    *has = false;
+    bool got = false;
+    int64_t v = 0;
     MH_TRY(mh_det_field(ev, paths, &s));
-    if (s.len && parse_i64(s, code)) *has = true;
+    if (s.len && parse_i64(s, &v)) got = true;
     /* UAL STS logons without ErrorNumber: the operation says it. */
-    if (!*has && ev->kind == MH_SRC_UAL_ENTRA_LOGON) {
+    if (!got && ev->kind == MH_SRC_UAL_ENTRA_LOGON) {
         struct mh_slice op;
         MH_TRY(mh_det_entity(ev, MH_ENT_OPERATION_KEY, &op));
-        if (mh_slice_eq_cstr(op, "userloggedin")) *has = true, *code = 0;
+        if (mh_slice_eq_cstr(op, "userloggedin")) got = true, v = 0;
     }
+    if (cx->feeding) {
+        cx->code_feed = cx->feeds;
+        cx->code_ev = ev;
+        cx->code_has = got;
+        cx->code = v;
+    }
+    *has = got;
+    if (got) *code = v;
     return MH_OK;
 }
 

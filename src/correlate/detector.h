@@ -516,6 +516,11 @@ struct mh_det_ctx {
     uint64_t feeds, cap_feed;
     const struct mh_event *cap_ev;
     struct mh_det_evid cap;
+    /* mh_det_error_code of the event being fed, the same way (code_feed == feeds) */
+    uint64_t code_feed;
+    const struct mh_event *code_ev;
+    bool code_has;
+    int64_t code;
     /* mh_det_intern: recent slices (address -> id, confirmed by content) */
     uint32_t icache[MH_DET_ICACHE];
     const char *icache_ptr[MH_DET_ICACHE];
@@ -541,8 +546,10 @@ MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, str
  * "true"/"false"); empty slice when none. */
 MH_MUST_CHECK mh_status mh_det_field(struct mh_event *ev, const char *const *paths,
                                      struct mh_slice *out);
-/* Error/result code of a sign-in or UAL logon; false when the event has none. */
-MH_MUST_CHECK mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code);
+/* Error/result code of a sign-in or UAL logon; false when the event has none.
+ * Read once per fed event (several detectors ask), like mh_det_capture. */
+MH_MUST_CHECK mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has,
+                                          int64_t *code);
 /* Capture the evidence of ev (interns its alert entities). */
 MH_MUST_CHECK mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev,
                                        struct mh_det_evid *out);

@@ -277,7 +277,7 @@ static mh_status feed_sp(struct firstseen *f, struct mh_det_ctx *cx, struct mh_e
 {
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
     struct mh_slice app, ip, tenant;
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &app));

@@ -271,7 +271,7 @@ static mh_status feed_login(struct session_det *s, struct mh_det_ctx *cx, struct
 {
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (!has || code != 0) return MH_OK;
     struct mh_slice user, ip, sess;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
@@ -312,7 +312,7 @@ static mh_status feed_egress(struct session_det *s, struct mh_det_ctx *cx, struc
 {
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (!has) return MH_OK;
     struct mh_slice user, ip;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));

@@ -404,7 +404,7 @@ static mh_status sp_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
         return MH_OK;
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (!has) return MH_OK;
     bool fail = mh_det_code_in(cx->cfg.failure_codes, cx->cfg.n_failure_codes, code);
     bool succ = mh_det_code_in(cx->cfg.success_codes, cx->cfg.n_success_codes, code);

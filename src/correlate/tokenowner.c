@@ -124,7 +124,7 @@ static mh_status feed_signin(struct tokenowner *o, struct mh_det_ctx *cx, struct
     static const char *const oid_paths[] = {"properties.userId", "userId", "UserId", NULL};
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
     struct mh_slice upn, oid;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &upn));
