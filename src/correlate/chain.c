@@ -565,23 +565,14 @@ out:
 static mh_status ch_finish(void *self, struct mh_det_ctx *cx)
 {
     struct chain *c = self;
+    /* the other detectors have decided: their high findings seed the context
+       (D8's own, added below, do not) */
+    MH_TRY(mh_det_seed_from_pending(cx));
     if (cx->cfg.d8_enabled) MH_TRY(finish_d8(c, cx));
     if (cx->cfg.ctx_enabled) MH_TRY(finish_ctx(c, cx));
     return MH_OK;
 }
 
-static mh_status ch_load(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
-static mh_status ch_save(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
 const struct mh_det_ops mh_det_chain_ops = {
-    "chain", ch_create, ch_feed, ch_finish, ch_load, ch_save, ch_destroy,
+    "chain", ch_create, ch_feed, ch_finish, NULL, NULL, ch_destroy,
 };

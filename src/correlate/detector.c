@@ -590,7 +590,7 @@ mh_status mh_detectors_new(const struct mh_detector_config *cfg, mh_state *state
     MH_CHECK(mh_appset_load(&d->cx.first_party, path, err));
     for (size_t i = 0; i < NDET; i++) {
         MH_CHECK(registry[i]->create(&d->cx, &d->self[i]));
-        if (state) MH_CHECK(registry[i]->load(d->self[i], &d->cx, state));
+        if (state && registry[i]->load) MH_CHECK(registry[i]->load(d->self[i], &d->cx, state));
     }
 out:
     if (st) {
@@ -653,8 +653,7 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
     return mh_map_get(&cx->seeds, key, (size_t)n) != NULL;
 }
 
-/* Seeds from the detectors' own findings at or above the seed level. */
-static mh_status seed_from_pending(struct mh_det_ctx *cx)
+mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx)
 {
     for (size_t i = 0; i < cx->npending; i++) {
         const struct mh_det_pending *p = &cx->pending[i];
@@ -780,10 +779,7 @@ mh_status mh_detectors_finish(mh_detectors *d, mh_error *err)
     if (d->finished) return mh_error_set(err, MH_EINVAL, "detectors already finished", "%s", "");
     d->finished = true;
     d->cx.err = err;
-    for (size_t i = 0; i < NDET; i++) {
-        if (registry[i] == &mh_det_chain_ops) MH_CHECK(seed_from_pending(&d->cx));
-        MH_CHECK(registry[i]->finish(d->self[i], &d->cx));
-    }
+    for (size_t i = 0; i < NDET; i++) MH_CHECK(registry[i]->finish(d->self[i], &d->cx));
     if (d->cx.npending)
         qsort_r(d->cx.pending, d->cx.npending, sizeof *d->cx.pending, cmp_pending, &d->cx);
     if (d->cx.ngaps) qsort_r(d->cx.gaps, d->cx.ngaps, sizeof *d->cx.gaps, cmp_gap, &d->cx);
@@ -791,7 +787,8 @@ mh_status mh_detectors_finish(mh_detectors *d, mh_error *err)
     if (d->state) {
         MH_CHECK(mh_state_begin(d->state, err));
         in_tx = true;
-        for (size_t i = 0; i < NDET; i++) MH_CHECK(registry[i]->save(d->self[i], &d->cx, d->state));
+        for (size_t i = 0; i < NDET; i++)
+            if (registry[i]->save) MH_CHECK(registry[i]->save(d->self[i], &d->cx, d->state));
         if (d->cx.run_first != MH_TIME_NONE)
             MH_CHECK(mh_state_add_run(d->state, d->cx.run_first, d->cx.run_last, err));
         MH_CHECK(mh_state_commit(d->state, err));

@@ -456,7 +456,8 @@ struct mh_det_pending {
 
 struct mh_det_ctx;
 
-/* One detector: created with the set, fed every event, asked to decide. */
+/* One detector: created with the set, fed every event, asked to decide.
+ * load and save are NULL for a detector that persists nothing. */
 struct mh_det_ops {
     const char *name;
     MH_MUST_CHECK mh_status (*create)(struct mh_det_ctx *cx, void **self);
@@ -578,6 +579,9 @@ MH_MUST_CHECK mh_status mh_det_link(struct mh_det_ctx *cx, enum mh_key_kind ak, 
 MH_MUST_CHECK mh_status mh_det_identity(struct mh_det_ctx *cx, enum mh_key_kind ak, uint32_t a,
                                         enum mh_key_kind bk, uint32_t b, mh_time t,
                                         const char *why);
+/* Seed "ip:<x>" / "session:<x>" from the detections pending so far at or
+ * above context.seed_level (chain.c, which finishes last, before it looks). */
+MH_MUST_CHECK mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx);
 /* True when "ip:<x>" / "session:<x>" was seeded by an alert. */
 bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_slice v);
 

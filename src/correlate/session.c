@@ -474,18 +474,6 @@ static mh_status sd_finish(void *self, struct mh_det_ctx *cx)
     return MH_OK;
 }
 
-static mh_status sd_load(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
-static mh_status sd_save(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
 const struct mh_det_ops mh_det_session_ops = {
-    "session", sd_create, sd_feed, sd_finish, sd_load, sd_save, sd_destroy,
+    "session", sd_create, sd_feed, sd_finish, NULL, NULL, sd_destroy,
 };

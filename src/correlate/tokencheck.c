@@ -653,18 +653,7 @@ out:
     return st;
 }
 
-static mh_status tc_load(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st; /* D14 judges within one run: nothing persisted */
-    return MH_OK;
-}
-
-static mh_status tc_save(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
+/* D14 judges within one run: nothing persisted (no load, no save) */
 const struct mh_det_ops mh_det_tokencheck_ops = {
-    "tokencheck", tc_create, tc_feed, tc_finish, tc_load, tc_save, tc_destroy,
+    "tokencheck", tc_create, tc_feed, tc_finish, NULL, NULL, tc_destroy,
 };
