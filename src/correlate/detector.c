@@ -184,6 +184,8 @@ static mh_status parse_duration(const char *v, mh_time *out)
     default: return MH_EINVAL;
     }
     if (end[1] != '\0') return MH_EINVAL;
+    /* "1e9d" would overflow mh_time: at most ~146,000 years, room left to add to a time */
+    if (x * unit > (double)(INT64_MAX / MH_USEC_PER_SEC / 2)) return MH_EINVAL;
     *out = (mh_time)llround(x * unit * (double)MH_USEC_PER_SEC);
     return MH_OK;
 }
