@@ -175,23 +175,12 @@ static void ac_destroy(void *self)
 static mh_status get_act(struct mh_det_ctx *cx, struct appcred *a, uint32_t key,
                          struct appact **out)
 {
-    struct mh_map_entry *e;
     bool created;
-    *out = NULL;
-    mh_status st = mh_map_put(&a->act_idx, (const char *)&key, sizeof key, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(a->acts, a->cap_acts, a->nacts, MH_D5_MAX_APPS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
-        e->value = a->nacts;
-        a->acts[a->nacts++] = (struct appact){key, 0, 0, NULL};
-    }
-    *out = &a->acts[e->value];
-    return MH_OK;
+    mh_status st;
+    MH_DET_SLOT(cx, &a->act_idx, &key, sizeof key, a->acts, a->cap_acts, a->nacts, MH_D5_MAX_APPS,
+                *out, &created, st);
+    if (!st && created) (*out)->key = key;
+    return st;
 }
 
 /* Record a sign-in at t; keeps the latest MH_D5_MAX_DAYS_PER_APP days (the
@@ -307,7 +296,7 @@ static mh_status feed_signin(struct appcred *a, struct mh_det_ctx *cx, struct mh
     if (ev->kind == MH_SRC_SIGNIN_SERVICE_PRINCIPAL) a->sp_first = tmin(a->sp_first, ev->time);
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
     struct mh_slice app;
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &app));
@@ -384,22 +373,16 @@ static mh_status note_actor(struct mh_det_ctx *cx, struct appcred *a, uint32_t k
 {
     if (!key || !actor) return MH_OK;
     uint32_t k[2] = {key, actor};
-    struct mh_map_entry *e;
+    struct actrec *r;
     bool created;
-    mh_status st = mh_map_put(&a->actors, (const char *)k, sizeof k, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
+    mh_status st;
+    MH_DET_SLOT(cx, &a->actors, k, sizeof k, a->acrs, a->cap_acrs, a->nacrs, MH_D5_MAX_ACTORS, r,
+                &created, st);
+    if (st || !r) return st;
     if (created) {
-        MH_DET_GROW(a->acrs, a->cap_acrs, a->nacrs, MH_D5_MAX_ACTORS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
-        e->value = a->nacrs;
-        a->acrs[a->nacrs++] = (struct actrec){key, actor, first, last};
+        *r = (struct actrec){key, actor, first, last};
         return MH_OK;
     }
-    struct actrec *r = &a->acrs[e->value];
     if (first < r->first) r->first = first;
     if (last > r->last) r->last = last;
     return MH_OK;
@@ -494,27 +477,12 @@ static mh_status feed_credential(struct appcred *a, struct mh_det_ctx *cx, struc
         }
     for (size_t i = 0; i < ko->n; i++) n_removed += !keyset_has(kn, ko->id[i]);
     if (!n_new) goto out;
-    struct mh_map_entry *e;
+    struct cred *c;
     bool created;
-    st = mh_map_put(&a->cred_idx, first_new, 36, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        st = MH_OK;
-        goto out;
-    }
-    if (st) goto out;
-    if (created) {
-        MH_DET_GROW(a->creds, a->cap_creds, a->ncreds, MH_D5_MAX_CREDENTIALS, st);
-        if (st) {
-            if (st == MH_ELIMIT) st = MH_ENOMEM;
-            goto out;
-        }
-        e->value = a->ncreds;
-        struct cred *c = &a->creds[a->ncreds++];
-        memset(c, 0, sizeof *c);
-        c->ev.time = MH_TIME_NONE;
-    }
-    struct cred *c = &a->creds[e->value];
+    MH_DET_SLOT(cx, &a->cred_idx, first_new, 36, a->creds, a->cap_creds, a->ncreds,
+                MH_D5_MAX_CREDENTIALS, c, &created, st);
+    if (st || !c) goto out;
+    if (created) c->ev.time = MH_TIME_NONE;
     bool earlier = c->ev.time == MH_TIME_NONE || ev->time < c->ev.time ||
                    (ev->time == c->ev.time &&
                     (ev->rec && (ev->rec->file < c->ev.ref.file ||

@@ -219,27 +219,18 @@ static mh_status name_at(struct mh_det_ctx *cx, struct mh_event *ev, const char 
 static mh_status get_sp(struct mh_det_ctx *cx, struct chain *c, uint32_t object,
                         struct spobj **out)
 {
-    struct mh_map_entry *e;
+    struct spobj *s;
     bool created;
-    *out = NULL;
-    mh_status st = mh_map_put(&c->sp_idx, (const char *)&object, sizeof object, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(c->sps, c->cap_sps, c->nsps, MH_D8_MAX_OBJECTS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = c->nsps;
-        struct spobj *s = &c->sps[c->nsps++];
-        memset(s, 0, sizeof *s);
+    mh_status st;
+    MH_DET_SLOT(cx, &c->sp_idx, &object, sizeof object, c->sps, c->cap_sps, c->nsps,
+                MH_D8_MAX_OBJECTS, s, &created, st);
+    if (!st && created) {
         s->object = object;
         s->created.time = MH_TIME_NONE;
         s->deleted = s->role = s->cred = s->signin = MH_TIME_NONE;
     }
-    *out = &c->sps[e->value];
-    return MH_OK;
+    *out = s;
+    return st;
 }
 
 static void tmin_into(mh_time *dst, mh_time t)
@@ -413,28 +404,20 @@ static mh_status put_ctx(struct mh_det_ctx *cx, struct chain *c, uint8_t by_sess
 {
     if (!ctxv) return MH_OK;
     uint32_t key[4] = {by_session, ctxv, principal, (uint32_t)kind};
-    struct mh_map_entry *e;
+    struct ctxent *x;
     bool created;
-    mh_status st = mh_map_put(&c->ctx_idx, (const char *)key, sizeof key, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
+    mh_status st;
+    MH_DET_SLOT(cx, &c->ctx_idx, key, sizeof key, c->ents, c->cap_ents, c->nents,
+                MH_CTX_MAX_ENTRIES, x, &created, st);
+    if (st || !x) return st;
     if (created) {
-        MH_DET_GROW(c->ents, c->cap_ents, c->nents, MH_CTX_MAX_ENTRIES, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = c->nents;
-        struct ctxent *n = &c->ents[c->nents++];
-        memset(n, 0, sizeof *n);
-        n->by_session = by_session;
-        n->kind = (uint8_t)kind;
-        n->ctx = ctxv;
-        n->principal = principal;
-        n->ev.time = MH_TIME_NONE;
-        n->last = MH_TIME_NONE;
+        x->by_session = by_session;
+        x->kind = (uint8_t)kind;
+        x->ctx = ctxv;
+        x->principal = principal;
+        x->ev.time = MH_TIME_NONE;
+        x->last = MH_TIME_NONE;
     }
-    struct ctxent *x = &c->ents[e->value];
     x->count++;
     if (x->last == MH_TIME_NONE || ev->time > x->last) x->last = ev->time;
     if (x->ev.time == MH_TIME_NONE || ev->time < x->ev.time) MH_TRY(mh_det_capture(cx, ev, &x->ev));
@@ -452,7 +435,7 @@ static mh_status feed_context(struct chain *c, struct mh_det_ctx *cx, struct mh_
             return MH_OK;
         bool has;
         int64_t code;
-        MH_TRY(mh_det_error_code(ev, &has, &code));
+        MH_TRY(mh_det_error_code(cx, ev, &has, &code));
         if (!has || code != 0) return MH_OK;
         struct mh_slice user;
         MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
@@ -582,23 +565,14 @@ out:
 static mh_status ch_finish(void *self, struct mh_det_ctx *cx)
 {
     struct chain *c = self;
+    /* the other detectors have decided: their high findings seed the context
+       (D8's own, added below, do not) */
+    MH_TRY(mh_det_seed_from_pending(cx));
     if (cx->cfg.d8_enabled) MH_TRY(finish_d8(c, cx));
     if (cx->cfg.ctx_enabled) MH_TRY(finish_ctx(c, cx));
     return MH_OK;
 }
 
-static mh_status ch_load(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
-static mh_status ch_save(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
 const struct mh_det_ops mh_det_chain_ops = {
-    "chain", ch_create, ch_feed, ch_finish, ch_load, ch_save, ch_destroy,
+    "chain", ch_create, ch_feed, ch_finish, NULL, NULL, ch_destroy,
 };

@@ -184,6 +184,8 @@ static mh_status parse_duration(const char *v, mh_time *out)
     default: return MH_EINVAL;
     }
     if (end[1] != '\0') return MH_EINVAL;
+    /* "1e9d" would overflow mh_time: at most ~146,000 years, room left to add to a time */
+    if (x * unit > (double)(INT64_MAX / MH_USEC_PER_SEC / 2)) return MH_EINVAL;
     *out = (mh_time)llround(x * unit * (double)MH_USEC_PER_SEC);
     return MH_OK;
 }
@@ -590,7 +592,7 @@ mh_status mh_detectors_new(const struct mh_detector_config *cfg, mh_state *state
     MH_CHECK(mh_appset_load(&d->cx.first_party, path, err));
     for (size_t i = 0; i < NDET; i++) {
         MH_CHECK(registry[i]->create(&d->cx, &d->self[i]));
-        if (state) MH_CHECK(registry[i]->load(d->self[i], &d->cx, state));
+        if (state && registry[i]->load) MH_CHECK(registry[i]->load(d->self[i], &d->cx, state));
     }
 out:
     if (st) {
@@ -653,8 +655,7 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
     return mh_map_get(&cx->seeds, key, (size_t)n) != NULL;
 }
 
-/* Seeds from the detectors' own findings at or above the seed level. */
-static mh_status seed_from_pending(struct mh_det_ctx *cx)
+mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx)
 {
     for (size_t i = 0; i < cx->npending; i++) {
         const struct mh_det_pending *p = &cx->pending[i];
@@ -665,7 +666,7 @@ static mh_status seed_from_pending(struct mh_det_ctx *cx)
     return MH_OK;
 }
 
-static int cmp_slice(struct mh_slice a, struct mh_slice b)
+int mh_det_cmp_slice(struct mh_slice a, struct mh_slice b)
 {
     size_t n = a.len < b.len ? a.len : b.len;
     int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
@@ -691,7 +692,7 @@ static int cmp_pending(const void *pa, const void *pb, void *arg)
     CMP(a->ev.ref.offset, b->ev.ref.offset);
     CMP(a->level, b->level);
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) {
-        c = cmp_slice(mh_det_str(cx, a->ev.ent[i]), mh_det_str(cx, b->ev.ent[i]));
+        c = mh_det_cmp_slice(mh_det_str(cx, a->ev.ent[i]), mh_det_str(cx, b->ev.ent[i]));
         if (c) return c;
     }
     CMP(a->first, b->first);
@@ -704,7 +705,7 @@ static int cmp_pending(const void *pa, const void *pb, void *arg)
         CMP(a->f[i].is_num, b->f[i].is_num);
         if (a->f[i].is_num) CMP(a->f[i].num, b->f[i].num);
         else {
-            c = cmp_slice(mh_det_str(cx, a->f[i].str), mh_det_str(cx, b->f[i].str));
+            c = mh_det_cmp_slice(mh_det_str(cx, a->f[i].str), mh_det_str(cx, b->f[i].str));
             if (c) return c;
         }
     }
@@ -749,7 +750,7 @@ static int cmp_gap(const void *pa, const void *pb, void *arg)
 {
     const struct mh_det_gap_rec *a = pa, *b = pb;
     const struct mh_det_ctx *cx = arg;
-    int c = cmp_slice(mh_det_str(cx, a->mailbox), mh_det_str(cx, b->mailbox));
+    int c = mh_det_cmp_slice(mh_det_str(cx, a->mailbox), mh_det_str(cx, b->mailbox));
     if (c) return c;
     CMP(a->start, b->start);
     CMP(a->end, b->end);
@@ -764,10 +765,10 @@ static int cmp_link(const void *pa, const void *pb, void *arg)
     const struct mh_det_ctx *cx = arg;
     CMP(a->time, b->time);
     CMP(a->a_kind, b->a_kind);
-    int c = cmp_slice(mh_det_str(cx, a->a), mh_det_str(cx, b->a));
+    int c = mh_det_cmp_slice(mh_det_str(cx, a->a), mh_det_str(cx, b->a));
     if (c) return c;
     CMP(a->b_kind, b->b_kind);
-    c = cmp_slice(mh_det_str(cx, a->b), mh_det_str(cx, b->b));
+    c = mh_det_cmp_slice(mh_det_str(cx, a->b), mh_det_str(cx, b->b));
     if (c) return c;
     CMP(a->identity, b->identity);
     return strcmp(a->why, b->why);
@@ -780,10 +781,7 @@ mh_status mh_detectors_finish(mh_detectors *d, mh_error *err)
     if (d->finished) return mh_error_set(err, MH_EINVAL, "detectors already finished", "%s", "");
     d->finished = true;
     d->cx.err = err;
-    for (size_t i = 0; i < NDET; i++) {
-        if (registry[i] == &mh_det_chain_ops) MH_CHECK(seed_from_pending(&d->cx));
-        MH_CHECK(registry[i]->finish(d->self[i], &d->cx));
-    }
+    for (size_t i = 0; i < NDET; i++) MH_CHECK(registry[i]->finish(d->self[i], &d->cx));
     if (d->cx.npending)
         qsort_r(d->cx.pending, d->cx.npending, sizeof *d->cx.pending, cmp_pending, &d->cx);
     if (d->cx.ngaps) qsort_r(d->cx.gaps, d->cx.ngaps, sizeof *d->cx.gaps, cmp_gap, &d->cx);
@@ -791,7 +789,8 @@ mh_status mh_detectors_finish(mh_detectors *d, mh_error *err)
     if (d->state) {
         MH_CHECK(mh_state_begin(d->state, err));
         in_tx = true;
-        for (size_t i = 0; i < NDET; i++) MH_CHECK(registry[i]->save(d->self[i], &d->cx, d->state));
+        for (size_t i = 0; i < NDET; i++)
+            if (registry[i]->save) MH_CHECK(registry[i]->save(d->self[i], &d->cx, d->state));
         if (d->cx.run_first != MH_TIME_NONE)
             MH_CHECK(mh_state_add_run(d->state, d->cx.run_first, d->cx.run_last, err));
         MH_CHECK(mh_state_commit(d->state, err));
@@ -980,21 +979,36 @@ static bool parse_i64(struct mh_slice s, int64_t *out)
     return true;
 }
 
-mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code)
+mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has, int64_t *code)
 {
     static const char *const paths[] = {"properties.status.errorCode", "status.errorCode",
                                         "ErrorNumber", "ResultType", "resultType",
                                         "Status.errorCode", NULL};
+    /* Several detectors ask for the code of the same event: read it once. */
+    if (cx->feeding && cx->code_feed == cx->feeds && cx->code_ev == ev) {
+        *has = cx->code_has;
+        *code = cx->code;
+        return MH_OK;
+    }
     struct mh_slice s;
-    *has = false;
+    bool got = false;
+    int64_t v = 0;
     MH_TRY(mh_det_field(ev, paths, &s));
-    if (s.len && parse_i64(s, code)) *has = true;
+    if (s.len && parse_i64(s, &v)) got = true;
     /* UAL STS logons without ErrorNumber: the operation says it. */
-    if (!*has && ev->kind == MH_SRC_UAL_ENTRA_LOGON) {
+    if (!got && ev->kind == MH_SRC_UAL_ENTRA_LOGON) {
         struct mh_slice op;
         MH_TRY(mh_det_entity(ev, MH_ENT_OPERATION_KEY, &op));
-        if (mh_slice_eq_cstr(op, "userloggedin")) *has = true, *code = 0;
+        if (mh_slice_eq_cstr(op, "userloggedin")) got = true, v = 0;
     }
+    if (cx->feeding) {
+        cx->code_feed = cx->feeds;
+        cx->code_ev = ev;
+        cx->code_has = got;
+        cx->code = v;
+    }
+    *has = got;
+    if (got) *code = v;
     return MH_OK;
 }
 
@@ -1127,6 +1141,44 @@ void mh_det_pend_num(struct mh_det_pending *p, const char *name, int64_t v)
     f->num = v;
 }
 
+mh_status mh_det_slot(struct mh_det_ctx *cx, struct mh_map *idx, const void *key, size_t klen,
+                      void **arr, size_t *cap, size_t *n, size_t size, size_t max, void **out,
+                      bool *created)
+{
+    struct mh_map_entry *e;
+    bool made = false;
+    mh_status st = MH_OK;
+    *out = NULL;
+    if (created) *created = false;
+    if (*n >= max) {
+        /* the array is full: only a key it already holds has a slot */
+        e = mh_map_get(idx, key, klen);
+        if (!e) st = MH_ELIMIT;
+    } else {
+        st = mh_map_put(idx, key, klen, &e, &made);
+    }
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (made) {
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            if (nc > max) nc = max;
+            void *p = mh_realloc(*arr, nc * size);
+            if (!p) return MH_ENOMEM;
+            *arr = p;
+            *cap = nc;
+        }
+        e->value = *n;
+        memset((char *)*arr + *n * size, 0, size);
+        (*n)++;
+        if (created) *created = true;
+    }
+    *out = (char *)*arr + (size_t)e->value * size;
+    return MH_OK;
+}
 
 mh_status mh_det_gap(struct mh_det_ctx *cx, uint32_t mailbox, mh_time start, mh_time end,
                      const struct mh_source_ref *ref)
@@ -1166,28 +1218,16 @@ mh_status mh_det_identity(struct mh_det_ctx *cx, enum mh_key_kind ak, uint32_t a
     if (ak > bk || (ak == bk && a > b)) {
         k[0] = bk, k[1] = b, k[2] = ak, k[3] = a;
     }
-    struct mh_map_entry *e;
+    struct mh_det_link_rec *l;
     bool created;
-    mh_status st = mh_map_put(&cx->identities, (const char *)k, sizeof k, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (!created) {
-        struct mh_det_link_rec *l = &cx->links[e->value];
-        if (t < l->time) l->time = t;
-        return MH_OK;
-    }
-    MH_DET_GROW(cx->links, cx->cap_links, cx->nlinks, MH_DET_MAX_LINKS, st);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    e->value = cx->nlinks;
-    cx->links[cx->nlinks++] =
-        (struct mh_det_link_rec){(uint8_t)k[0], (uint8_t)k[2], true, k[1], k[3], t, why};
+    mh_status st;
+    MH_DET_SLOT(cx, &cx->identities, k, sizeof k, cx->links, cx->cap_links, cx->nlinks,
+                MH_DET_MAX_LINKS, l, &created, st);
+    if (st || !l) return st;
+    if (created)
+        *l = (struct mh_det_link_rec){(uint8_t)k[0], (uint8_t)k[2], true, k[1], k[3], t, why};
+    else if (t < l->time)
+        l->time = t;
     return MH_OK;
 }
 

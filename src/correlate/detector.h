@@ -456,7 +456,8 @@ struct mh_det_pending {
 
 struct mh_det_ctx;
 
-/* One detector: created with the set, fed every event, asked to decide. */
+/* One detector: created with the set, fed every event, asked to decide.
+ * load and save are NULL for a detector that persists nothing. */
 struct mh_det_ops {
     const char *name;
     MH_MUST_CHECK mh_status (*create)(struct mh_det_ctx *cx, void **self);
@@ -516,6 +517,11 @@ struct mh_det_ctx {
     uint64_t feeds, cap_feed;
     const struct mh_event *cap_ev;
     struct mh_det_evid cap;
+    /* mh_det_error_code of the event being fed, the same way (code_feed == feeds) */
+    uint64_t code_feed;
+    const struct mh_event *code_ev;
+    bool code_has;
+    int64_t code;
     /* mh_det_intern: recent slices (address -> id, confirmed by content) */
     uint32_t icache[MH_DET_ICACHE];
     const char *icache_ptr[MH_DET_ICACHE];
@@ -527,6 +533,8 @@ uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s);
 uint32_t mh_det_intern_lower(struct mh_det_ctx *cx, struct mh_slice s);
 /* Look up without inserting (0 when absent). */
 uint32_t mh_det_lookup(const struct mh_det_ctx *cx, struct mh_slice s);
+/* Byte-wise total order on slices (a shorter prefix first), for the sorts. */
+int mh_det_cmp_slice(struct mh_slice a, struct mh_slice b);
 /* Text of an interned string (empty slice for 0). */
 struct mh_slice mh_det_str(const struct mh_det_ctx *cx, uint32_t id);
 /* State persistence helpers shared by the detectors' save functions: bind
@@ -541,8 +549,10 @@ MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, str
  * "true"/"false"); empty slice when none. */
 MH_MUST_CHECK mh_status mh_det_field(struct mh_event *ev, const char *const *paths,
                                      struct mh_slice *out);
-/* Error/result code of a sign-in or UAL logon; false when the event has none. */
-MH_MUST_CHECK mh_status mh_det_error_code(struct mh_event *ev, bool *has, int64_t *code);
+/* Error/result code of a sign-in or UAL logon; false when the event has none.
+ * Read once per fed event (several detectors ask), like mh_det_capture. */
+MH_MUST_CHECK mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has,
+                                          int64_t *code);
 /* Capture the evidence of ev (interns its alert entities). */
 MH_MUST_CHECK mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev,
                                        struct mh_det_evid *out);
@@ -571,6 +581,9 @@ MH_MUST_CHECK mh_status mh_det_link(struct mh_det_ctx *cx, enum mh_key_kind ak, 
 MH_MUST_CHECK mh_status mh_det_identity(struct mh_det_ctx *cx, enum mh_key_kind ak, uint32_t a,
                                         enum mh_key_kind bk, uint32_t b, mh_time t,
                                         const char *why);
+/* Seed "ip:<x>" / "session:<x>" from the detections pending so far at or
+ * above context.seed_level (chain.c, which finishes last, before it looks). */
+MH_MUST_CHECK mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx);
 /* True when "ip:<x>" / "session:<x>" was seeded by an alert. */
 bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_slice v);
 
@@ -593,6 +606,28 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
         }                                                                                          \
         (arr) = p_;                                                                                \
         (cap) = nc_;                                                                               \
+    } while (0)
+
+/*
+ * Element of a bounded array indexed by a map (key -> index): the existing one
+ * for key, or a zero-filled one appended (*created, may be NULL; the caller
+ * fills in its fields). When the map or the array is at its cap a new key is
+ * not tracked: *out is NULL, the key is counted in stats.dropped and the
+ * status is MH_OK (the caller skips the record). MH_ENOMEM. Use it through
+ * MH_DET_SLOT, which keeps the array's type:
+ *   MH_DET_SLOT(cx, &v->idx, k, sizeof k, v->s, v->cap, v->ns, MH_D11_MAX_KEYS,
+ *               ser, &created, st);
+ */
+MH_MUST_CHECK mh_status mh_det_slot(struct mh_det_ctx *cx, struct mh_map *idx, const void *key,
+                                    size_t klen, void **arr, size_t *cap, size_t *n, size_t size,
+                                    size_t max, void **out, bool *created);
+#define MH_DET_SLOT(cx, idx, key, klen, arr, cap, n, max, out, created, st)                        \
+    do {                                                                                           \
+        void *arr_ = (arr), *out_;                                                                 \
+        (st) = mh_det_slot((cx), (idx), (key), (klen), &arr_, &(cap), &(n), sizeof *(arr), (max),  \
+                           &out_, (created));                                                      \
+        (arr) = arr_;                                                                              \
+        (out) = out_;                                                                              \
     } while (0)
 
 /* Seconds of a duration as text ("7d", "90m") for fields. */

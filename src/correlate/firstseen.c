@@ -154,38 +154,22 @@ static void fs_destroy(void *self)
     mh_free(f);
 }
 
-/* Find or create the record for a binary key; *idx = its index, *created. */
-static mh_status slot(struct mh_map *m, const void *key, size_t n, size_t count, size_t *idx,
-                      bool *created)
-{
-    struct mh_map_entry *e;
-    MH_TRY(mh_map_put(m, key, n, &e, created));
-    if (*created) e->value = count;
-    *idx = (size_t)e->value;
-    return MH_OK;
-}
-
 static mh_status get_cover(struct mh_det_ctx *cx, struct firstseen *f, uint8_t scope,
                            uint32_t tenant, uint32_t mailbox, struct cover **out)
 {
     uint32_t key[3] = {scope, tenant, mailbox};
-    size_t idx;
     bool created;
-    mh_status st = slot(&f->cover_idx, key, sizeof key, f->ncovers, &idx, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        *out = NULL;
-        return MH_OK;
+    mh_status st;
+    MH_DET_SLOT(cx, &f->cover_idx, key, sizeof key, f->covers, f->cap_covers, f->ncovers,
+                MH_D9_MAX_SCOPES, *out, &created, st);
+    if (!st && created) {
+        struct cover *c = *out;
+        c->scope = scope;
+        c->tenant = tenant;
+        c->mailbox = mailbox;
+        c->run_first = c->run_last = c->state_first = c->state_last = MH_TIME_NONE;
     }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(f->covers, f->cap_covers, f->ncovers, MH_D9_MAX_SCOPES, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
-        f->covers[f->ncovers++] = (struct cover){scope, tenant, mailbox, MH_TIME_NONE,
-                                                 MH_TIME_NONE, MH_TIME_NONE, MH_TIME_NONE};
-    }
-    *out = &f->covers[idx];
-    return MH_OK;
+    return st;
 }
 
 static mh_status get_pair(struct mh_det_ctx *cx, struct firstseen *f, uint8_t scope,
@@ -193,20 +177,12 @@ static mh_status get_pair(struct mh_det_ctx *cx, struct firstseen *f, uint8_t sc
                           struct pair **out)
 {
     uint32_t key[5] = {scope, tenant, mailbox, app, client};
-    size_t idx;
+    struct pair *p;
     bool created;
-    mh_status st = slot(&f->pair_idx, key, sizeof key, f->npairs, &idx, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        *out = NULL;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(f->pairs, f->cap_pairs, f->npairs, MH_D9_MAX_PAIRS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        struct pair *p = &f->pairs[f->npairs++];
-        memset(p, 0, sizeof *p);
+    mh_status st;
+    MH_DET_SLOT(cx, &f->pair_idx, key, sizeof key, f->pairs, f->cap_pairs, f->npairs,
+                MH_D9_MAX_PAIRS, p, &created, st);
+    if (!st && created) {
         p->scope = scope;
         p->tenant = tenant;
         p->mailbox = mailbox;
@@ -215,8 +191,8 @@ static mh_status get_pair(struct mh_det_ctx *cx, struct firstseen *f, uint8_t sc
         p->ev.time = MH_TIME_NONE;
         p->run_last = p->state_first = p->state_last = MH_TIME_NONE;
     }
-    *out = &f->pairs[idx];
-    return MH_OK;
+    *out = p;
+    return st;
 }
 
 static void cover_touch(struct cover *c, mh_time t)
@@ -269,57 +245,39 @@ static mh_status feed_mail(struct firstseen *f, struct mh_det_ctx *cx, struct mh
 static mh_status get_spc(struct mh_det_ctx *cx, struct firstseen *f, uint32_t tenant,
                          struct spcover **out)
 {
-    size_t idx;
     bool created;
-    mh_status st = slot(&f->spc_idx, &tenant, sizeof tenant, f->nspcs, &idx, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        *out = NULL;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(f->spcs, f->cap_spcs, f->nspcs, MH_D9_MAX_SCOPES, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        f->spcs[f->nspcs++] = (struct spcover){tenant, MH_TIME_NONE, MH_TIME_NONE};
-    }
-    *out = &f->spcs[idx];
-    return MH_OK;
+    mh_status st;
+    MH_DET_SLOT(cx, &f->spc_idx, &tenant, sizeof tenant, f->spcs, f->cap_spcs, f->nspcs,
+                MH_D9_MAX_SCOPES, *out, &created, st);
+    if (!st && created) **out = (struct spcover){tenant, MH_TIME_NONE, MH_TIME_NONE};
+    return st;
 }
 
 static mh_status get_sp(struct mh_det_ctx *cx, struct firstseen *f, uint32_t tenant, uint32_t sp,
                         uint32_t ip, struct spaddr **out)
 {
     uint32_t key[3] = {tenant, sp, ip};
-    size_t idx;
+    struct spaddr *s;
     bool created;
-    mh_status st = slot(&f->sp_idx, key, sizeof key, f->nsps, &idx, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        *out = NULL;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(f->sps, f->cap_sps, f->nsps, MH_D7_MAX_SP_ADDRS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        struct spaddr *s = &f->sps[f->nsps++];
-        memset(s, 0, sizeof *s);
+    mh_status st;
+    MH_DET_SLOT(cx, &f->sp_idx, key, sizeof key, f->sps, f->cap_sps, f->nsps, MH_D7_MAX_SP_ADDRS, s,
+                &created, st);
+    if (!st && created) {
         s->tenant = tenant;
         s->sp = sp;
         s->ip = ip;
         s->ev.time = MH_TIME_NONE;
         s->state_first = MH_TIME_NONE;
     }
-    *out = &f->sps[idx];
-    return MH_OK;
+    *out = s;
+    return st;
 }
 
 static mh_status feed_sp(struct firstseen *f, struct mh_det_ctx *cx, struct mh_event *ev)
 {
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
     struct mh_slice app, ip, tenant;
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &app));

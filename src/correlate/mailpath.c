@@ -85,28 +85,19 @@ static mh_status get_path(struct mh_det_ctx *cx, struct mailpath *m, uint32_t te
                           uint32_t client, uint8_t kind, struct path **out)
 {
     uint32_t key[3] = {tenant, client, kind};
-    struct mh_map_entry *e;
+    struct path *p;
     bool created;
-    *out = NULL;
-    mh_status st = mh_map_put(&m->idx, (const char *)key, sizeof key, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(m->paths, m->cap, m->n, MH_D9_MAX_PATHS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
-        e->value = m->n;
-        struct path *p = &m->paths[m->n++];
-        memset(p, 0, sizeof *p);
+    mh_status st;
+    MH_DET_SLOT(cx, &m->idx, key, sizeof key, m->paths, m->cap, m->n, MH_D9_MAX_PATHS, p, &created,
+                st);
+    if (!st && created) {
         p->tenant = tenant;
         p->client = client;
         p->kind = kind;
         p->ev.time = p->state_first = MH_TIME_NONE;
     }
-    *out = &m->paths[e->value];
-    return MH_OK;
+    *out = p;
+    return st;
 }
 
 static const struct path *find_path(const struct mailpath *m, uint32_t tenant, uint32_t client,

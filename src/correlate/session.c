@@ -206,21 +206,13 @@ static mh_status feed_location(struct session_det *s, struct mh_det_ctx *cx, str
     if (!cc.len && !asn.len) return MH_OK;
     uint32_t isess = mh_det_intern(cx, sess);
     if (!isess) return MH_OK;
-    struct mh_map_entry *e;
+    struct sess *ss;
     bool created;
-    mh_status st = mh_map_put(&s->sess_idx, (const char *)&isess, sizeof isess, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(s->sess, s->cap_sess, s->nsess, MH_D15_MAX_SESSIONS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = s->nsess;
-        s->sess[s->nsess++] = (struct sess){isess, 0, 0, {0, 0}, false};
-    }
-    struct sess *ss = &s->sess[e->value];
+    mh_status st;
+    MH_DET_SLOT(cx, &s->sess_idx, &isess, sizeof isess, s->sess, s->cap_sess, s->nsess,
+                MH_D15_MAX_SESSIONS, ss, &created, st);
+    if (st || !ss) return st;
+    if (created) ss->session = isess;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
     MH_TRY(mh_det_entity(ev, MH_ENT_IP, &ip));
     if (!ss->user) ss->user = mh_det_intern_lower(cx, user);
@@ -279,7 +271,7 @@ static mh_status feed_login(struct session_det *s, struct mh_det_ctx *cx, struct
 {
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (!has || code != 0) return MH_OK;
     struct mh_slice user, ip, sess;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
@@ -288,23 +280,13 @@ static mh_status feed_login(struct session_det *s, struct mh_det_ctx *cx, struct
     MH_TRY(mh_det_entity(ev, MH_ENT_SESSION_ID, &sess));
     uint32_t iu = mh_det_intern_lower(cx, user), iip = mh_det_intern(cx, ip);
     if (!iu || !iip) return MH_OK;
-    struct mh_map_entry *e;
+    struct user *u;
     bool created;
-    mh_status st = mh_map_put(&s->user_idx, (const char *)&iu, sizeof iu, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(s->users, s->cap_users, s->nusers, MH_D15_MAX_USERS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = s->nusers;
-        struct user *nu = &s->users[s->nusers++];
-        nu->user = iu;
-        nu->n = 0;
-    }
-    struct user *u = &s->users[e->value];
+    mh_status st;
+    MH_DET_SLOT(cx, &s->user_idx, &iu, sizeof iu, s->users, s->cap_users, s->nusers,
+                MH_D15_MAX_USERS, u, &created, st);
+    if (st || !u) return st;
+    if (created) u->user = iu;
     struct login l = {ev->time, iip, mh_det_intern(cx, sess),
                       {ev->rec ? ev->rec->file : 0, ev->rec ? ev->rec->number : 0,
                        ev->rec ? ev->rec->offset : 0}};
@@ -330,7 +312,7 @@ static mh_status feed_egress(struct session_det *s, struct mh_det_ctx *cx, struc
 {
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (!has) return MH_OK;
     struct mh_slice user, ip;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
@@ -339,7 +321,7 @@ static mh_status feed_egress(struct session_det *s, struct mh_det_ctx *cx, struc
     uint32_t iu = mh_det_intern_lower(cx, user), iip = mh_det_intern(cx, ip);
     if (!iu || !iip) return MH_OK;
     uint32_t key[2] = {iip, iu};
-    struct mh_map_entry *pe, *ie;
+    struct mh_map_entry *pe;
     bool created;
     mh_status st = mh_map_put(&s->egress_pairs, (const char *)key, sizeof key, &pe, &created);
     if (st == MH_ELIMIT) {
@@ -350,20 +332,12 @@ static mh_status feed_egress(struct session_det *s, struct mh_det_ctx *cx, struc
     if (created) pe->value = 0;
     uint64_t bit = code == 0 ? 1u : 2u;
     if (pe->value & bit) return MH_OK;
-    st = mh_map_put(&s->egress_idx, (const char *)&iip, sizeof iip, &ie, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(s->egress, s->cap_egress, s->negress, MH_EGRESS_MAX_IPS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
-        ie->value = s->negress;
-        s->egress[s->negress++] = (struct egress){iip, 0, 0};
-    }
+    struct egress *g;
+    MH_DET_SLOT(cx, &s->egress_idx, &iip, sizeof iip, s->egress, s->cap_egress, s->negress,
+                MH_EGRESS_MAX_IPS, g, &created, st);
+    if (st || !g) return st;
+    if (created) g->ip = iip;
     pe->value |= bit;
-    struct egress *g = &s->egress[ie->value];
     if (bit == 1) g->ok_users++;
     else g->failed_users++;
     return MH_OK;
@@ -500,18 +474,6 @@ static mh_status sd_finish(void *self, struct mh_det_ctx *cx)
     return MH_OK;
 }
 
-static mh_status sd_load(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
-static mh_status sd_save(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
 const struct mh_det_ops mh_det_session_ops = {
-    "session", sd_create, sd_feed, sd_finish, sd_load, sd_save, sd_destroy,
+    "session", sd_create, sd_feed, sd_finish, NULL, NULL, sd_destroy,
 };

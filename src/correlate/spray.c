@@ -177,19 +177,12 @@ static mh_status get_src(struct mh_det_ctx *cx, struct spray *s, uint32_t user, 
         *out = &s->pool[e->value - 1];
         return MH_OK;
     }
-    mh_status st = mh_map_put(&s->uidx, (const char *)&user, sizeof user, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(s->users, s->cap_users, s->nusers, MH_D2_MAX_USERS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = s->nusers;
-        s->users[s->nusers++] = (struct suser){user, 0, 0, false};
-    }
-    struct suser *u = &s->users[e->value];
+    struct suser *u;
+    mh_status st;
+    MH_DET_SLOT(cx, &s->uidx, &user, sizeof user, s->users, s->cap_users, s->nusers,
+                MH_D2_MAX_USERS, u, &created, st);
+    if (st || !u) return st;
+    if (created) u->user = user;
     if (u->nsrc >= MH_D2_MAX_SOURCES_PER_USER) {
         u->saturated = true;
         return MH_OK;
@@ -225,26 +218,15 @@ static mh_status get_src(struct mh_det_ctx *cx, struct spray *s, uint32_t user, 
 static mh_status d1_source(struct mh_det_ctx *cx, struct spray *s, uint32_t key, bool prefix,
                            struct d1src **out)
 {
-    struct mh_map_entry *e;
     bool created;
-    *out = NULL;
-    mh_status st = mh_map_put(&s->d1idx, (const char *)&key, sizeof key, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
+    mh_status st;
+    MH_DET_SLOT(cx, &s->d1idx, &key, sizeof key, s->src, s->cap_src, s->nsrc, MH_D1_MAX_SOURCES,
+                *out, &created, st);
+    if (!st && created) {
+        (*out)->key = key;
+        (*out)->prefix = prefix;
     }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(s->src, s->cap_src, s->nsrc, MH_D1_MAX_SOURCES, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = s->nsrc;
-        struct d1src *n = &s->src[s->nsrc++];
-        memset(n, 0, sizeof *n);
-        n->key = key;
-        n->prefix = prefix;
-    }
-    *out = &s->src[e->value];
-    return MH_OK;
+    return st;
 }
 
 static uint32_t secs_of(mh_time t)
@@ -422,7 +404,7 @@ static mh_status sp_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
         return MH_OK;
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (!has) return MH_OK;
     bool fail = mh_det_code_in(cx->cfg.failure_codes, cx->cfg.n_failure_codes, code);
     bool succ = mh_det_code_in(cx->cfg.success_codes, cx->cfg.n_success_codes, code);

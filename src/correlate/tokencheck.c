@@ -445,28 +445,21 @@ static mh_status feed_workload(struct tokencheck *t, struct mh_det_ctx *cx, stru
     }
     /* candidate: aggregate per token (or session) */
     uint64_t mkey[2] = {key, type};
-    struct mh_map_entry *e;
+    struct cand *c;
     bool created;
-    mh_status st = mh_map_put(&t->cand_idx, (const char *)mkey, sizeof mkey, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
+    mh_status st;
+    MH_DET_SLOT(cx, &t->cand_idx, mkey, sizeof mkey, t->cands, t->cap_cands, t->ncands,
+                MH_D14_MAX_CANDIDATES, c, &created, st);
+    if (st) return st;
+    if (!c) { /* not tracked (counted as dropped): it cannot be judged */
         cx->stats.unverifiable++;
         return MH_OK;
     }
-    if (st) return st;
-    struct cand *c;
     if (created) {
-        MH_DET_GROW(t->cands, t->cap_cands, t->ncands, MH_D14_MAX_CANDIDATES, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = t->ncands;
-        c = &t->cands[t->ncands++];
-        memset(c, 0, sizeof *c);
         c->key = key;
         c->type = type;
         c->ev.time = MH_TIME_NONE;
         c->last = MH_TIME_NONE;
-    } else {
-        c = &t->cands[e->value];
     }
     c->count++;
     if (c->last == MH_TIME_NONE || ev->time > c->last) c->last = ev->time;
@@ -660,18 +653,7 @@ out:
     return st;
 }
 
-static mh_status tc_load(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st; /* D14 judges within one run: nothing persisted */
-    return MH_OK;
-}
-
-static mh_status tc_save(void *self, struct mh_det_ctx *cx, mh_state *st)
-{
-    (void)self, (void)cx, (void)st;
-    return MH_OK;
-}
-
+/* D14 judges within one run: nothing persisted (no load, no save) */
 const struct mh_det_ops mh_det_tokencheck_ops = {
-    "tokencheck", tc_create, tc_feed, tc_finish, tc_load, tc_save, tc_destroy,
+    "tokencheck", tc_create, tc_feed, tc_finish, NULL, NULL, tc_destroy,
 };

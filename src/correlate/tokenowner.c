@@ -124,7 +124,7 @@ static mh_status feed_signin(struct tokenowner *o, struct mh_det_ctx *cx, struct
     static const char *const oid_paths[] = {"properties.userId", "userId", "UserId", NULL};
     bool has;
     int64_t code;
-    MH_TRY(mh_det_error_code(ev, &has, &code));
+    MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
     struct mh_slice upn, oid;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &upn));
@@ -152,25 +152,17 @@ static mh_status feed_mailbox(struct tokenowner *o, struct mh_det_ctx *cx, struc
     uint32_t io = intern_guid(cx, oid), im = mh_det_intern_lower(cx, mailbox);
     if (!io || !im) return MH_OK;
     uint32_t k[2] = {im, io};
-    struct mh_map_entry *e;
+    struct cand *c;
     bool created;
-    mh_status st = mh_map_put(&o->cand_idx, (const char *)k, sizeof k, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
-    if (st) return st;
+    mh_status st;
+    MH_DET_SLOT(cx, &o->cand_idx, k, sizeof k, o->cands, o->cap_cands, o->ncands,
+                MH_D14_MAX_OWNER_CANDIDATES, c, &created, st);
+    if (st || !c) return st;
     if (created) {
-        MH_DET_GROW(o->cands, o->cap_cands, o->ncands, MH_D14_MAX_OWNER_CANDIDATES, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st; /* map and array share the cap */
-        e->value = o->ncands;
-        struct cand *c = &o->cands[o->ncands++];
-        memset(c, 0, sizeof *c);
         c->mailbox = im;
         c->oid = io;
         c->ev.time = c->last = MH_TIME_NONE;
     }
-    struct cand *c = &o->cands[e->value];
     c->count++;
     if (c->ev.time == MH_TIME_NONE || ev->time < c->ev.time) MH_TRY(mh_det_capture(cx, ev, &c->ev));
     if (c->last == MH_TIME_NONE || ev->time > c->last) c->last = ev->time;

@@ -101,23 +101,14 @@ static mh_status get_series(struct mh_det_ctx *cx, struct volume *v, uint8_t kin
                             struct series **out)
 {
     uint32_t k[2] = {kind, key};
-    struct mh_map_entry *e;
     bool created;
-    *out = NULL;
-    mh_status st = mh_map_put(&v->idx, (const char *)k, sizeof k, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
+    mh_status st;
+    MH_DET_SLOT(cx, &v->idx, k, sizeof k, v->s, v->cap, v->ns, MH_D11_MAX_KEYS, *out, &created, st);
+    if (!st && created) {
+        (*out)->kind = kind;
+        (*out)->key = key;
     }
-    if (st) return st;
-    if (created) {
-        MH_DET_GROW(v->s, v->cap, v->ns, MH_D11_MAX_KEYS, st);
-        if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-        e->value = v->ns;
-        v->s[v->ns++] = (struct series){kind, key, NULL, 0, 0};
-    }
-    *out = &v->s[e->value];
-    return MH_OK;
+    return st;
 }
 
 /* The day record of s (created in order; the oldest is evicted at the cap). */
