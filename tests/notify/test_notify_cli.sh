@@ -117,5 +117,18 @@ grep -q "^fabrikam.com,organisation,3,0" <(tr -d '\r' < "$P/index.csv") || fail 
 (cd "$T/out" && sha256sum packages/fabrikam.com/tagmanifest-sha256.txt) | cut -d' ' -f1 > "$T/h3"
 grep "packages/fabrikam.com/tagmanifest-sha256.txt" "$T/snap1" | cut -d' ' -f1 | cmp -s - "$T/h3" || fail "first package changed"; ok
 
+# --secrets: a finding counts for its message; a finding outside mail
+# (message_id null) is not one; every other line that is not a finding is
+# reported once with file, line, byte offset and reason, and skipped
+printf '%s\n' '{"message_id":"<m1@contoso.com>","rule_id":"x"}' '{"message_id":' \
+  '{"message_id":null,"file":"a.txt"}' '[1]' '{"rule_id":"y"}' > "$T/secrets.jsonl"
+"$MH" notify --scope "$T/scope1.json" --mail "$T/mail" --out "$T/sec" --secrets "$T/secrets.jsonl" \
+  > /dev/null 2> "$T/sec.err" || fail "run with --secrets"
+grep -q "^fabrikam.com,organisation,2,1" <(tr -d '\r' < "$T/sec/packages/index.csv") || fail "secret counted"; ok
+[ "$(grep -c 'malformed secrets.jsonl line, skipped' "$T/sec.err")" = 3 ] || { cat "$T/sec.err"; fail "bad secrets lines reported once each"; }; ok
+grep -q "secrets.jsonl:2: byte 62: unexpected end of input" "$T/sec.err" || { cat "$T/sec.err"; fail "truncated line: place and reason"; }; ok
+grep -q "secrets.jsonl:4: byte 98: not a JSON object" "$T/sec.err" || fail "array line: place and reason"; ok
+grep -q "secrets.jsonl:5: byte 102: no \"message_id\" string" "$T/sec.err" || fail "line without message_id"; ok
+
 "$MH" notify --scope "$T/scope1.json" --out "$T/x" 2>/dev/null && fail "missing --mail accepted"; ok
 echo "$pass passed, 0 failed"
