@@ -263,13 +263,7 @@ static mh_status add_file(mh_mailstore *s, const char *path, uint32_t mb, uint32
 static mh_status load_owner_map(mh_mailstore *s, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        mh_error_set(s->err, MH_EIO, "cannot open owner map", NULL); /* errno: in sys_errno */
-        mh_error_at(s->err, path, 0, 0, 0, 0);
-        if (s->err) s->err->sys_errno = e;
-        return MH_EIO;
-    }
+    if (!f) return mh_error_io(s->err, "cannot open owner map", path);
     mh_status st = MH_OK;
     char line[4096];
     uint64_t lineno = 0, bytes = 0;
@@ -661,12 +655,7 @@ static mh_status index_message(mh_mailstore *s, uint32_t file, const char *data,
     bool synthetic = !(h.id.ptr && mh_message_id_normalize(h.id.ptr, h.id.len, &s->idbuf));
     if (synthetic) {
         char hex[65];
-        static const char X[] = "0123456789abcdef";
-        for (int i = 0; i < 32; i++) {
-            hex[2 * i] = X[loc->sha256[i] >> 4];
-            hex[2 * i + 1] = X[loc->sha256[i] & 15];
-        }
-        hex[64] = '\0';
+        mh_hex(loc->sha256, 32, hex);
         mh_buf_clear(&s->idbuf);
         if (mh_buf_printf(&s->idbuf, "<%s@sha256.mailhound.invalid>", hex)) return nomem(s);
     }
@@ -1182,13 +1171,7 @@ mh_status mh_mailstore_add(mh_mailstore *s, const char *path, mh_error *err)
 {
     s->err = err;
     int k = kind_of(path);
-    if (k < 0) {
-        int e = errno;
-        mh_error_set(err, MH_EIO, "cannot open mail store", NULL); /* errno: in sys_errno */
-        mh_error_at(err, path, 0, 0, 0, 0);
-        if (err) err->sys_errno = e;
-        return MH_EIO;
-    }
+    if (k < 0) return mh_error_io(err, "cannot open mail store", path);
     if (k == 'f') {
         struct fmap fm;
         mh_status ls = load(s, path, &fm);
