@@ -215,6 +215,21 @@ out:
     return st;
 }
 
+/* A scope.json message that names no message (not an object, no
+ * message_id): one note with its byte offset, counted; the rest is read. */
+static void bad_scope_message(struct run *r, uint32_t m, const char *reason)
+{
+    char text[256];
+    mh_error e;
+    mh_error_clear(&e);
+    mh_error_set(&e, MH_EPARSE, reason, NULL);
+    uint64_t off = mh_json_node(&r->d, m)->off - (mh_json_type(&r->d, m) == MH_JSTR); /* its quote */
+    mh_error_at(&e, "scope.json", 0, 0, off, 0);
+    mh_error_format(&e, text, sizeof text);
+    r->st->scope_skipped++;
+    note(r, "scope.json message skipped", text);
+}
+
 static mh_status parse_messages(struct run *r)
 {
     uint32_t mbxs = mh_json_get(&r->d, 0, "mailboxes", 9);
@@ -232,12 +247,18 @@ static mh_status parse_messages(struct run *r)
         uint32_t ms = mh_json_get(&r->d, b, "messages", 8);
         if (ms == MH_JNONE || mh_json_type(&r->d, ms) != MH_JARR) continue;
         for (uint32_t m = mh_json_first(&r->d, ms); m != MH_JNONE; m = mh_json_next(&r->d, ms, m)) {
-            if (mh_json_type(&r->d, m) != MH_JOBJ) continue;
+            if (mh_json_type(&r->d, m) != MH_JOBJ) {
+                bad_scope_message(r, m, "message is not an object");
+                continue;
+            }
             struct mh_slice id, conf, mb;
             MH_TRY(jstr(r, m, "message_id", &id));
             MH_TRY(jstr(r, m, "confidence", &conf));
             MH_TRY(jstr(r, m, "mailbox", &mb));
-            if (!id.len) continue;
+            if (!id.len) {
+                bad_scope_message(r, m, "message without message_id");
+                continue;
+            }
             mh_status st = grow((void **)&r->items, &r->capitems, r->nitems, sizeof *r->items, UINT32_MAX);
             if (st) return mh_error_set(r->err, st, "too many messages", NULL);
             struct item *it = &r->items[r->nitems];
