@@ -108,15 +108,10 @@ static enum mh_csv_ev end_row(struct mh_csv *c, uint64_t end, struct mh_split_it
     return MH_CSV_ROW;
 }
 
-/* An open row is cut at exactly max_record+1 bytes, so a too-large row is
- * reported at the same byte whatever the piece sizes. */
+/* Where this call may scan to (scan.h). */
 static size_t scan_end(const struct mh_csv *c, uint64_t base, size_t len, size_t i)
 {
-    if (!c->in_row || c->discard) return len;
-    uint64_t cut = c->row_start + c->max_record + 1;
-    if (cut >= base + len) return len;
-    size_t n = (size_t)(cut - base);
-    return n < i ? i : n;
+    return mh_scan_end(c->in_row && !c->discard, c->row_start, c->max_record, base, len, i);
 }
 
 enum mh_csv_ev mh_csv_next(struct mh_csv *c, const char *data, uint64_t base, size_t len, bool eof,

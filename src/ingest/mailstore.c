@@ -263,23 +263,33 @@ static mh_status add_file(mh_mailstore *s, const char *path, uint32_t mb, uint32
 static mh_status load_owner_map(mh_mailstore *s, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        mh_error_set(s->err, MH_EIO, "cannot open owner map", NULL); /* errno: in sys_errno */
-        mh_error_at(s->err, path, 0, 0, 0, 0);
-        if (s->err) s->err->sys_errno = e;
-        return MH_EIO;
-    }
+    if (!f) return mh_error_io(s->err, "cannot open owner map", path);
     mh_status st = MH_OK;
     char line[4096];
     uint64_t lineno = 0, bytes = 0;
     while (!st && fgets(line, sizeof line, f)) {
+        size_t len = strlen(line);
+        uint64_t at = bytes; /* byte offset of the line */
         lineno++;
-        bytes += strlen(line);
+        bytes += len;
         if (bytes > MH_MAX_OWNER_MAP_BYTES) {
             st = mh_error_set(s->err, MH_ELIMIT, "owner map too large", NULL);
-            mh_error_at(s->err, path, lineno, 0, 0, 0);
+            mh_error_at(s->err, path, lineno, 0, at, 0);
             break;
+        }
+        const char *first = line + strspn(line, " \t\r");
+        if (!(len && line[len - 1] == '\n') && !feof(f)) {
+            /* Longer than the buffer: a comment's rest is skipped; a
+             * mapping line that long cannot be one. */
+            if (*first != '#') {
+                st = mh_error_set(s->err, MH_EPARSE, "bad owner map line", "line too long");
+                mh_error_at(s->err, path, lineno, 0, at, 0);
+                break;
+            }
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n') bytes++;
+            bytes += c == '\n';
+            continue;
         }
         char *p = line, *tok[3] = {0};
         size_t ntok = 0;
@@ -294,7 +304,7 @@ static mh_status load_owner_map(mh_mailstore *s, const char *path)
         if (ntok != 2 || !looks_like_address(tok[1], strlen(tok[1]))) {
             st = mh_error_set(s->err, MH_EPARSE, "bad owner map line",
                               "expected \"<mailbox> <owner address>\"");
-            mh_error_at(s->err, path, lineno, 0, 0, 0);
+            mh_error_at(s->err, path, lineno, 0, at, 0);
             break;
         }
         struct mh_map_entry *e;
@@ -645,12 +655,7 @@ static mh_status index_message(mh_mailstore *s, uint32_t file, const char *data,
     bool synthetic = !(h.id.ptr && mh_message_id_normalize(h.id.ptr, h.id.len, &s->idbuf));
     if (synthetic) {
         char hex[65];
-        static const char X[] = "0123456789abcdef";
-        for (int i = 0; i < 32; i++) {
-            hex[2 * i] = X[loc->sha256[i] >> 4];
-            hex[2 * i + 1] = X[loc->sha256[i] & 15];
-        }
-        hex[64] = '\0';
+        mh_hex(loc->sha256, 32, hex);
         mh_buf_clear(&s->idbuf);
         if (mh_buf_printf(&s->idbuf, "<%s@sha256.mailhound.invalid>", hex)) return nomem(s);
     }
@@ -774,7 +779,7 @@ static void unload(struct fmap *fm)
     memset(fm, 0, sizeof *fm);
 }
 
-/* Load a file: MH_OK, or MH_EIO (reported, counted). */
+/* Load a file: MH_OK, MH_ENOMEM, or MH_EIO (reported, counted). */
 static mh_status load(mh_mailstore *s, const char *path, struct fmap *fm)
 {
     memset(fm, 0, sizeof *fm);
@@ -796,15 +801,23 @@ static mh_status load(mh_mailstore *s, const char *path, struct fmap *fm)
         mh_buf_clear(&s->filebuf);
         st = mh_buf_reserve(&s->filebuf, size);
         size_t got = 0;
+        int rerr = 0;
         while (!st && got < size) {
             ssize_t r = read(fd, s->filebuf.data + got, size - got);
             if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) break;
+            if (r <= 0) {
+                rerr = r < 0 ? errno : 0;
+                break;
+            }
             got += (size_t)r;
         }
-        if (st)
+        if (st) {
             st = nomem(s);
-        else {
+        } else if (got < size) { /* a read error or a file that shrank: not half-indexed */
+            s->stats.unreadable++;
+            report(s, path, got, 0, "cannot read file", rerr ? strerror(rerr) : "file shrank", true);
+            st = MH_EIO;
+        } else {
             s->filebuf.len = got;
             fm->data = s->filebuf.data;
             fm->len = got;
@@ -881,6 +894,14 @@ static void dirlist_free(struct dirlist *d)
     d->n = 0;
 }
 
+/* A failure load() and list_dir() reported and counted lets the walk go on;
+ * only MH_ENOMEM stops it. */
+static mh_status go_on(mh_status st)
+{
+    return st == MH_ENOMEM ? st : MH_OK;
+}
+
+/* List a directory: MH_OK, MH_ENOMEM, or MH_EIO / MH_ELIMIT (reported, counted). */
 static mh_status list_dir(mh_mailstore *s, const char *path, struct dirlist *out)
 {
     out->names = NULL;
@@ -917,10 +938,13 @@ static mh_status list_dir(mh_mailstore *s, const char *path, struct dirlist *out
         v[out->n++] = e;
     }
     closedir(dir);
+    if (st == MH_ELIMIT) {
+        s->stats.unreadable++;
+        report(s, path, 0, 0, "directory too large", "skipped", true);
+    }
     if (st) {
         dirlist_free(out);
-        return st == MH_ENOMEM ? nomem(s)
-                               : mh_error_set(s->err, st, "directory too large", "%s", path);
+        return st == MH_ENOMEM ? nomem(s) : st;
     }
     if (out->n) qsort(out->names, out->n, sizeof *out->names, name_cmp);
     return MH_OK;
@@ -979,7 +1003,8 @@ static mh_status mailbox_file(mh_mailstore *s, const char *path, const char *nam
                               const char *rel, enum mh_store_kind sk)
 {
     struct fmap fm;
-    if (load(s, path, &fm)) return MH_OK; /* reported */
+    mh_status ls = load(s, path, &fm);
+    if (ls) return go_on(ls);
     mh_status st = MH_OK;
     enum sniff k = sniff(fm.data, fm.len);
     struct mh_buf folder;
@@ -1009,8 +1034,8 @@ static mh_status walk_maildir(mh_mailstore *s, const char *dir, uint32_t mb, con
         return MH_OK;
     }
     struct dirlist dl;
-    if (list_dir(s, dir, &dl)) return s->err && s->err->code == MH_ENOMEM ? MH_ENOMEM : MH_OK;
-    mh_status st = MH_OK;
+    mh_status st = list_dir(s, dir, &dl);
+    if (st) return go_on(st);
     struct mh_buf path, sub, fname;
     mh_buf_init(&path, 65536);
     mh_buf_init(&sub, 65536);
@@ -1021,7 +1046,7 @@ static mh_status walk_maildir(mh_mailstore *s, const char *dir, uint32_t mb, con
         int k = entry_kind(dl.names[i], path.data);
         if (k == 'd' && (!strcmp(e, "cur") || !strcmp(e, "new"))) {
             struct dirlist ml;
-            if (list_dir(s, path.data, &ml)) continue;
+            if ((st = go_on(list_dir(s, path.data, &ml)))) break;
             for (size_t j = 0; j < ml.n && !st; j++) {
                 if ((st = join(path.data, ml.names[j] + 1, &sub))) break;
                 if (entry_kind(ml.names[j], sub.data) != 'f') continue;
@@ -1030,7 +1055,8 @@ static mh_status walk_maildir(mh_mailstore *s, const char *dir, uint32_t mb, con
             dirlist_free(&ml);
         } else if (k == 'd' && !strcmp(e, "tmp")) {
             struct dirlist tl;
-            if (!list_dir(s, path.data, &tl)) s->stats.maildir_tmp += tl.n;
+            if ((st = go_on(list_dir(s, path.data, &tl)))) break;
+            s->stats.maildir_tmp += tl.n;
             dirlist_free(&tl);
         } else if (k == 'd' && e[0] == '.' && is_maildir(path.data)) {
             /* Maildir++ folder: ".Archive.2023" -> "Archive/2023" */
@@ -1063,8 +1089,8 @@ static mh_status walk_mailbox(mh_mailstore *s, const char *dir, uint32_t mb, con
         return MH_OK;
     }
     struct dirlist dl;
-    if (list_dir(s, dir, &dl)) return s->err && s->err->code == MH_ENOMEM ? MH_ENOMEM : MH_OK;
-    mh_status st = MH_OK;
+    mh_status st = list_dir(s, dir, &dl);
+    if (st) return go_on(st);
     struct mh_buf path, fname;
     mh_buf_init(&path, 65536);
     mh_buf_init(&fname, 65536);
@@ -1091,8 +1117,8 @@ static mh_status walk_mailbox(mh_mailstore *s, const char *dir, uint32_t mb, con
 static mh_status walk_mailboxes(mh_mailstore *s, const char *dir, unsigned depth)
 {
     struct dirlist dl;
-    if (list_dir(s, dir, &dl)) return s->err && s->err->code == MH_ENOMEM ? MH_ENOMEM : MH_OK;
-    mh_status st = MH_OK;
+    mh_status st = list_dir(s, dir, &dl);
+    if (st) return go_on(st);
     uint32_t loose = MH_MAIL_NONE;
     struct mh_buf path;
     mh_buf_init(&path, 65536);
@@ -1111,7 +1137,11 @@ static mh_status walk_mailboxes(mh_mailstore *s, const char *dir, unsigned depth
             st = walk_mailbox(s, path.data, mb, "", 1);
         } else if (k == 'f') {
             struct fmap fm;
-            if (load(s, path.data, &fm)) continue;
+            mh_status ls = load(s, path.data, &fm);
+            if (ls) {
+                st = go_on(ls);
+                continue;
+            }
             enum sniff sk = sniff(fm.data, fm.len);
             if (sk == SNIFF_OTHER || e[0] == '.') {
                 other(s, path.data, fm.len);
@@ -1141,16 +1171,11 @@ mh_status mh_mailstore_add(mh_mailstore *s, const char *path, mh_error *err)
 {
     s->err = err;
     int k = kind_of(path);
-    if (k < 0) {
-        int e = errno;
-        mh_error_set(err, MH_EIO, "cannot open mail store", NULL); /* errno: in sys_errno */
-        mh_error_at(err, path, 0, 0, 0, 0);
-        if (err) err->sys_errno = e;
-        return MH_EIO;
-    }
+    if (k < 0) return mh_error_io(err, "cannot open mail store", path);
     if (k == 'f') {
         struct fmap fm;
-        if (load(s, path, &fm)) return MH_OK; /* reported */
+        mh_status ls = load(s, path, &fm);
+        if (ls) return go_on(ls);
         mh_status st = MH_OK;
         enum sniff sk = sniff(fm.data, fm.len);
         if (sk == SNIFF_OTHER) {

@@ -7,12 +7,14 @@
  * three byte values 16 bytes at a time with SSE2 (the x86-64 baseline) and
  * falls back to a portable 8-byte SWAR loop elsewhere. Both return the index
  * of the first match or n when there is none; they never read past p + n.
+ * mh_scan_end bounds a scan so an oversized record is cut at one fixed byte.
  *
  * Header-only (static inline); no state, thread-safe.
  */
 #ifndef MH_INGEST_SCAN_H
 #define MH_INGEST_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -58,6 +60,23 @@ static inline size_t mh_scan_find3(const unsigned char *p, size_t n, unsigned ch
     }
 #endif
     return mh_scan_find3_tail(p, i, n, a, b, c);
+}
+
+/*
+ * Where a splitter may scan to in data at absolute offsets [base, base+len),
+ * having scanned up to index i: an open record (started at rec_start, not
+ * being discarded) is cut at exactly max_record+1 bytes, so a too-large
+ * record is reported at the same byte whatever the piece sizes (and before
+ * any later fault of the same record).
+ */
+static inline size_t mh_scan_end(bool open, uint64_t rec_start, uint64_t max_record, uint64_t base,
+                                 size_t len, size_t i)
+{
+    if (!open) return len;
+    uint64_t cut = rec_start + max_record + 1;
+    if (cut >= base + len) return len;
+    size_t n = (size_t)(cut - base);
+    return n < i ? i : n;
 }
 
 #endif

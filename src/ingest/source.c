@@ -26,12 +26,7 @@ mh_status mh_source_open_file(struct mh_source *s, const char *path, mh_error *e
     memset(s, 0, sizeof *s);
     s->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        mh_error_set(err, MH_EIO, "cannot open", NULL);
-        if (err) err->sys_errno = e;
-        return MH_EIO;
-    }
+    if (fd < 0) return mh_error_io(err, "cannot open", NULL);
 #ifdef POSIX_FADV_SEQUENTIAL
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -78,10 +73,7 @@ mh_status mh_source_read(struct mh_source *s, void *buf, size_t cap, size_t *n, 
         }
         if (k == 0) return MH_EOF;
         if (errno == EINTR) continue;
-        int e = errno;
-        mh_error_set(err, MH_EIO, "read failed", NULL);
-        if (err) err->sys_errno = e;
-        return MH_EIO;
+        return mh_error_io(err, "read failed", NULL);
     }
 }
 
@@ -108,12 +100,7 @@ bool mh_source_size(const struct mh_source *s, uint64_t *size)
 mh_status mh_source_path_kind(const char *path, enum mh_path_kind *kind, mh_error *err)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
-        int e = errno;
-        mh_error_set(err, MH_EIO, "cannot open", NULL);
-        if (err) err->sys_errno = e;
-        return MH_EIO;
-    }
+    if (stat(path, &st) != 0) return mh_error_io(err, "cannot open", NULL);
     if (S_ISDIR(st.st_mode))
         *kind = MH_PATH_DIR;
     else if (S_ISREG(st.st_mode))
@@ -142,9 +129,7 @@ mh_status mh_source_list_dir(const char *path, size_t max, char ***out, size_t *
     size_t len = 0, cap = 0;
     DIR *d = opendir(path);
     if (!d) {
-        int e = errno;
-        st = mh_error_set(err, MH_EIO, "cannot open directory", NULL);
-        if (err) err->sys_errno = e;
+        st = mh_error_io(err, "cannot open directory", NULL);
         goto out;
     }
     size_t plen = strlen(path);
@@ -155,9 +140,7 @@ mh_status mh_source_list_dir(const char *path, size_t max, char ***out, size_t *
         struct dirent *de = readdir(d);
         if (!de) {
             if (errno) {
-                int e = errno;
-                st = mh_error_set(err, MH_EIO, "cannot read directory", NULL);
-                if (err) err->sys_errno = e;
+                st = mh_error_io(err, "cannot read directory", NULL);
                 goto out;
             }
             break;

@@ -304,16 +304,10 @@ static int fast_scan(struct mh_split *s, const unsigned char *p, size_t *pi, siz
 }
 #endif
 
-/* Where this call may scan to: an open record is cut at exactly max_record+1
- * bytes, so a too-large record is reported at the same byte whatever the
- * piece sizes (and before any later fault of the same record). */
+/* Where this call may scan to (scan.h). */
 static size_t scan_end(const struct mh_split *s, uint64_t base, size_t len, size_t i)
 {
-    if (!s->in_rec || s->discard) return len;
-    uint64_t cut = s->rec_start + s->max_record + 1;
-    if (cut >= base + len) return len;
-    size_t n = (size_t)(cut - base);
-    return n < i ? i : n;
+    return mh_scan_end(s->in_rec && !s->discard, s->rec_start, s->max_record, base, len, i);
 }
 
 enum mh_split_ev mh_split_next(struct mh_split *s, const char *data, uint64_t base, size_t len,

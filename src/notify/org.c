@@ -576,6 +576,18 @@ static void individual(struct mh_org *out)
     out->kind = MH_ORG_FREEMAIL;
 }
 
+/* A free-mail domain: its users are individuals; a list there is keyed by
+ * its own address. */
+static void freemail(struct mh_org *out, bool is_list)
+{
+    if (!is_list) {
+        individual(out);
+        return;
+    }
+    out->kind = MH_ORG_LIST;
+    copy_str(out->key, out->address, strlen(out->address));
+}
+
 static bool is_freemail(const mh_orgs *o, const char *dom, size_t n, const char *reg)
 {
     size_t regoff = (size_t)(reg - dom);
@@ -602,11 +614,7 @@ static mh_status classify_domain(const mh_orgs *o, const char *dom, size_t n, bo
         const struct override *ov = (const struct override *)(uintptr_t)e->value;
         out->name = ov->name;
         if (ov->mode == OVR_FREEMAIL) {
-            if (is_list) {
-                out->kind = MH_ORG_LIST;
-                copy_str(out->key, out->address, strlen(out->address));
-            } else
-                individual(out);
+            freemail(out, is_list);
             return MH_OK;
         }
         out->kind = is_list ? MH_ORG_LIST : MH_ORG_OVERRIDE;
@@ -632,11 +640,7 @@ static mh_status classify_domain(const mh_orgs *o, const char *dom, size_t n, bo
     }
     if (st) return st;
     if (is_freemail(o, dom, n, reg)) {
-        if (is_list) {
-            out->kind = MH_ORG_LIST;
-            copy_str(out->key, out->address, strlen(out->address));
-        } else
-            individual(out);
+        freemail(out, is_list);
         return MH_OK;
     }
     out->kind = is_list ? MH_ORG_LIST : MH_ORG_DOMAIN;

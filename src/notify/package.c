@@ -57,15 +57,6 @@ static void hook(const char *point)
     if (mh_notify_crash_hook) mh_notify_crash_hook(point);
 }
 
-static mh_status io_fail(mh_error *err, const char *what, const char *path)
-{
-    int e = errno;
-    mh_error_set(err, MH_EIO, what, NULL);
-    mh_error_at(err, path, 0, 0, 0, 0);
-    if (err) err->sys_errno = e;
-    return MH_EIO;
-}
-
 static mh_status buf_fail(mh_error *err, mh_status st, const char *what)
 {
     if (st == MH_OK) return MH_OK;
@@ -406,7 +397,7 @@ static mh_status merge_supplements(const char *from, const char *to, mh_error *e
 {
     mh_status st = MH_OK;
     DIR *d = opendir(from);
-    if (!d) return errno == ENOENT ? MH_OK : io_fail(err, "cannot read directory", from);
+    if (!d) return errno == ENOENT ? MH_OK : mh_error_io(err, "cannot read directory", from);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, "supplement-", 11) != 0) continue;
@@ -415,7 +406,7 @@ static mh_status merge_supplements(const char *from, const char *to, mh_error *e
         MH_CHECK(mh_fs_path(b, sizeof b, err, "%s/%s", to, e->d_name));
         if (mh_fs_exists(b)) continue;
         if (rename(a, b) != 0) {
-            st = io_fail(err, "cannot move supplement", a);
+            st = mh_error_io(err, "cannot move supplement", a);
             goto out;
         }
     }
@@ -434,15 +425,15 @@ static mh_status swap_one(const char *tmp, const char *final, bool *replaced, mh
     if (mh_fs_exists(final)) {
         MH_TRY(mh_fs_path(old, sizeof old, err, "%s/.mh-old-%s", parent, base));
         MH_TRY(mh_fs_rmtree(old, err));
-        if (rename(final, old) != 0) return io_fail(err, "cannot move old package", final);
+        if (rename(final, old) != 0) return mh_error_io(err, "cannot move old package", final);
         hook("pkg-old-moved");
-        if (rename(tmp, final) != 0) return io_fail(err, "cannot rename package", final);
+        if (rename(tmp, final) != 0) return mh_error_io(err, "cannot rename package", final);
         hook("pkg-swapped");
         MH_TRY(merge_supplements(old, final, err));
         MH_TRY(mh_fs_rmtree(old, err));
         *replaced = true;
     } else {
-        if (rename(tmp, final) != 0) return io_fail(err, "cannot rename package", final);
+        if (rename(tmp, final) != 0) return mh_error_io(err, "cannot rename package", final);
         hook("pkg-swapped");
     }
     return MH_OK;
@@ -630,17 +621,17 @@ mh_status mh_pkg_stage(const char *outdir, const struct mh_pkg_info *info,
     made = true;
     /* T, T/data, T/data/messages: the parent exists, so three mkdirs */
     if (mkdir(w.tmp, 0755) != 0) {
-        st = io_fail(err, "cannot create directory", w.tmp);
+        st = mh_error_io(err, "cannot create directory", w.tmp);
         goto out;
     }
     MH_CHECK(mh_fs_path(sub, sizeof sub, err, "%s/data", w.tmp));
     if (mkdir(sub, 0755) != 0) {
-        st = io_fail(err, "cannot create directory", sub);
+        st = mh_error_io(err, "cannot create directory", sub);
         goto out;
     }
     MH_CHECK(mh_fs_path(sub, sizeof sub, err, "%s/data/messages", w.tmp));
     if (mkdir(sub, 0755) != 0) {
-        st = io_fail(err, "cannot create directory", sub);
+        st = mh_error_io(err, "cannot create directory", sub);
         goto out;
     }
     MH_CHECK(write_bag(&w, info, msgs, order, n, shipped, &res, err));
@@ -701,7 +692,7 @@ static mh_status list_dir(const char *dir, struct mh_map *names, mh_error *err)
     mh_status st = MH_OK;
     mh_map_clear(names);
     DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? MH_OK : io_fail(err, "cannot read directory", dir);
+    if (!d) return errno == ENOENT ? MH_OK : mh_error_io(err, "cannot read directory", dir);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
@@ -734,7 +725,7 @@ static mh_status recover_dir(const char *dir, int level, mh_error *err)
             MH_CHECK(mh_fs_path(q, sizeof q, err, "%s/%s", dir, name + 8));
             if (!mh_fs_exists(q)) {
                 if (rename(p, q) != 0) {
-                    st = io_fail(err, "cannot restore package", q);
+                    st = mh_error_io(err, "cannot restore package", q);
                     goto out;
                 }
             } else {
@@ -832,7 +823,7 @@ static mh_status tar_write(struct tar *t, const void *p, size_t n, mh_error *err
         ssize_t w = write(t->fd, c, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            return io_fail(err, "cannot write archive", t->path);
+            return mh_error_io(err, "cannot write archive", t->path);
         }
         c += w;
         n -= (size_t)w;
@@ -899,7 +890,7 @@ static mh_status tar_tree(struct tar *t, const char *dir, const char *name, int 
     MH_CHECK(tar_header(t, member, true, 0, err));
     d = opendir(dir);
     if (!d) {
-        st = io_fail(err, "cannot read directory", dir);
+        st = mh_error_io(err, "cannot read directory", dir);
         goto out;
     }
     struct dirent *e;
@@ -933,7 +924,7 @@ static mh_status tar_tree(struct tar *t, const char *dir, const char *name, int 
         MH_CHECK(mh_fs_path(p, sizeof p, err, "%s/%s", dir, list[i]));
         MH_CHECK(mh_fs_path(m, sizeof m, err, "%s/%s", name, list[i]));
         if (lstat(p, &sb) != 0) {
-            st = io_fail(err, "cannot stat", p);
+            st = mh_error_io(err, "cannot stat", p);
             goto out;
         }
         if (S_ISDIR(sb.st_mode)) {
@@ -948,7 +939,7 @@ static mh_status tar_tree(struct tar *t, const char *dir, const char *name, int 
         MH_CHECK(tar_header(t, m, false, (uint64_t)sb.st_size, err));
         fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
-            st = io_fail(err, "cannot open file", p);
+            st = mh_error_io(err, "cannot open file", p);
             goto out;
         }
         uint64_t left = (uint64_t)sb.st_size;
@@ -957,7 +948,7 @@ static mh_status tar_tree(struct tar *t, const char *dir, const char *name, int 
             if (r < 0 && errno == EINTR) continue;
             if (r <= 0) {
                 st = r == 0 ? mh_error_set(err, MH_EIO, "file shrank while archiving", "%.200s", p)
-                            : io_fail(err, "cannot read file", p);
+                            : mh_error_io(err, "cannot read file", p);
                 goto out;
             }
             MH_CHECK(tar_write(t, chunk, (size_t)r, err));
@@ -991,24 +982,24 @@ mh_status mh_pkg_tar(const char *pkgdir, mh_time mtime, const char *out_path, mh
     split_path(dir, parent, sizeof parent, &base);
     t.mtime = (mtime == MH_TIME_NONE || mtime < 0) ? 0 : (long long)(mtime / MH_USEC_PER_SEC);
     t.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (t.fd < 0) return io_fail(err, "cannot create archive", tmp);
+    if (t.fd < 0) return mh_error_io(err, "cannot create archive", tmp);
     MH_CHECK(tar_tree(&t, dir, base, 0, true, err));
     static const char zeros[10240];
     MH_CHECK(tar_write(&t, zeros, 1024, err));
     size_t pad = (size_t)((10240 - t.written % 10240) % 10240);
     MH_CHECK(tar_write(&t, zeros, pad, err));
     if (fsync(t.fd) != 0) {
-        st = io_fail(err, "cannot sync archive", tmp);
+        st = mh_error_io(err, "cannot sync archive", tmp);
         goto out;
     }
     if (close(t.fd) != 0) {
         t.fd = -1;
-        st = io_fail(err, "cannot write archive", tmp);
+        st = mh_error_io(err, "cannot write archive", tmp);
         goto out;
     }
     t.fd = -1;
     if (rename(tmp, out_path) != 0) {
-        st = io_fail(err, "cannot rename archive", out_path);
+        st = mh_error_io(err, "cannot rename archive", out_path);
         goto out;
     }
     MH_CHECK(mh_fs_fsync_parent(out_path, err));

@@ -215,6 +215,21 @@ out:
     return st;
 }
 
+/* A scope.json message that names no message (not an object, no
+ * message_id): one note with its byte offset, counted; the rest is read. */
+static void bad_scope_message(struct run *r, uint32_t m, const char *reason)
+{
+    char text[256];
+    mh_error e;
+    mh_error_clear(&e);
+    mh_error_set(&e, MH_EPARSE, reason, NULL);
+    uint64_t off = mh_json_node(&r->d, m)->off - (mh_json_type(&r->d, m) == MH_JSTR); /* its quote */
+    mh_error_at(&e, "scope.json", 0, 0, off, 0);
+    mh_error_format(&e, text, sizeof text);
+    r->st->scope_skipped++;
+    note(r, "scope.json message skipped", text);
+}
+
 static mh_status parse_messages(struct run *r)
 {
     uint32_t mbxs = mh_json_get(&r->d, 0, "mailboxes", 9);
@@ -232,12 +247,18 @@ static mh_status parse_messages(struct run *r)
         uint32_t ms = mh_json_get(&r->d, b, "messages", 8);
         if (ms == MH_JNONE || mh_json_type(&r->d, ms) != MH_JARR) continue;
         for (uint32_t m = mh_json_first(&r->d, ms); m != MH_JNONE; m = mh_json_next(&r->d, ms, m)) {
-            if (mh_json_type(&r->d, m) != MH_JOBJ) continue;
+            if (mh_json_type(&r->d, m) != MH_JOBJ) {
+                bad_scope_message(r, m, "message is not an object");
+                continue;
+            }
             struct mh_slice id, conf, mb;
             MH_TRY(jstr(r, m, "message_id", &id));
             MH_TRY(jstr(r, m, "confidence", &conf));
             MH_TRY(jstr(r, m, "mailbox", &mb));
-            if (!id.len) continue;
+            if (!id.len) {
+                bad_scope_message(r, m, "message without message_id");
+                continue;
+            }
             mh_status st = grow((void **)&r->items, &r->capitems, r->nitems, sizeof *r->items, UINT32_MAX);
             if (st) return mh_error_set(r->err, st, "too many messages", NULL);
             struct item *it = &r->items[r->nitems];
@@ -319,6 +340,19 @@ static mh_status merge_messages(struct run *r)
 
 /* ---- secrets.jsonl ---- */
 
+/* A line that is not a finding: one note with file, line, byte offset and
+ * reason, counted in secrets_skipped; the rest of the file is still read.
+ * e->offset is within the line (the JSON reader's). */
+static void bad_secrets_line(struct run *r, mh_error *e, uint64_t lineno, uint64_t off)
+{
+    char text[512];
+    if (!e->msg) mh_error_set(e, MH_EPARSE, "malformed line", NULL);
+    mh_error_at(e, r->o->secrets_path, lineno, 0, off + e->offset, 0);
+    mh_error_format(e, text, sizeof text);
+    r->st->secrets_skipped++;
+    note(r, "malformed secrets.jsonl line, skipped", text);
+}
+
 static mh_status count_secrets(struct run *r)
 {
     mh_status st = MH_OK;
@@ -331,16 +365,35 @@ static mh_status count_secrets(struct run *r)
     mh_arena_init(&a, 4096, 0);
     MH_CHECK(mh_fs_read(r->o->secrets_path, &b, (size_t)1 << 30, r->err));
     size_t off = 0;
+    uint64_t lineno = 0;
     while (off < b.len) {
         const char *line = b.data + off;
         const char *nl = memchr(line, '\n', b.len - off);
         size_t n = nl ? (size_t)(nl - line) : b.len - off;
         off += n + (nl ? 1 : 0);
-        if (n == 0 || mh_json_parse(&d, line, n, NULL) != MH_OK || mh_json_type(&d, 0) != MH_JOBJ) continue;
-        uint32_t v = mh_json_get(&d, 0, "message_id", 10);
+        lineno++;
+        if (n == 0 || (n == 1 && line[0] == '\r')) continue;
+        mh_error e;
+        mh_error_clear(&e);
+        st = mh_json_parse(&d, line, n, &e);
+        if (st == MH_OK && mh_json_type(&d, 0) != MH_JOBJ)
+            st = mh_error_set(&e, MH_EPARSE, "not a JSON object", NULL);
+        uint32_t v = st ? MH_JNONE : mh_json_get(&d, 0, "message_id", 10);
         struct mh_slice id;
         mh_arena_reset(&a);
-        if (v == MH_JNONE || mh_json_type(&d, v) != MH_JSTR || mh_json_str(&d, v, &a, &id)) continue;
+        if (!st && v != MH_JNONE && mh_json_type(&d, v) == MH_JNULL) continue; /* not in mail */
+        if (!st && (v == MH_JNONE || mh_json_type(&d, v) != MH_JSTR))
+            st = mh_error_set(&e, MH_EPARSE, "no \"message_id\" string", NULL);
+        if (!st) st = mh_json_str(&d, v, &a, &id);
+        if (st == MH_ENOMEM) {
+            st = oom(r);
+            goto out;
+        }
+        if (st) {
+            st = MH_OK;
+            bad_secrets_line(r, &e, lineno, (uint64_t)(line - b.data));
+            continue;
+        }
         /* msgs[] is sorted by id: binary search */
         size_t lo = 0, hi = r->nmsgs;
         while (lo < hi) {

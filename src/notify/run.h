@@ -68,11 +68,15 @@ struct mh_notify_stats {
     uint64_t opaque;         /* messages with embedded parts not inspectable for Bcc */
     uint64_t envelopes, no_certificate;
     uint64_t indicators, indicators_skipped;
+    uint64_t secrets_skipped; /* malformed secrets.jsonl lines (each noted) */
+    uint64_t scope_skipped;   /* scope.json messages naming no message (each noted) */
 };
 
 /* Something a person should know (kind: "not-in-store", "unresolved",
  * "invalid", "drift", "no-certificate", "unreadable"); detail is a message id,
- * an address or an organisation key. May be NULL. */
+ * an address or an organisation key. Kind "malformed secrets.jsonl line,
+ * skipped" and "scope.json message skipped": detail is "file[:line]: byte
+ * B: reason". May be NULL. */
 typedef void (*mh_notify_note_fn)(void *ctx, const char *kind, const char *detail);
 
 /*

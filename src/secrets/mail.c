@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/jsonw.h"
+#include "base/sha256.h"
 #include "base/utf8.h"
 #include "mailhound/limits.h"
 #include "secrets/mail.h"
@@ -50,16 +51,6 @@ mh_status mh_secrets_redact(const char *s, size_t n, struct mh_buf *out)
     MH_TRY(mh_buf_append(out, s, head));
     MH_TRY(mh_buf_append(out, "****", 4));
     return mh_buf_append(out, s + tail, n - tail);
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char X[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = X[d[i] >> 4];
-        out[2 * i + 1] = X[d[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 static void jw_opt(struct mh_jw *w, const char *k, const char *v)
@@ -126,7 +117,7 @@ static mh_status emit(void *ctx, const struct mh_secret_finding *f, const char *
     p.column = f->column;
     p.secret = s->sec.data ? s->sec.data : "";
     p.secret_len = s->sec.len;
-    hex(f->sha256, 32, p.fingerprint);
+    mh_hex(f->sha256, 32, p.fingerprint);
     p.entropy = f->entropy;
     s->st.findings++;
     s->st.generic += f->generic;

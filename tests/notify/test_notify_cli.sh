@@ -117,5 +117,27 @@ grep -q "^fabrikam.com,organisation,3,0" <(tr -d '\r' < "$P/index.csv") || fail 
 (cd "$T/out" && sha256sum packages/fabrikam.com/tagmanifest-sha256.txt) | cut -d' ' -f1 > "$T/h3"
 grep "packages/fabrikam.com/tagmanifest-sha256.txt" "$T/snap1" | cut -d' ' -f1 | cmp -s - "$T/h3" || fail "first package changed"; ok
 
+# --secrets: a finding counts for its message; a finding outside mail
+# (message_id null) is not one; every other line that is not a finding is
+# reported once with file, line, byte offset and reason, and skipped
+printf '%s\n' '{"message_id":"<m1@contoso.com>","rule_id":"x"}' '{"message_id":' \
+  '{"message_id":null,"file":"a.txt"}' '[1]' '{"rule_id":"y"}' > "$T/secrets.jsonl"
+"$MH" notify --scope "$T/scope1.json" --mail "$T/mail" --out "$T/sec" --secrets "$T/secrets.jsonl" \
+  > /dev/null 2> "$T/sec.err" || fail "run with --secrets"
+grep -q "^fabrikam.com,organisation,2,1" <(tr -d '\r' < "$T/sec/packages/index.csv") || fail "secret counted"; ok
+[ "$(grep -c 'malformed secrets.jsonl line, skipped' "$T/sec.err")" = 3 ] || { cat "$T/sec.err"; fail "bad secrets lines reported once each"; }; ok
+grep -q "secrets.jsonl:2: byte 62: unexpected end of input" "$T/sec.err" || { cat "$T/sec.err"; fail "truncated line: place and reason"; }; ok
+grep -q "secrets.jsonl:4: byte 98: not a JSON object" "$T/sec.err" || fail "array line: place and reason"; ok
+grep -q "secrets.jsonl:5: byte 102: no \"message_id\" string" "$T/sec.err" || fail "line without message_id"; ok
+
+# scope.json: a message that names none (not an object, no message_id) is
+# reported once with its byte offset and skipped; the others are shipped
+scope '"x",{"mailbox":"alice@contoso.com"},'"$(msg '<m1@contoso.com>' observed 3)" > "$T/scope3.json"
+"$MH" notify --scope "$T/scope3.json" --mail "$T/mail" --out "$T/s3" > "$T/s3.out" 2> "$T/s3.err" || fail "run with bad scope messages"
+grep -q "^notify: 1 messages in scope" "$T/s3.out" || { cat "$T/s3.out"; fail "good message kept"; }; ok
+[ "$(grep -c 'scope.json message skipped' "$T/s3.err")" = 2 ] || { cat "$T/s3.err"; fail "bad scope messages reported once each"; }; ok
+grep -q "scope.json: byte 270: message is not an object" "$T/s3.err" || fail "non-object message: place and reason"; ok
+grep -q "scope.json: byte 274: message without message_id" "$T/s3.err" || fail "message without id: place and reason"; ok
+
 "$MH" notify --scope "$T/scope1.json" --out "$T/x" 2>/dev/null && fail "missing --mail accepted"; ok
 echo "$pass passed, 0 failed"

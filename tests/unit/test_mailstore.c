@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -649,6 +650,56 @@ static void t_alloc_fail(void)
     mh_free(mbox);
 }
 
+/* The owner map: a comment line longer than the line buffer is skipped
+ * whole (its rest is not read as a mapping); a mapping line that long is
+ * reported with its line and byte offset. */
+static mh_status owner_map_with(const char *path, const char *text, mh_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return MH_EIO;
+    fputs(text, f);
+    fclose(f);
+    struct mh_mailstore_opts o = {NULL, NULL, NULL, path};
+    mh_mailstore *s = NULL;
+    mh_error_clear(err);
+    mh_status st = mh_mailstore_new(&o, &s, err);
+    if (!st) st = mh_mailstore_add(s, STORE, err);
+    for (uint32_t i = 0; !st && i < mh_mailstore_nmailboxes(s); i++) {
+        const struct mh_mailbox *mb = mh_mailstore_mailbox(s, i);
+        if (!strcmp(mb->name, "carol")) CHECK_STREQ(mb->owner, "carol@example.net");
+    }
+    mh_mailstore_free(s);
+    return st;
+}
+
+static void t_owner_map_long_lines(void)
+{
+    char path[] = "/tmp/mh-test-owners-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    close(fd);
+    char *text = malloc(12000);
+    if (!text) return;
+    mh_error err;
+    /* "# xxx...x\n" (5003 bytes), then the mapping */
+    strcpy(text, "# ");
+    memset(text + 2, 'x', 5000);
+    strcpy(text + 5002, "\ncarol carol@example.net\n");
+    CHECK_INT(owner_map_with(path, text, &err), MH_OK);
+    /* a 5000-byte owner address on line 2, after 24 bytes */
+    strcpy(text, "carol carol@example.net\nalice ");
+    memset(text + 30, 'a', 5000);
+    strcpy(text + 5030, "@example.org\n");
+    CHECK_INT(owner_map_with(path, text, &err), MH_EPARSE);
+    CHECK_INT(err.line, 2);
+    CHECK_INT(err.offset, 24);
+    CHECK(strstr(err.origin, "mh-test-owners-") != NULL);
+    free(text);
+    unlink(path);
+}
+
 int main(void)
 {
     static const struct mh_test T[] = {
@@ -660,6 +711,7 @@ int main(void)
         {"mimekit_offsets", t_mimekit_offsets},
         {"enron", t_enron},
         {"alloc_fail", t_alloc_fail},
+        {"owner_map_long_lines", t_owner_map_long_lines},
     };
     return MH_TEST_RUN(T);
 }
