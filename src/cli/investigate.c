@@ -314,6 +314,8 @@ static bool run_scope(struct inv *v, const struct mh_buf *incidents, const mh_ma
     struct mh_appset fp;
     bool have_fp = mh_cli_first_party(&fp);
     so.first_party = have_fp ? &fp : NULL;
+    so.on_warn = mh_cli_on_warn; /* a record whose Folders does not parse */
+    so.warn_ctx = &v->bad;
     mh_scope *sc = NULL;
     mh_evstream *es = NULL;
     bool ok = false;

@@ -220,6 +220,8 @@ int mh_cli_scope(int argc, char **argv)
     run.bad.quiet = quiet;
     have_fp = mh_cli_first_party(&fp);
     so.first_party = have_fp ? &fp : NULL;
+    so.on_warn = mh_cli_on_warn; /* a record whose Folders does not parse */
+    so.warn_ctx = &run.bad;
 
     if (nmail) {
         struct mh_mailstore_opts mo;

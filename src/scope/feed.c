@@ -211,9 +211,27 @@ static bool in_windows(const mh_scope *s, mh_time t)
 struct walk {
     mh_scope *s;
     struct mh_event *ev;
+    const char *file_name;
     bool sync;
     mh_status st;
 };
+
+/* A Folders value that is JSON text but does not parse: the record stays
+ * (its other evidence holds), its items are unknown -- counted, reported. */
+static void bad_folders(struct walk *w, const mh_error *perr)
+{
+    mh_scope *s = w->s;
+    s->st.bad_folders++;
+    if (!s->o.on_warn) return;
+    const struct mh_record *rec = w->ev->rec;
+    mh_error err;
+    mh_error_clear(&err);
+    mh_error_set(&err, MH_EPARSE, "Folders is not valid JSON; the record's items are unknown",
+                 "%s at byte %llu of the value", perr->msg ? perr->msg : "parse error",
+                 (unsigned long long)perr->offset);
+    mh_error_at(&err, w->file_name, rec->line, 0, rec->offset, rec->number);
+    s->o.on_warn(s->o.warn_ctx, &err, false);
+}
 
 static mh_status add_item(mh_scope *s, uint32_t msgid, uint32_t folder)
 {
@@ -287,16 +305,19 @@ static bool on_folder(void *ctx, const struct mh_value *v)
         /* Folders as a JSON string (Log Analytics): parse it here */
         struct mh_slice t = mh_slice_trim(v->text);
         if (!t.len || (t.ptr[0] != '[' && t.ptr[0] != '{')) return false;
-        mh_status st = mh_json_parse(&w->s->nested, t.ptr, t.len, NULL);
+        mh_error perr;
+        mh_error_clear(&perr);
+        mh_status st = mh_json_parse(&w->s->nested, t.ptr, t.len, &perr);
         if (st == MH_ENOMEM) w->st = st;
         else if (st == MH_OK) w->st = walk_value(w, &w->s->nested, 0);
+        else bad_folders(w, &perr);
     }
     return w->st != MH_OK;
 }
 
-static mh_status folder_items(mh_scope *s, struct mh_event *ev, bool sync)
+static mh_status folder_items(mh_scope *s, struct mh_event *ev, const char *file_name, bool sync)
 {
-    struct walk w = {s, ev, sync, MH_OK};
+    struct walk w = {s, ev, file_name, sync, MH_OK};
     mh_status st = mh_event_get(ev, "Folders", 7, on_folder, &w, NULL);
     if (st == MH_ELIMIT) {
         s->st.dropped++;
@@ -435,7 +456,7 @@ static mh_status mailbox_record(mh_scope *s, struct mh_event *ev, enum rec_kind 
         r.opcount = r.opcount > UINT32_MAX / 10 ? UINT32_MAX : r.opcount * 10 + (uint32_t)(cnt.ptr[i] - '0');
     r.item0 = (uint32_t)s->nitems;
     if (rk == RK_SEND) MH_TRY(send_items(s, ev));
-    else MH_TRY(folder_items(s, ev, sync));
+    else MH_TRY(folder_items(s, ev, file_name, sync));
     r.nitems = (uint32_t)(s->nitems - r.item0);
     s->recs[s->nrecs++] = r;
     s->st.candidates++;

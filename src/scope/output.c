@@ -734,6 +734,7 @@ static void summary(struct out *o)
     juint(o, "throttled", t->throttle_records);
     juint(o, "throttle_windows_in_context", t->throttle_windows_in_context);
     juint(o, "trace_rows", t->trace_rows);
+    juint(o, "bad_folders", t->bad_folders);
     mh_jw_obj_end(&o->w);
     juint(o, "dropped", t->dropped);
     mh_jw_obj_end(&o->w);

@@ -78,6 +78,11 @@ struct mh_scope_opts {
     void *keep_ctx;
     const struct mh_appset *first_party;   /* ids that never match; may be NULL */
     const mh_mailstore *store;             /* the mail; may be NULL (then only ids) */
+    /* A record kept with a problem (its Folders value is JSON text that does
+     * not parse: its items are unknown), with file, line, record and byte
+     * offset; counted in stats.bad_folders either way. May be NULL. */
+    void (*on_warn)(void *ctx, const mh_error *err, bool fatal);
+    void *warn_ctx;
 };
 
 /* Fill opts with the defaults above (no incident filter, no store). */
@@ -158,6 +163,8 @@ struct mh_scope_stats {
     uint64_t by_confidence[3];  /* observed, inferred-sync, inferred-throttle */
     uint64_t by_basis[4];       /* bind, sync, throttle, sent (a pair may count in several) */
     uint64_t in_store, not_in_store, trace_joined;
+    uint64_t bad_folders;       /* in-context mailbox records whose Folders text does not
+                                   parse (items unknown; reported through opts.on_warn) */
     uint64_t dropped;           /* records, items, trace rows or evidence lost to a cap */
 };
 void mh_scope_get_stats(const mh_scope *s, struct mh_scope_stats *out);

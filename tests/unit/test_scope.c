@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -188,6 +189,8 @@ struct run_opts {
     size_t chunk;
     bool first_party;
     const char *only;
+    void (*on_warn)(void *ctx, const mh_error *err, bool fatal);
+    void *warn_ctx;
 };
 
 static mh_status run(const struct env *e, const struct run_opts *ro, struct mh_buf *out,
@@ -203,6 +206,8 @@ static mh_status run(const struct env *e, const struct run_opts *ro, struct mh_b
     o.store = e->store;
     o.first_party = ro->first_party && e->have_fp ? &e->fp : NULL;
     o.only_incident = ro->only;
+    o.on_warn = ro->on_warn;
+    o.warn_ctx = ro->warn_ctx;
     if (SCOPED(mh_scope_new(&o, &s))) goto out;
     if (SCOPED(mh_scope_load_incidents_file(s, DATA "incidents.json", &err))) goto out;
     struct mh_evstream_opts eo;
@@ -304,7 +309,7 @@ static void t_crafted(void)
     mh_buf_init(&out, (size_t)1 << 26);
     mh_buf_init(&line, 1 << 16);
     struct mh_scope_stats t;
-    struct run_opts ro = {PATHS, 2, 0, true, NULL};
+    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL};
     CHECK_INT(run(&e, &ro, &out, &t), MH_OK);
     struct doc x;
     CHECK(doc_parse(&x, &out));
@@ -471,7 +476,67 @@ static void t_crafted(void)
     CHECK_INT(t.mailboxes, 3); /* the three throttled mailboxes, out of context */
 
     mh_buf_fini(&out);
-    mh_buf_fini(&line);
+    env_fini(&e);
+}
+
+/* A Folders value that is JSON text but does not parse: the record is
+ * counted and reported once (file, record, offset), its items unknown. */
+struct warned {
+    int n;
+    mh_error last;
+};
+static void on_warn(void *ctx, const mh_error *err, bool fatal)
+{
+    struct warned *w = ctx;
+    (void)fatal;
+    w->n++;
+    w->last = *err;
+}
+
+static void t_bad_folders(void)
+{
+    struct env e;
+    env_init(&e);
+    /* the attacker's Bind of m1/m2 (record 1 of the crafted UAL), its Folders
+     * turned into broken JSON text, as a second record after a good one */
+    FILE *f = fopen(DATA "logs/ual.jsonl", "rb");
+    CHECK(f != NULL);
+    char buf[8192];
+    CHECK(f && fgets(buf, sizeof buf, f) != NULL);
+    if (f) fclose(f);
+    char *folders = strstr(buf, "\"Folders\":");
+    CHECK(folders != NULL);
+    char path[] = "/tmp/mh-scope-badfolders-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *o = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    CHECK(o != NULL);
+    if (o && folders) {
+        fputs(buf, o);                                     /* record 1: as it is */
+        char *id = strstr(buf, "00000001-aaaa");               /* record 2: its own Id */
+        if (id) id[6] = 'f';
+        fprintf(o, "%.*s\"Folders\":\"[{\\\"Path\\\":\"}\n", (int)(folders - buf), buf);
+        fclose(o);
+    }
+    struct warned w = {0};
+    mh_error_clear(&w.last);
+    const char *const paths[] = {path};
+    struct mh_buf out;
+    mh_buf_init(&out, (size_t)1 << 26);
+    struct mh_scope_stats t;
+    struct run_opts ro = {paths, 1, 0, true, NULL, on_warn, &w};
+    CHECK_INT(run(&e, &ro, &out, &t), MH_OK);
+    CHECK_INT(t.bad_folders, 1);
+    CHECK_INT(w.n, 1);
+    CHECK_INT(w.last.record, 2);
+    CHECK_INT(w.last.line, 2);
+    CHECK_INT(w.last.offset, strlen(buf));
+    CHECK(strstr(w.last.origin, "mh-scope-badfolders-") != NULL);
+    CHECK(strstr((const char *)out.data, "\"bad_folders\":1") != NULL);
+    /* the good record's messages are still taken */
+    CHECK(strstr((const char *)out.data, "<m1@mail.contoso.example>") != NULL);
+    unlink(path);
+    mh_buf_fini(&out);
     env_fini(&e);
 }
 
@@ -482,7 +547,7 @@ static void t_deterministic(void)
     struct mh_buf a, b;
     mh_buf_init(&a, (size_t)1 << 26);
     mh_buf_init(&b, (size_t)1 << 26);
-    struct run_opts ro = {PATHS, 2, 0, true, NULL};
+    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL};
     CHECK_INT(run(&e, &ro, &a, NULL), MH_OK);
     static const size_t chunks[] = {1, 7, 64, 4096};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
@@ -490,7 +555,7 @@ static void t_deterministic(void)
         CHECK_INT(run(&e, &ro, &b, NULL), MH_OK);
         CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
     }
-    struct run_opts rev = {PATHS_REV, 3, 0, true, NULL};
+    struct run_opts rev = {PATHS_REV, 3, 0, true, NULL, NULL, NULL};
     CHECK_INT(run(&e, &rev, &b, NULL), MH_OK);
     if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
         size_t k = 0;
@@ -512,7 +577,7 @@ static void t_alloc_failures(void)
     struct mh_buf out, ref;
     mh_buf_init(&out, (size_t)1 << 26);
     mh_buf_init(&ref, (size_t)1 << 26);
-    struct run_opts ro = {PATHS, 2, 0, true, NULL};
+    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL};
     g_budget = -1;
     uint64_t before = mh_alloc_count();
     CHECK_INT(run(&e, &ro, &ref, NULL), MH_OK);
@@ -551,6 +616,7 @@ int main(void)
         {"folder_match", t_folder_match},
         {"incidents_json", t_incidents_json},
         {"crafted", t_crafted},
+        {"bad_folders", t_bad_folders},
         {"deterministic", t_deterministic},
         {"alloc_failures", t_alloc_failures},
     };
