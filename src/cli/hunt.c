@@ -980,17 +980,27 @@ int mh_cli_hunt(int argc, char **argv)
     else fflush(stdout);
     h.out = NULL;
     const struct mh_ingest_stats *is = mh_reader_stats(h.rd);
+    struct mh_match_stats ms = {0};
+    for (int i = 0; i < nw; i++) {
+        const struct mh_match_stats *s = mh_matcher_stats(h.w[i].m);
+        ms.records += s->records;
+        ms.skipped += s->skipped;
+        ms.events += s->events;
+        ms.rule_evals += s->rule_evals;
+        ms.matches += s->matches;
+        ms.regex_limits += s->regex_limits;
+        ms.leaf_limits += s->leaf_limits;
+    }
+    /* a cut evaluation may have missed a match: always said, not only with --stats */
+    if (ms.regex_limits && !h.quiet)
+        fprintf(stderr, "mailhound: warning: %llu regex executions hit the PCRE2 limits (no match)\n",
+                (unsigned long long)ms.regex_limits);
+    if (ms.leaf_limits && !h.quiet)
+        fprintf(stderr,
+                "mailhound: warning: %llu keyword searches stopped at %u fields of one event (the "
+                "rest not searched)\n",
+                (unsigned long long)ms.leaf_limits, (unsigned)MH_MAX_FIELDS_PER_EVENT);
     if (h.stats) {
-        struct mh_match_stats ms = {0};
-        for (int i = 0; i < nw; i++) {
-            const struct mh_match_stats *s = mh_matcher_stats(h.w[i].m);
-            ms.records += s->records;
-            ms.skipped += s->skipped;
-            ms.events += s->events;
-            ms.rule_evals += s->rule_evals;
-            ms.matches += s->matches;
-            ms.regex_limits += s->regex_limits;
-        }
         const struct mh_corr_stats *cs = mh_correlator_stats(h.corr);
         fprintf(stderr,
                 "mailhound: stats: %zu rules (%zu active, %zu prefilter literals, %zu always), "
@@ -1022,9 +1032,6 @@ int mh_cli_hunt(int argc, char **argv)
                     (unsigned long long)cs->untimed, (unsigned long long)cs->late,
                     (unsigned long long)cs->groups_expired, (unsigned long long)cs->groups_evicted,
                     (unsigned long long)cs->entries_evicted, (unsigned long long)cs->distinct_saturated);
-        if (ms.regex_limits)
-            fprintf(stderr, "mailhound: warning: %llu regex executions hit the PCRE2 limits (no match)\n",
-                    (unsigned long long)ms.regex_limits);
     }
     if (is->files_failed) rc = MH_EXIT_ERROR;
     if (rc == MH_EXIT_OK && h.fail_on_alert && h.alerts + h.corr_alerts + h.det_alerts) rc = MH_EXIT_ALERT;

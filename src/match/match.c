@@ -551,7 +551,8 @@ static mh_status keyword_match(mh_matcher *m, struct mh_event *ev, const struct 
     if (*ok) return MH_OK;
     struct kctx k = {m, v, false, MH_OK};
     mh_status st = mh_event_leaves(ev, on_leaf, &k);
-    if (st && st != MH_ELIMIT) return st;
+    if (st == MH_ELIMIT) m->st.leaf_limits++;
+    else if (st) return st;
     if (k.st) return k.st;
     *ok = k.matched;
     return MH_OK;

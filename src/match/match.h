@@ -42,6 +42,8 @@ struct mh_match_stats {
     uint64_t rule_evals;    /* rule evaluations */
     uint64_t matches;       /* rule matches */
     uint64_t regex_limits;  /* regex executions cut by the PCRE2 limits (counted as no match) */
+    uint64_t leaf_limits;   /* keyword searches cut at MH_MAX_FIELDS_PER_EVENT leaves (the
+                               leaves past the cap are not searched) */
 };
 
 MH_MUST_CHECK mh_status mh_matcher_new(const mh_ruleset *rs, bool reference, mh_matcher **out);

@@ -18,6 +18,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "mailhound/limits.h"
 #include "match/alert.h"
 #include "match/match.h"
 #include "mh_test.h"
@@ -137,9 +138,60 @@ static void t_steady_batch_allocates_nothing(void)
     mh_ruleset_free(rs);
 }
 
+/* A keyword search over an event with more leaves than MH_MAX_FIELDS_PER_EVENT
+ * stops at the cap: counted in leaf_limits (hunt warns), never silent. The
+ * needle is escaped so the raw-text test cannot see it; it sits past the cap. */
+static void t_keyword_leaf_limit(void)
+{
+    static const char *KW = "title: kw\nid: k1\nlevel: low\nlogsource: {product: json}\n"
+                            "detection:\n  kw: [needle]\n  condition: kw\n";
+    mh_ruleset *rs = NULL;
+    mh_normalizer *nz = NULL;
+    struct run x;
+    memset(&x, 0, sizeof x);
+    mh_buf_init(&x.out, 1u << 20);
+    struct mh_buf rec;
+    mh_buf_init(&rec, 1u << 22);
+    struct mh_ruleset_opts o = {0};
+    o.fieldmap_dir = "rules/fieldmaps";
+    CHECK_INT(mh_ruleset_new(&o, &rs, NULL), MH_OK);
+    CHECK_INT(mh_ruleset_add_memory(rs, "k.yml", KW, strlen(KW), NULL), MH_OK);
+    CHECK_INT(mh_ruleset_compile(rs, NULL), MH_OK);
+    CHECK_INT(mh_matcher_new(rs, false, &x.m), MH_OK);
+    CHECK_INT(mh_normalizer_new(&nz), MH_OK);
+    for (int leaves = 10; leaves <= MH_MAX_FIELDS_PER_EVENT + 10; leaves += MH_MAX_FIELDS_PER_EVENT) {
+        mh_buf_clear(&rec);
+        CHECK_INT(mh_buf_append(&rec, "{\"a\":[", 6), MH_OK);
+        for (int i = 0; i < leaves; i++) CHECK_INT(mh_buf_append(&rec, i ? ",0" : "0", i ? 2 : 1), MH_OK);
+        static const char tail[] = "],\"z\":\"ne\\u0065dle\"}";
+        CHECK_INT(mh_buf_append(&rec, tail, sizeof tail - 1), MH_OK);
+        struct mh_record r;
+        memset(&r, 0, sizeof r);
+        r.json = r.raw = (const char *)rec.data;
+        r.json_len = r.raw_len = (uint32_t)rec.len;
+        r.number = 1;
+        mh_normalizer_reset(nz);
+        bool any = false;
+        x.matches = 0;
+        CHECK_INT(mh_match_prefilter(x.m, r.json, r.json_len, &any), MH_OK);
+        struct mh_event ev;
+        CHECK_INT(mh_event_init(nz, &r, &ev, NULL), MH_OK);
+        CHECK_INT(mh_match_event(x.m, &ev, on_match, &x), MH_OK);
+        bool cut = leaves > MH_MAX_FIELDS_PER_EVENT;
+        CHECK_INT(x.matches, cut ? 0 : 1);
+        CHECK_INT((int)mh_matcher_stats(x.m)->leaf_limits, cut ? 1 : 0);
+    }
+    mh_buf_fini(&rec);
+    mh_buf_fini(&x.out);
+    mh_normalizer_free(nz);
+    mh_matcher_free(x.m);
+    mh_ruleset_free(rs);
+}
+
 int main(void)
 {
     static const struct mh_test T[] = {
-        {"steady_batch_allocates_nothing", t_steady_batch_allocates_nothing}};
+        {"steady_batch_allocates_nothing", t_steady_batch_allocates_nothing},
+        {"keyword_leaf_limit", t_keyword_leaf_limit}};
     return MH_TEST_RUN(T);
 }
