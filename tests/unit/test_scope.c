@@ -476,6 +476,7 @@ static void t_crafted(void)
     CHECK_INT(t.mailboxes, 3); /* the three throttled mailboxes, out of context */
 
     mh_buf_fini(&out);
+    mh_buf_fini(&line);
     env_fini(&e);
 }
 
