@@ -26,6 +26,14 @@ struct mh_slice mh_slice_trim(struct mh_slice s)
     return s;
 }
 
+int mh_slice_cmp(struct mh_slice a, struct mh_slice b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c) return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
 size_t mh_slice_find(struct mh_slice hay, struct mh_slice needle)
 {
     if (needle.len == 0) return 0;

@@ -50,6 +50,8 @@ static inline unsigned char mh_ascii_lower(unsigned char c)
 bool mh_slice_eq_nocase(struct mh_slice a, struct mh_slice b);
 /* Trim ASCII whitespace (space, tab, CR, LF) on both sides. */
 struct mh_slice mh_slice_trim(struct mh_slice s);
+/* Byte-wise order (memcmp, then shorter first): <0, 0, >0. */
+int mh_slice_cmp(struct mh_slice a, struct mh_slice b);
 /* Find needle in hay; returns offset or (size_t)-1. */
 size_t mh_slice_find(struct mh_slice hay, struct mh_slice needle);
 

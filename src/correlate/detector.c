@@ -666,14 +666,6 @@ mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx)
     return MH_OK;
 }
 
-int mh_det_cmp_slice(struct mh_slice a, struct mh_slice b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c) return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 #define CMP(a, b)                                                                                  \
     do {                                                                                           \
         if ((a) != (b)) return (a) < (b) ? -1 : 1;                                                 \
@@ -692,7 +684,7 @@ static int cmp_pending(const void *pa, const void *pb, void *arg)
     CMP(a->ev.ref.offset, b->ev.ref.offset);
     CMP(a->level, b->level);
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) {
-        c = mh_det_cmp_slice(mh_det_str(cx, a->ev.ent[i]), mh_det_str(cx, b->ev.ent[i]));
+        c = mh_slice_cmp(mh_det_str(cx, a->ev.ent[i]), mh_det_str(cx, b->ev.ent[i]));
         if (c) return c;
     }
     CMP(a->first, b->first);
@@ -705,7 +697,7 @@ static int cmp_pending(const void *pa, const void *pb, void *arg)
         CMP(a->f[i].is_num, b->f[i].is_num);
         if (a->f[i].is_num) CMP(a->f[i].num, b->f[i].num);
         else {
-            c = mh_det_cmp_slice(mh_det_str(cx, a->f[i].str), mh_det_str(cx, b->f[i].str));
+            c = mh_slice_cmp(mh_det_str(cx, a->f[i].str), mh_det_str(cx, b->f[i].str));
             if (c) return c;
         }
     }
@@ -750,7 +742,7 @@ static int cmp_gap(const void *pa, const void *pb, void *arg)
 {
     const struct mh_det_gap_rec *a = pa, *b = pb;
     const struct mh_det_ctx *cx = arg;
-    int c = mh_det_cmp_slice(mh_det_str(cx, a->mailbox), mh_det_str(cx, b->mailbox));
+    int c = mh_slice_cmp(mh_det_str(cx, a->mailbox), mh_det_str(cx, b->mailbox));
     if (c) return c;
     CMP(a->start, b->start);
     CMP(a->end, b->end);
@@ -765,10 +757,10 @@ static int cmp_link(const void *pa, const void *pb, void *arg)
     const struct mh_det_ctx *cx = arg;
     CMP(a->time, b->time);
     CMP(a->a_kind, b->a_kind);
-    int c = mh_det_cmp_slice(mh_det_str(cx, a->a), mh_det_str(cx, b->a));
+    int c = mh_slice_cmp(mh_det_str(cx, a->a), mh_det_str(cx, b->a));
     if (c) return c;
     CMP(a->b_kind, b->b_kind);
-    c = mh_det_cmp_slice(mh_det_str(cx, a->b), mh_det_str(cx, b->b));
+    c = mh_slice_cmp(mh_det_str(cx, a->b), mh_det_str(cx, b->b));
     if (c) return c;
     CMP(a->identity, b->identity);
     return strcmp(a->why, b->why);

@@ -533,8 +533,6 @@ uint32_t mh_det_intern(struct mh_det_ctx *cx, struct mh_slice s);
 uint32_t mh_det_intern_lower(struct mh_det_ctx *cx, struct mh_slice s);
 /* Look up without inserting (0 when absent). */
 uint32_t mh_det_lookup(const struct mh_det_ctx *cx, struct mh_slice s);
-/* Byte-wise total order on slices (a shorter prefix first), for the sorts. */
-int mh_det_cmp_slice(struct mh_slice a, struct mh_slice b);
 /* Text of an interned string (empty slice for 0). */
 struct mh_slice mh_det_str(const struct mh_det_ctx *cx, uint32_t id);
 /* State persistence helpers shared by the detectors' save functions: bind

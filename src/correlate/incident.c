@@ -249,7 +249,7 @@ static int cmp_occ(const void *pa, const void *pb, void *arg)
     const struct occ *a = pa, *b = pb;
     const mh_incidents *m = arg;
     CMP(a->kind, b->kind);
-    int c = mh_det_cmp_slice(str(m, a->val), str(m, b->val));
+    int c = mh_slice_cmp(str(m, a->val), str(m, b->val));
     if (c) return c;
     CMP(a->t, b->t);
     CMP(a->alert, b->alert);
@@ -270,7 +270,7 @@ static int cmp_alert(const mh_incidents *m, const struct ialert *a, const struct
     CMP(a->ref.record, b->ref.record);
     CMP(a->ref.offset, b->ref.offset);
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) {
-        c = mh_det_cmp_slice(str(m, a->ent[i]), str(m, b->ent[i]));
+        c = mh_slice_cmp(str(m, a->ent[i]), str(m, b->ent[i]));
         if (c) return c;
     }
     CMP(a->level, b->level);
@@ -331,7 +331,7 @@ static int cmp_kgroup_key(const struct kgroup *g, uint8_t kind, struct mh_slice 
                           const mh_incidents *m)
 {
     CMP(g->kind, kind);
-    return mh_det_cmp_slice(str(m, g->val), v);
+    return mh_slice_cmp(str(m, g->val), v);
 }
 
 static struct kgroup *find_group(struct kgroup *g, size_t ng, uint8_t kind, uint32_t val,
@@ -385,7 +385,7 @@ static mh_status push_slice(mh_incidents *b, struct mh_slice s)
 
 static int cmp_slice_q(const void *a, const void *b)
 {
-    return mh_det_cmp_slice(*(const struct mh_slice *)a, *(const struct mh_slice *)b);
+    return mh_slice_cmp(*(const struct mh_slice *)a, *(const struct mh_slice *)b);
 }
 
 static int catalogue_number(const char *d);
@@ -441,7 +441,7 @@ static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, cons
     if (cnt) qsort(b->ents + start, cnt, sizeof *b->ents, cmp_slice_q);
     size_t o = 0;
     for (size_t i = 0; i < cnt; i++)
-        if (!o || mh_det_cmp_slice(b->ents[start + o - 1], b->ents[start + i]) != 0)
+        if (!o || mh_slice_cmp(b->ents[start + o - 1], b->ents[start + i]) != 0)
             b->ents[start + o++] = b->ents[start + i];
     size_t keep = o > MH_INCIDENT_MAX_ENTITIES ? MH_INCIDENT_MAX_ENTITIES : o;
     inc->ent0[list] = start;

@@ -279,7 +279,6 @@ static inline char mh_scope_key_kind(const mh_scope *s, uint32_t k)
 bool mh_scope_list_has(const struct sc_list *l, uint32_t v);
 /* (file a, record a) < (file b, record b), files compared by name. */
 bool mh_scope_ref_less(const mh_scope *s, uint32_t fa, uint64_t ra, uint32_t fb, uint64_t rb);
-int mh_scope_slice_cmp(struct mh_slice a, struct mh_slice b);
 /* Insert v keeping the list ascending; *added tells whether it was new. */
 MH_MUST_CHECK mh_status mh_scope_list_add(struct sc_list *l, uint32_t v, bool *added);
 /* Canonical text of an entity value of kind k (trimmed; users and mailboxes

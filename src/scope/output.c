@@ -82,18 +82,10 @@ static void juint(struct out *o, const char *k, uint64_t v)
 /* ------------------------------------------------------------ sorting */
 
 
-static int slice_cmp(struct mh_slice a, struct mh_slice b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c) return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 static int key_cmp(const void *a, const void *b, void *ctx)
 {
     const mh_scope *s = ctx;
-    return slice_cmp(mh_scope_key_value(s, *(const uint32_t *)a),
+    return mh_slice_cmp(mh_scope_key_value(s, *(const uint32_t *)a),
                      mh_scope_key_value(s, *(const uint32_t *)b));
 }
 
@@ -102,7 +94,7 @@ static int mbx_cmp(const void *a, const void *b, void *ctx)
     const mh_scope *s = ctx;
     const struct sc_mbx *x = &s->mbxs[*(const uint32_t *)a];
     const struct sc_mbx *y = &s->mbxs[*(const uint32_t *)b];
-    return slice_cmp(mh_scope_str_get(s, x->addr), mh_scope_str_get(s, y->addr));
+    return mh_slice_cmp(mh_scope_str_get(s, x->addr), mh_scope_str_get(s, y->addr));
 }
 
 static mh_time msg_date(const mh_scope *s, const struct sc_msg *m)
@@ -118,13 +110,13 @@ static int msg_cmp(const void *a, const void *b, void *ctx)
     const struct sc_msg *x = &s->msgs[*(const uint32_t *)a];
     const struct sc_msg *y = &s->msgs[*(const uint32_t *)b];
     if (x->mbx != y->mbx) {
-        int c = slice_cmp(mh_scope_str_get(s, s->mbxs[x->mbx].addr),
+        int c = mh_slice_cmp(mh_scope_str_get(s, s->mbxs[x->mbx].addr),
                           mh_scope_str_get(s, s->mbxs[y->mbx].addr));
         if (c) return c;
     }
     mh_time dx = msg_date(s, x), dy = msg_date(s, y);
     if (dx != dy) return dx < dy ? -1 : 1; /* MH_TIME_NONE is INT64_MIN: unknown first */
-    return slice_cmp(mh_scope_str_get(s, x->msgid), mh_scope_str_get(s, y->msgid));
+    return mh_slice_cmp(mh_scope_str_get(s, x->msgid), mh_scope_str_get(s, y->msgid));
 }
 
 static int rec_ref_cmp(const mh_scope *s, uint32_t ra, uint32_t rb)
@@ -168,7 +160,7 @@ static int sync_cmp(const void *a, const void *b, void *ctx)
     if (c) return c;
     if (x->folder != y->folder) {
         if (x->folder == SC_NONE || y->folder == SC_NONE) return x->folder == SC_NONE ? -1 : 1;
-        c = slice_cmp(mh_scope_str_get(s, x->folder), mh_scope_str_get(s, y->folder));
+        c = mh_slice_cmp(mh_scope_str_get(s, x->folder), mh_scope_str_get(s, y->folder));
         if (c) return c;
     }
     return x->inc < y->inc ? -1 : x->inc > y->inc;
@@ -227,7 +219,7 @@ static int pair_cmp(const void *a, const void *b, void *ctx)
 {
     const struct pair *x = a, *y = b;
     if (x->ip != y->ip) return x->ip < y->ip ? -1 : 1;
-    return slice_cmp(mh_scope_key_value(ctx, x->user), mh_scope_key_value(ctx, y->user));
+    return mh_slice_cmp(mh_scope_key_value(ctx, x->user), mh_scope_key_value(ctx, y->user));
 }
 
 /* The (IP, principal) observations, sorted by IP key then principal. */
@@ -393,7 +385,7 @@ static void evidence(struct out *o, const struct sc_msg *m, const uint32_t *v, s
 static int rcpt_cmp(const void *a, const void *b, void *ctx)
 {
     const mh_scope *s = ctx;
-    return slice_cmp(mh_scope_str_get(s, s->rcpts[*(const uint32_t *)a].addr),
+    return mh_slice_cmp(mh_scope_str_get(s, s->rcpts[*(const uint32_t *)a].addr),
                      mh_scope_str_get(s, s->rcpts[*(const uint32_t *)b].addr));
 }
 

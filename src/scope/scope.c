@@ -215,19 +215,11 @@ uint32_t mh_scope_key_find(const mh_scope *s, char kind, struct mh_slice v)
     return e ? (uint32_t)e->value : SC_NONE;
 }
 
-int mh_scope_slice_cmp(struct mh_slice a, struct mh_slice b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c) return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 bool mh_scope_ref_less(const mh_scope *s, uint32_t fa, uint64_t ra, uint32_t fb, uint64_t rb)
 {
     if (fa != fb) {
         if (fa == SC_NONE || fb == SC_NONE) return fb == SC_NONE;
-        int c = mh_scope_slice_cmp(mh_scope_str_get(s, fa), mh_scope_str_get(s, fb));
+        int c = mh_slice_cmp(mh_scope_str_get(s, fa), mh_scope_str_get(s, fb));
         if (c) return c < 0;
     }
     return ra < rb;
