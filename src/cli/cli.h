@@ -65,6 +65,14 @@ void mh_cli_error(const char *what, const mh_error *err);
 /* Print "mailhound: error: ..." (printf-style) to stderr. */
 void mh_cli_fail(const char *fmt, ...) MH_PRINTF(1, 2);
 
+/* The one spelling every command parses: `--name=value` becomes `--name`
+ * `value`, and a value attached to a short option that takes one (`-j4`,
+ * `-rRULES`, `-oFILE`) becomes two words, so `-j 4`, `-j4` and `--format=csv`
+ * work for every command. Words after `--` are left alone. Returns a new
+ * argv (free with mh_free; its strings are argv's, `=` overwritten by NUL,
+ * or static short-option names) and sets *argc_out; NULL when out of memory. */
+char **mh_cli_split_args(int argc, char **argv, int *argc_out);
+
 /* True when argv[i] is -h/--help. */
 bool mh_cli_is_help(const char *arg);
 

@@ -75,6 +75,41 @@ void mh_cli_fail(const char *fmt, ...)
     va_end(ap);
 }
 
+char **mh_cli_split_args(int argc, char **argv, int *argc_out)
+{
+    /* the short options that take a value; every other short option is a flag */
+    static char short_valued[][3] = {"-j", "-o", "-r"};
+    char **out = mh_calloc(2 * (size_t)argc + 1, sizeof *out);
+    if (!out) return NULL;
+    int n = 0;
+    bool rest = false;
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i];
+        char *eq;
+        if (rest || i == 0 || a[0] != '-' || a[1] == '\0') {
+            out[n++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            rest = true;
+            out[n++] = a;
+        } else if (a[1] == '-' && (eq = strchr(a, '=')) != NULL) {
+            *eq = '\0';
+            out[n++] = a;
+            out[n++] = eq + 1;
+        } else if (a[1] != '-' && a[2] != '\0') {
+            char *name = NULL;
+            for (size_t k = 0; k < sizeof short_valued / sizeof short_valued[0]; k++)
+                if (a[1] == short_valued[k][1]) name = short_valued[k];
+            out[n++] = name ? name : a;
+            if (name) out[n++] = a + 2;
+        } else {
+            out[n++] = a;
+        }
+    }
+    out[n] = NULL;
+    *argc_out = n;
+    return out;
+}
+
 bool mh_cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;

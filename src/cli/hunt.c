@@ -759,10 +759,13 @@ int mh_cli_hunt(int argc, char **argv)
         rc = MH_EXIT_ERROR;
         goto done;
     }
+    bool rest = false; /* after "--": every word is a PATH */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
-        if (mh_cli_is_help(a)) {
+        if (rest) paths[np++] = a;
+        else if (strcmp(a, "--") == 0) rest = true;
+        else if (mh_cli_is_help(a)) {
             usage(stdout);
             goto done;
         } else if (strcmp(a, "-r") == 0 && has) rulepaths[nr++] = argv[++i];

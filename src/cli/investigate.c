@@ -210,6 +210,7 @@ static int run_hunt(struct inv *v, const char *alerts, const char *incidents)
     argv[n++] = incidents;
     if (v->quiet) argv[n++] = "-q";
     for (size_t i = 0; i < v->nhunt; i++) argv[n++] = v->hunt_args[i];
+    argv[n++] = "--"; /* a log path may start with '-' */
     for (size_t i = 0; i < v->nlogs; i++) argv[n++] = v->logs[i];
     int rc = mh_cli_hunt((int)n, (char **)(uintptr_t)argv);
     mh_free(argv);
@@ -507,13 +508,16 @@ out:
 
 static bool parse_args(struct inv *v, int argc, char **argv, bool *help)
 {
+    bool rest = false; /* after "--": every word is a LOGS path */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
-        if (mh_cli_is_help(a)) {
+        if (!rest && !strcmp(a, "--")) {
+            rest = true;
+        } else if (!rest && mh_cli_is_help(a)) {
             *help = true;
             return true;
-        } else if (a[0] != '-' || !a[1]) {
+        } else if (rest || a[0] != '-' || !a[1]) {
             ADD(v->logs, v->nlogs, MAX_VALUES, a);
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             v->quiet = true;

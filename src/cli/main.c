@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "cli/cli.h"
 
 #pragma weak mh_cli_cat
@@ -69,7 +70,15 @@ int main(int argc, char **argv)
             mh_cli_fail("command '%s' is not available in this build", argv[1]);
             return MH_EXIT_ERROR;
         }
-        return commands[i].fn(argc - 1, argv + 1);
+        int n;
+        char **args = mh_cli_split_args(argc - 1, argv + 1, &n);
+        if (!args) {
+            mh_cli_fail("%s", "out of memory");
+            return MH_EXIT_ERROR;
+        }
+        int rc = commands[i].fn(n, args);
+        mh_free(args);
+        return rc;
     }
     mh_cli_fail("unknown command '%s' (see mailhound --help)", argv[1]);
     return MH_EXIT_ERROR;

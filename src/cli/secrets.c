@@ -226,10 +226,15 @@ int mh_cli_secrets(int argc, char **argv)
     const char **paths = mh_calloc((size_t)argc + 1, sizeof *paths);
     size_t npaths = 0;
     if (!paths) return MH_EXIT_ERROR;
+    bool rest = false; /* after "--": every word is a PATH */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
-        if (mh_cli_is_help(a)) {
+        if (rest) {
+            paths[npaths++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            rest = true;
+        } else if (mh_cli_is_help(a)) {
             usage(stdout);
             mh_free(paths);
             return MH_EXIT_OK;

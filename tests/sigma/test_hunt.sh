@@ -27,6 +27,16 @@ cmp -s "$t/csv" tests/sigma/golden/spray.csv || bad "csv differs from golden"
 # every problem reported once, with file, line, record and byte
 [ "$(grep -c 'skipped: tests/data/sigma/ual_spray.jsonl:4: record 4, byte 759' "$t/e1")" = 1 ] || bad "malformed record not reported once"
 [ "$(grep -c "unparseable time in 'CreationTime'" "$t/e1")" = 1 ] || bad "bad time not reported once"
+# one spelling for every option: attached short values and --name=value
+"$MH" hunt -j1 $H -r$R --format=jsonl $IN >"$t/attached" 2>/dev/null
+cmp -s "$t/j1" "$t/attached" || bad "-j1 -rRULES --format=jsonl differ from -j 1 -r RULES --format jsonl"
+"$MH" hunt -j 1 $H -r $R --format jsonl -o"$t/o1" $IN 2>/dev/null
+cmp -s "$t/j1" "$t/o1" || bad "-oFILE did not write the alerts"
+"$MH" hunt -q $H -r $R -j0 $IN >/dev/null 2>&1; [ $? -eq 1 ] || bad "-j0 not exit 1"
+# a -- ends the options: a path that looks like --name=value stays one word
+mkdir -p "$t/d" && cp $IN "$t/d/--x=y.jsonl"
+(cd "$t/d" && "$MH" hunt -j 1 $H -r "$MH_SRC/$R" --format jsonl -- --x=y.jsonl) >"$t/dd" 2>/dev/null
+[ "$(wc -l <"$t/dd")" = "$(wc -l <"$t/j1")" ] || bad "path after -- was split"
 # --fail-on-alert
 "$MH" hunt -q $H -r $R --fail-on-alert $IN >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || bad "--fail-on-alert with alerts: exit $rc, want 2"
