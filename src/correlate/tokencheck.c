@@ -21,9 +21,12 @@
  *     of the delegated streams and of the app-only streams with
  *     coverage.max_gap (60 min: the logs as a whole went silent). Whether each
  *     stream carries uniqueTokenIdentifier at all.
- *  3. Candidates: workload events (UAL mailbox / Exchange admin / other) whose
- *     token (or, without a token, session) is not matched at feed time,
- *     aggregated per token: earliest use as evidence, count, IssuedAtTime.
+ *  3. Candidates: workload events (UAL mailbox / Exchange admin / other, and
+ *     Microsoft Graph activity: SignInActivityId is the uti, SessionId the
+ *     Entra session, TokenIssuedAt the iat) whose token (or, without a token,
+ *     session) is not matched at feed time, aggregated per token: earliest use
+ *     as evidence, count, IssuedAtTime. A Graph request without a user
+ *     (UserId empty) is app-only.
  *
  * Matching: a sign-in with the token's id matches when its time lies in
  * [IssuedAtTime - d14.skew_before, IssuedAtTime + d14.skew_after] (IssuedAtTime
@@ -404,16 +407,21 @@ static bool session_matches(const struct mh_det_ctx *cx, const struct idx *x, ui
 static mh_status feed_workload(struct tokencheck *t, struct mh_det_ctx *cx, struct mh_event *ev)
 {
     static const char *const iat_paths[] = {"AppAccessContext.IssuedAtTime", "TokenIssuedAt",
-                                            NULL};
+                                            "properties.tokenIssuedAt", NULL};
     static const char *const ut_paths[] = {"UserType", NULL};
     static const char *const tt_paths[] = {"TokenTenantId", NULL};
     static const char *const org_paths[] = {"OrganizationId", NULL};
     static const char *const sid_paths[] = {"AppAccessContext.AADSessionId", NULL};
+    static const char *const graph_sid_paths[] = {"SessionId", "sessionId", "properties.sessionId",
+                                                  NULL};
+    static const char *const graph_user_paths[] = {"UserId", "userId", "properties.userId", NULL};
+    bool graph = ev->kind == MH_SRC_GRAPH_ACTIVITY;
     struct mh_slice tok, sess;
     MH_TRY(mh_det_entity(ev, MH_ENT_TOKEN_ID, &tok));
     /* only the Entra session id: a UAL SessionId of an Exchange admin or OWA
-       record names Exchange's own session, which no sign-in carries */
-    MH_TRY(mh_det_field(ev, sid_paths, &sess));
+       record names Exchange's own session, which no sign-in carries; a Graph
+       record's SessionId is the Entra one */
+    MH_TRY(mh_det_field(ev, graph ? graph_sid_paths : sid_paths, &sess));
     char sbuf[37];
     struct mh_guid sg;
     if (sess.len && mh_guid_parse(sess.ptr, sess.len, &sg) == MH_OK)
@@ -473,8 +481,13 @@ static mh_status feed_workload(struct tokencheck *t, struct mh_det_ctx *cx, stru
         struct mh_guid g;
         c->opaque = mh_guid_parse(tok.ptr, tok.len, &g) != MH_OK;
     }
-    MH_TRY(mh_det_field(ev, ut_paths, &ut));
-    c->app_only = app_only(ut);
+    if (graph) {
+        MH_TRY(mh_det_field(ev, graph_user_paths, &ut));
+        c->app_only = ut.len == 0;
+    } else {
+        MH_TRY(mh_det_field(ev, ut_paths, &ut));
+        c->app_only = app_only(ut);
+    }
     MH_TRY(mh_det_field(ev, tt_paths, &tt));
     MH_TRY(mh_det_field(ev, org_paths, &org));
     c->cross_tenant = tt.len && org.len && !mh_slice_eq_nocase(tt, org);
@@ -487,7 +500,7 @@ static mh_status tc_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
     if (!cx->cfg.d14_enabled) return MH_OK;
     if (mh_det_stream_bit(ev->kind)) return feed_signin(t, cx, ev);
     if (ev->kind == MH_SRC_UAL_MAILBOX || ev->kind == MH_SRC_UAL_EXCHANGE_ADMIN ||
-        ev->kind == MH_SRC_UAL_OTHER)
+        ev->kind == MH_SRC_UAL_OTHER || ev->kind == MH_SRC_GRAPH_ACTIVITY)
         return feed_workload(t, cx, ev);
     return MH_OK;
 }

@@ -7,6 +7,7 @@
  *
  *   entity         paths, first non-empty string/number wins     canonical form
  *   user           UAL: UserId, UserIds                           as written
+ *                  Graph activity: UserId (an object id)          GUID lower-case
  *                  sign-ins: userPrincipalName, UserPrincipalName,
  *                    properties.userPrincipalName
  *                  audits: initiatedBy.user.userPrincipalName (also
@@ -26,15 +27,18 @@
  *   token_id       sign-ins: id, Id, properties.id, then the UTI    lower-case GUID of
  *                  (uniqueTokenIdentifier...); UAL STS logons: Id;  the sign-in id; an
  *                  other UAL: AppAccessContext.UniqueTokenId        undecodable UTI as
- *                  (decoded per §12)                                written (case kept)
+ *                  (decoded per §12); Graph activity:               written (case kept)
+ *                  SignInActivityId (the token's uti, decoded)
  *   mailbox        MailboxOwnerUPN                                  as written
  *   tenant         OrganizationId, tenantId, AADTenantId,           GUID lower-case
  *                  TokenTenantId, (properties.)resourceTenantId,
  *                  ResourceTenantId, homeTenantId, HomeTenantId,
- *                  tenant_id -- never LA TenantId (the workspace)
+ *                  tenant_id -- never LA TenantId (the workspace);
+ *                  Graph activity: AadTenantId, properties.tenantId
  *   operation      Operation, Operations, activityDisplayName,      as written
  *                  properties.activityDisplayName, OperationName,
- *                  ActivityDisplayName, operationName
+ *                  ActivityDisplayName, operationName; Graph
+ *                  activity: RequestMethod (the URI stays a field)
  *   operation_key  mh_operation_key(operation)                      §11.1
  *
  * Values are cached per event (ent_done bit + slice; a NULL slice caches
@@ -160,6 +164,11 @@ static mh_status find_user(struct mh_event *ev, struct mh_slice *out)
                               "properties.initiatedBy.user.userPrincipalName"),
                         out);
     if (ev->kind == MH_SRC_MESSAGE_TRACE) return MH_ENOTFOUND;
+    if (ev->kind == MH_SRC_GRAPH_ACTIVITY) { /* the object id: Graph logs carry no UPN */
+        struct mh_slice s;
+        mh_status st = first_of(ev, PATHS("UserId", "userId", "properties.userId"), &s);
+        return st ? st : guid_canon(ev, s, out);
+    }
     if (is_ual(ev->kind)) return first_of(ev, PATHS("UserId", "UserIds"), out);
     return first_of(ev, PATHS("UserId", "userPrincipalName", "UserPrincipalName"), out);
 }
@@ -198,11 +207,20 @@ static mh_status find_token(struct mh_event *ev, struct mh_slice *out)
         st = first_of(ev, PATHS("AppAccessContext.UniqueTokenId"), &s);
         return st ? st : uti_canon(ev, s, out);
     }
+    if (ev->kind == MH_SRC_GRAPH_ACTIVITY) { /* SignInActivityId is the token's uti */
+        st = first_of(ev,
+                      PATHS("SignInActivityId", "signInActivityId", "properties.signInActivityId"),
+                      &s);
+        return st ? st : uti_canon(ev, s, out);
+    }
     return MH_ENOTFOUND;
 }
 
 static mh_status find_operation(struct mh_event *ev, struct mh_slice *out)
 {
+    if (ev->kind == MH_SRC_GRAPH_ACTIVITY) /* the HTTP method; the URI is a field */
+        return first_of(ev, PATHS("RequestMethod", "requestMethod", "properties.requestMethod"),
+                        out);
     return first_of(ev,
                     PATHS("Operation", "Operations", "activityDisplayName",
                           "properties.activityDisplayName", "OperationName", "ActivityDisplayName",
@@ -248,6 +266,11 @@ static mh_status compute(struct mh_event *ev, enum mh_entity e, struct mh_slice 
     case MH_ENT_MAILBOX:
         return first_of(ev, PATHS("MailboxOwnerUPN"), out);
     case MH_ENT_TENANT:
+        if (ev->kind == MH_SRC_GRAPH_ACTIVITY) { /* never TenantId: the workspace */
+            st = first_of(ev, PATHS("AadTenantId", "AADTenantId", "properties.tenantId", "tenantId"),
+                          &s);
+            return st ? st : guid_canon(ev, s, out);
+        }
         st = first_of(ev,
                       PATHS("OrganizationId", "tenantId", "AADTenantId", "TokenTenantId",
                             "resourceTenantId", "properties.resourceTenantId", "ResourceTenantId",

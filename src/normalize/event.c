@@ -16,7 +16,8 @@
  *      CreationTime, else the row's CreationDate.
  *   2. `Type` = a Log Analytics table name (OfficeActivity, SigninLogs,
  *      AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs,
- *      AADManagedIdentitySignInLogs, ADFSSignInLogs, AuditLogs). Time from
+ *      AADManagedIdentitySignInLogs, ADFSSignInLogs, AuditLogs,
+ *      MicrosoftGraphActivityLogs). Time from
  *      TimeGenerated (then CreatedDateTime / ActivityDateTime for the
  *      sign-in / audit tables). Hunting exports without any time column are
  *      events with time MH_TIME_NONE.
@@ -24,11 +25,13 @@
  *      AuditData; time CreationTime.
  *   4. `category` + `properties` object: Azure Monitor diagnostic record;
  *      time properties.createdDateTime (sign-ins) / activityDateTime
- *      (audits), else `time`.
+ *      (audits) / timeGenerated (Graph activity), else `time`.
  *   5. `createdDateTime` + `appId` + `status`: Graph signIn. The stream is
  *      signInEventTypes[0] when present, else isInteractive, else
  *      interactive.
- *   6. `activityDisplayName` + (`loggedByService` | `activityDateTime`) +
+ *   6. `RequestUri` + `SignInActivityId` (or camelCase): a Graph activity
+ *      row without its table name; time TimeGenerated. Then
+ *      `activityDisplayName` + (`loggedByService` | `activityDateTime`) +
  *      `initiatedBy`: Graph directoryAudit.
  *   7. Message trace: MessageTraceId, network_message_id,
  *      origin_timestamp_utc, date_time_utc, Received + an address column, or
@@ -73,6 +76,7 @@ static const char *const kind_names[MH_SRC__COUNT] = {
     [MH_SRC_SIGNIN_MANAGED_IDENTITY] = "signin.managed_identity",
     [MH_SRC_DIRECTORY_AUDIT] = "audit.directory",
     [MH_SRC_MESSAGE_TRACE] = "trace.message",
+    [MH_SRC_GRAPH_ACTIVITY] = "graph.activity",
 };
 
 const char *mh_source_kind_name(enum mh_source_kind k)
@@ -473,6 +477,7 @@ static const struct table_kind la_tables[] = {
     {"ADFSSignInLogs", MH_SRC_SIGNIN_INTERACTIVE},
     {"AuditLogs", MH_SRC_DIRECTORY_AUDIT},
     {"OfficeActivity", MH_SRC_UAL_OTHER}, /* refined by ual_kind */
+    {"MicrosoftGraphActivityLogs", MH_SRC_GRAPH_ACTIVITY},
 };
 
 static bool classify_log_analytics(struct mh_event *ev)
@@ -507,6 +512,7 @@ static const struct table_kind monitor_categories[] = {
     {"ManagedIdentitySignInLogs", MH_SRC_SIGNIN_MANAGED_IDENTITY},
     {"ADFSSignInLogs", MH_SRC_SIGNIN_INTERACTIVE},
     {"AuditLogs", MH_SRC_DIRECTORY_AUDIT},
+    {"MicrosoftGraphActivityLogs", MH_SRC_GRAPH_ACTIVITY},
 };
 
 static bool classify_monitor(struct mh_event *ev)
@@ -528,6 +534,8 @@ static bool classify_monitor(struct mh_event *ev)
     ev->kind = k;
     if (k == MH_SRC_DIRECTORY_AUDIT)
         (void)take_time(ev, d, ev->body, PATHS("properties.activityDateTime", "time"));
+    else if (k == MH_SRC_GRAPH_ACTIVITY)
+        (void)take_time(ev, d, ev->body, PATHS("properties.timeGenerated", "time"));
     else if (k != MH_SRC_UNKNOWN)
         (void)take_time(ev, d, ev->body, PATHS("properties.createdDateTime", "time"));
     else
@@ -559,6 +567,13 @@ static bool classify_graph(struct mh_event *ev)
             k = MH_SRC_SIGNIN_NONINTERACTIVE;
         ev->kind = k;
         (void)take_time(ev, d, b, PATHS("createdDateTime"));
+        return true;
+    }
+    /* the id column is there even when empty (a request without a token id) */
+    if ((has(d, b, KEY("RequestUri")) && get(d, b, KEY("SignInActivityId")) != MH_JNONE) ||
+        (has(d, b, KEY("requestUri")) && get(d, b, KEY("signInActivityId")) != MH_JNONE)) {
+        ev->kind = MH_SRC_GRAPH_ACTIVITY;
+        (void)take_time(ev, d, b, PATHS("TimeGenerated", "timeGenerated"));
         return true;
     }
     if (has(d, b, KEY("activityDisplayName")) && get(d, b, KEY("initiatedBy")) != MH_JNONE &&

@@ -69,13 +69,15 @@ enum mh_source_kind {
     MH_SRC_SIGNIN_MANAGED_IDENTITY,
     MH_SRC_DIRECTORY_AUDIT, /* Graph directoryAudit / AuditLogs */
     MH_SRC_MESSAGE_TRACE,
+    MH_SRC_GRAPH_ACTIVITY, /* Microsoft Graph activity logs (MicrosoftGraphActivityLogs) */
     MH_SRC__COUNT
 };
 
 /* Stable names used in output: "ual.exchange_admin", "ual.mailbox",
  * "ual.entra_logon", "ual.entra_directory", "ual.other", "signin.interactive",
  * "signin.noninteractive", "signin.service_principal",
- * "signin.managed_identity", "audit.directory", "trace.message", "unknown". */
+ * "signin.managed_identity", "audit.directory", "trace.message",
+ * "graph.activity", "unknown". */
 const char *mh_source_kind_name(enum mh_source_kind k);
 
 enum mh_entity {

@@ -566,6 +566,43 @@ recs = [user_si(T(0, 8), "alice@contoso.com", OID_A), owner_mia(T(0, 9), "alice@
 case("d14b_neg", "the owner's own token; a delegate's logon; an owner without sign-ins (no verdict)", R, recs, [])
 
 
+# ---- D14 over Microsoft Graph activity logs (added last: gid() numbering of the cases above stays) ----
+
+def graph_req(t, token, iat, ip="203.0.113.20", shape="monitor", user="0d000000-0000-4000-8000-0000000000da"):
+    """A Microsoft Graph activity log request: Log Analytics row ("la") or Azure Monitor record."""
+    cols = {"TimeGenerated": t + "Z", "RequestId": gid("e0000000"), "OperationId": gid("e1000000"),
+            "ApiVersion": "v1.0", "RequestMethod": "GET",
+            "RequestUri": "https://graph.microsoft.com/v1.0/users/%s/messages?$top=50" % user,
+            "ResponseStatusCode": 200, "AppId": EVIL, "UserId": user, "ServicePrincipalId": "",
+            "IPAddress": ip, "UserAgent": "python-requests/2.31", "SignInActivityId": token,
+            "TokenIssuedAt": iat + "Z", "SessionId": "", "Scopes": "Mail.Read User.Read", "AadTenantId": TEN}
+    if shape == "la":
+        return {**cols, "TenantId": "1a2b3c4d-0000-4000-8000-00000000cafe", "Type": "MicrosoftGraphActivityLogs"}
+    props = {k[0].lower() + k[1:]: v for k, v in cols.items() if k not in ("AadTenantId", "IPAddress")}
+    props.update({"tenantId": TEN, "ipAddress": ip})
+    return {"time": t + "Z", "resourceId": "/TENANTS/%s/PROVIDERS/MICROSOFT.AADIAM" % TEN,
+            "operationName": "Microsoft Graph Activity", "operationVersion": "v1.0",
+            "category": "MicrosoftGraphActivityLogs", "resultSignature": "200", "durationMs": 87,
+            "callerIpAddress": ip, "correlationId": cols["OperationId"], "level": "Informational",
+            "location": "West Europe", "properties": props}
+
+
+R = ["mh.d14.token_without_signin", "mh.d14.token_unverifiable"]
+recs = signin_streams()
+good = recs[20]["properties"]["id"]
+recs += [graph_req(T(0, 9, 25), uti(good), T(0, 9, 20)),
+         graph_req(T(0, 11, 2), uti("deadbeef-0000-4000-8000-000000000003"), T(0, 11), ip="192.0.2.99", shape="la")]
+case("d14g_pos", "Graph activity: one request with a token a sign-in issued, one (Log Analytics row) with a token "
+     "no sign-in issued", R, recs, [(R[0], len(recs))])
+recs = signin_streams()
+good, good2 = recs[30]["properties"]["id"], recs[31]["properties"]["id"]
+recs += [graph_req(T(0, 11, 5), uti(good), T(0, 11), shape="la"),
+         graph_req(T(0, 11, 6), uti(good2), T(0, 11)),
+         graph_req(T(0, 21, 0), uti("deadbeef-0000-4000-8000-000000000004"), T(0, 21), ip="192.0.2.99")]
+case("d14g_neg", "Graph activity: matched tokens in both shapes; an unknown token after the sign-in logs end "
+     "(unverifiable, low)", R, recs, [(R[1], len(recs))])
+
+
 def main():
     if os.path.isdir(OUT):
         for d in glob.glob(os.path.join(OUT, "*", "expect")):

@@ -37,6 +37,13 @@ cmp -s "$t/j1" "$t/o1" || bad "-oFILE did not write the alerts"
 mkdir -p "$t/d" && cp $IN "$t/d/--x=y.jsonl"
 (cd "$t/d" && "$MH" hunt -j 1 $H -r "$MH_SRC/$R" --format jsonl -- --x=y.jsonl) >"$t/dd" 2>/dev/null
 [ "$(wc -l <"$t/dd")" = "$(wc -l <"$t/j1")" ] || bad "path after -- was split"
+# the Graph activity route (product azure, service graphactivitylogs): both the
+# Log Analytics row and the Azure Monitor record, never the sign-ins around them
+G=tests/data/detect
+"$MH" hunt -q -j 1 $H -r tests/data/sigma/rules_graph.yml --format jsonl $G/d14g_pos/input.jsonl \
+  $G/d14g_neg/input.jsonl >"$t/graph" 2>/dev/null
+got=$(sed -E 's/.*"file":"[^"]*\/(d14g_[a-z]+)\/input.jsonl","record":([0-9]+).*/\1:\2/' "$t/graph" | tr '\n' ' ')
+[ "$got" = "d14g_pos:76 d14g_neg:77 " ] || bad "graph activity route: alerts at '$got', want d14g_pos:76 d14g_neg:77"
 # --fail-on-alert
 "$MH" hunt -q $H -r $R --fail-on-alert $IN >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || bad "--fail-on-alert with alerts: exit $rc, want 2"

@@ -499,6 +499,31 @@ static const struct kcase kcases[] = {
      "trace.message", "2024-01-12T09:14:04Z", 0, "ip=10.1.2.3|tenant=T"},
     {"trace row by format only", MH_FMT_CSV_TRACE, "{'Subject':'hello','Size':'10'}",
      "trace.message", NULL, 0, ""},
+    /* Graph activity: the uti (SignInActivityId) decodes to the sign-in id
+       (log-formats.md §12); the user is an object id; never LA TenantId */
+    {"la graph activity", MH_FMT_JSONL,
+     "{'Type':'MicrosoftGraphActivityLogs','TimeGenerated':'2025-03-01T10:07:00Z',"
+     "'RequestMethod':'GET','RequestUri':'https://graph.microsoft.com/v1.0/me/messages',"
+     "'AppId':'6F1C2B3A-4D5E-4F60-8A9B-0C1D2E3F4A5B','UserId':'0D000000-0000-4000-8000-0000000000DA',"
+     "'IPAddress':'192.0.2.99','SignInActivityId':'xMFjTVvJPE2OChJx_YE-AA',"
+     "'SessionId':'9C3EAAE9-A913-4161-B3F5-E25C7DA47797','TenantId':'workspace',"
+     "'AadTenantId':'8D4121ED-0008-406D-BFF9-0D5BB312183C'}",
+     "graph.activity", "2025-03-01T10:07:00Z", 0,
+     "user=0d000000-0000-4000-8000-0000000000da|ip=192.0.2.99|app_id=6f1c2b3a-4d5e-4f60-8a9b-"
+     "0c1d2e3f4a5b|session_id=9c3eaae9-a913-4161-b3f5-e25c7da47797|token_id=4d63c1c4-c95b-4d3c-"
+     "8e0a-1271fd813e00|tenant=8d4121ed-0008-406d-bff9-0d5bb312183c|operation=GET|operation_key=get"},
+    {"monitor graph activity", MH_FMT_JSONL,
+     "{'time':'2025-03-01T10:07:01Z','category':'MicrosoftGraphActivityLogs',"
+     "'operationName':'Microsoft Graph Activity','callerIpAddress':'192.0.2.99',"
+     "'properties':{'timeGenerated':'2025-03-01T10:07:00Z','requestMethod':'POST',"
+     "'requestUri':'https://graph.microsoft.com/v1.0/applications','appId':'a','userId':'',"
+     "'servicePrincipalId':'sp','signInActivityId':'opaque-uti','tenantId':'t'}}",
+     "graph.activity", "2025-03-01T10:07:00Z", 0,
+     "ip=192.0.2.99|app_id=a|token_id=opaque-uti|tenant=t|operation=POST|operation_key=post"},
+    {"graph activity row without its table name", MH_FMT_JSONL,
+     "{'TimeGenerated':'2025-03-01T10:07:00Z','RequestUri':'/v1.0/me','SignInActivityId':'',"
+     "'RequestMethod':'GET'}",
+     "graph.activity", "2025-03-01T10:07:00Z", 0, "operation=GET|operation_key=get"},
     {"unknown", MH_FMT_JSONL, "{'foo':1,'time':'2025-01-01T00:00:00Z'}", "unknown",
      "2025-01-01T00:00:00Z", 0, ""},
 };
