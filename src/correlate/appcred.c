@@ -58,8 +58,17 @@
  * -> high. A SaaS app signing in daily whose secret an admin adds -> actor
  * new only -> low.
  *
- * Not built: the IP/ASN-new-to-tenant, dangerous-permission, app-to-app and
- * consent-then-credential boosters of the catalogue.
+ * Boosters (each raises the verdict one level, once; a credential with
+ * neither dormancy nor a new actor but with a booster is reported low):
+ *   grant     a consent or app role assignment to the same application key
+ *             within d5.grant_window (2 d) before the change (Sentinel
+ *             CredentialAddedAfterAdminConsent). Grants are kept as history
+ *             records of the actor "~grant" (first and last time per key, so
+ *             they persist with the actor history); with grants both before
+ *             and after the change only first/last are known, and a grant in
+ *             between is missed (it can only under-report).
+ *   app actor the actor is itself an application ("app:..." key): app-to-app.
+ * Not built: the IP/ASN-new-to-tenant and dangerous-permission boosters.
  *
  * State (state.h): d5_signin(key, day, first) within d5.dormant + 1 day of
  * the run's end; d5_actor(key, actor, first, last) while last is within
@@ -93,6 +102,9 @@ static const struct mh_det_rule rule_d5 = {
     d5_tags, 4};
 
 #define USEC_DAY ((mh_time)86400 * MH_USEC_PER_SEC)
+/* History "actor" of permission grants: no real actor key starts with '~'
+ * (users are lower-case UPNs, applications "app:..."). */
+#define GRANT_MARKER MH_SLICE_LIT("~grant")
 #define SAME_WORK ((mh_time)300 * MH_USEC_PER_SEC) /* 5 min: one burst of work */
 
 struct dayrec {
@@ -388,6 +400,24 @@ static mh_status note_actor(struct mh_det_ctx *cx, struct appcred *a, uint32_t k
     return MH_OK;
 }
 
+/* A grant to one of keys in [t - window, t]: first or last of its record
+ * (grants in between are not kept). */
+static bool granted_before(const struct appcred *a, const uint32_t *keys, int n, uint32_t marker,
+                           mh_time t, mh_time window)
+{
+    if (!marker) return false;
+    for (int k = 0; k < n; k++) {
+        if (!keys[k]) continue;
+        uint32_t key[2] = {keys[k], marker};
+        struct mh_map_entry *e = mh_map_get(&a->actors, (const char *)key, sizeof key);
+        if (!e) continue;
+        const struct actrec *r = &a->acrs[e->value];
+        if ((r->first <= t && r->first >= t - window) || (r->last <= t && r->last >= t - window))
+            return true;
+    }
+    return false;
+}
+
 /* Earliest management of key by actor, MH_TIME_NONE when none. */
 static mh_time actor_first(const struct appcred *a, uint32_t key, uint32_t actor)
 {
@@ -552,9 +582,13 @@ static mh_status feed_directory(struct appcred *a, struct mh_det_ctx *cx, struct
     }
     if (app && mh_det_first_party(cx, mh_det_str(cx, app))) return MH_OK;
     MH_TRY(actor_key(cx, ev, &actor, &msi));
-    MH_TRY(note_actor(cx, a, name, actor, ev->time, ev->time));
-    MH_TRY(note_actor(cx, a, app, actor, ev->time, ev->time));
-    MH_TRY(note_actor(cx, a, object, actor, ev->time, ev->time));
+    uint32_t keys[3] = {name, app, object};
+    bool grant = role || mh_slice_eq_cstr(op, "consent to application");
+    uint32_t marker = grant ? mh_det_intern(cx, GRANT_MARKER) : 0;
+    for (int k = 0; k < 3; k++) {
+        MH_TRY(note_actor(cx, a, keys[k], actor, ev->time, ev->time));
+        MH_TRY(note_actor(cx, a, keys[k], marker, ev->time, ev->time));
+    }
     if (!credential) return MH_OK;
     return feed_credential(a, cx, ev, name, app, object, actor, msi);
 }
@@ -584,6 +618,7 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
     const struct mh_detector_config *cf = &cx->cfg;
     mh_time dir_first = tmin(a->dir_first, a->st_dir_first);
     mh_time sp_first = tmin(a->sp_first, a->st_sp_first);
+    uint32_t marker = mh_det_lookup(cx, GRANT_MARKER);
     for (size_t i = 0; i < a->ncreds; i++) {
         const struct cred *c = &a->creds[i];
         mh_time t = c->ev.time;
@@ -621,12 +656,19 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
             else if (hist >= cf->d5_min_history) newactor = H_PARTIAL;
         }
 
+        /* boosters */
+        bool grant = granted_before(a, keys, 3, marker, t, cf->d5_grant_window);
+        struct mh_slice actor_text = mh_det_str(cx, c->actor);
+        bool app_actor = actor_text.len > 4 && memcmp(actor_text.ptr, "app:", 4) == 0;
+
         bool added = c->n_removed == 0;
         enum mh_level lvl;
         if (dormant == H_COMPLETE) lvl = newactor ? MH_LEVEL_CRITICAL : MH_LEVEL_HIGH;
         else if (dormant == H_PARTIAL) lvl = newactor ? MH_LEVEL_HIGH : MH_LEVEL_MEDIUM;
         else if (newactor) lvl = MH_LEVEL_LOW;
+        else if (grant || app_actor) lvl = MH_LEVEL_INFORMATIONAL; /* raised to low below */
         else continue;
+        if ((grant || app_actor) && lvl < MH_LEVEL_CRITICAL) lvl = (enum mh_level)(lvl + 1);
         if (!added) lvl = lower(lvl);
         bool cert = mh_slice_eq_nocase(mh_det_str(cx, c->key_type),
                                        MH_SLICE_LIT("AsymmetricX509Cert"));
@@ -654,6 +696,11 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
         mh_det_pend_str(cx, d, "last_signin",
                         last != MH_TIME_NONE ? MH_SLICE_LIT("seen") : MH_SLICE_LIT("none in coverage"));
         if (c->msi && cert) mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("managed identity certificate"));
+        if (grant || app_actor)
+            mh_det_pend_str(cx, d, "boosters",
+                            grant && app_actor ? MH_SLICE_LIT("grant_before,app_actor")
+                            : grant            ? MH_SLICE_LIT("grant_before")
+                                               : MH_SLICE_LIT("app_actor"));
     }
     return MH_OK;
 }

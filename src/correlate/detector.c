@@ -112,6 +112,7 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d5_dormant = DAY(90);
     c->d5_actor_history = DAY(90);
     c->d5_min_history = DAY(3);
+    c->d5_grant_window = DAY(2);
 
     c->d7_window = DAY(7);
     c->d7_alert_score = 60;
@@ -317,6 +318,7 @@ static const struct opt options[] = {
     O("d5.dormant", T_DUR, d5_dormant),
     O("d5.actor_history", T_DUR, d5_actor_history),
     O("d5.min_history", T_DUR, d5_min_history),
+    O("d5.grant_window", T_DUR, d5_grant_window),
     O("d7.window", T_DUR, d7_window),
     O("d7.alert_score", T_I32, d7_alert_score),
     O("d7.sp_new_ip", T_BOOL, sp_new_ip_enabled),

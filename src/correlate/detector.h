@@ -216,6 +216,7 @@ struct mh_detector_config {
     mh_time d5_dormant;                          /* d5.dormant = 90d */
     mh_time d5_actor_history;                    /* d5.actor_history = 90d */
     mh_time d5_min_history;                      /* d5.min_history = 3d (partial verdicts) */
+    mh_time d5_grant_window;                     /* d5.grant_window = 2d (consent-then-credential) */
 
     /* D7 chain / incidents (incident.c) and D8 (chain.c) */
     mh_time d7_window;                           /* d7.window = 7d */

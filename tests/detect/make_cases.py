@@ -603,6 +603,36 @@ case("d14g_neg", "Graph activity: matched tokens in both shapes; an unknown toke
      "(unverifiable, low)", R, recs, [(R[1], len(recs))])
 
 
+# ---- D5 boosters (added last: gid() numbering of the cases above stays) ----
+
+def named(rec, name):
+    rec["targetResources"][0]["displayName"] = name
+    return rec
+
+
+R = ["mh.d5.credential_added"]
+OBJ, OBJ2 = gid("0b200000"), gid("0b300000")
+K2 = [gid("4e600000") for _ in range(6)]
+base = [named(audit(T(0, 9), "Update application", target_type="Application", target_id=OBJ), "Daily App"),
+        named(audit(T(0, 9, 5), "Update application", target_type="Application", target_id=OBJ2), "Other App")] + \
+    [sp_signin(T(d, 2), "c0ffee00-0000-4000-8000-000000000002", "Daily App") for d in range(8)] + \
+    [sp_signin(T(d, 3), "c0ffee00-0000-4000-8000-000000000003", "Other App") for d in range(8)]
+recs = base + [named(audit(T(5, 16), "Consent to application", target_id=OBJ), "Daily App"),
+               cred_change(T(6, 10), "admin@contoso.com", OBJ, "Daily App", K2[:1], K2[:2]),
+               named(audit(T(6, 11), "Update application", target_type="Application", target_id=OBJ2,
+                           app_actor="Automation Runner"), "Other App"),
+               cred_change(T(6, 11, 30), None, OBJ2, "Other App", K2[2:3], K2[2:4])]
+recs[-1]["initiatedBy"] = {"app": {"appId": None, "displayName": "Automation Runner",
+                                   "servicePrincipalId": "5e000000-0000-4000-8000-00000000a11a"}}
+case("d05c_pos", "a known admin adds a password to an active app the day after a consent to it (grant booster, "
+     "low); an automation app adds one to another active app (app-actor booster, low)", R, recs,
+     [(R[0], len(base) + 2), (R[0], len(base) + 4)])
+recs = base + [named(audit(T(1, 16), "Consent to application", target_id=OBJ), "Daily App"),
+               cred_change(T(6, 10), "admin@contoso.com", OBJ, "Daily App", K2[:1], K2[:2]),
+               named(audit(T(6, 12), "Consent to application", target_id=OBJ), "Daily App")]
+case("d05c_neg", "the consent was 5 days before the credential (outside d5.grant_window); a consent after it", R,
+     recs, [])
+
 def main():
     if os.path.isdir(OUT):
         for d in glob.glob(os.path.join(OUT, "*", "expect")):
