@@ -59,6 +59,21 @@ for dir in "$MH_SRC"/tests/data/detect/*/; do
     fail=1
   fi
 done
+# D5 grant booster across runs: the consent is read in one run, the credential in
+# the next; the grant must come back from the state file (persisted history)
+if [ $detectors = 1 ]; then
+  f="$MH_SRC/tests/data/detect/d05c_pos/input.jsonl"
+  n=$(wc -l <"$f")
+  head -n $((n - 3)) "$f" >"$tmp/run1.jsonl"
+  tail -n 3 "$f" >"$tmp/run2.jsonl"
+  MAILHOUND_DATA="$MH_SRC" "$MH" hunt -q --format jsonl --state "$tmp/state.db" "$tmp/run1.jsonl" >/dev/null 2>&1
+  got=$(MAILHOUND_DATA="$MH_SRC" "$MH" hunt -q --format jsonl --state "$tmp/state.db" "$tmp/run2.jsonl" 2>/dev/null |
+    grep -c '"boosters":"grant_before"')
+  if [ "$got" != 1 ]; then
+    echo "FAIL d5 grant booster across runs: $got detections with grant_before, want 1"
+    fail=1
+  fi
+fi
 echo "golden: $ran cases run, $skipped skipped (hunt without built-in detectors), $([ $fail = 0 ] && echo ok || echo FAILED)"
 [ $ran -gt 0 ] || exit 77
 exit $fail
