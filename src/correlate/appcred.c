@@ -68,7 +68,11 @@
  *             and after the change only first/last are known, and a grant in
  *             between is missed (it can only under-report).
  *   app actor the actor is itself an application ("app:..." key): app-to-app.
- * Not built: the IP/ASN-new-to-tenant and dangerous-permission boosters.
+ *   dangerous the application was granted (app role assignment or consent)
+ *             a permission of rules/data/dangerous-permissions.tsv before the
+ *             change (AppRole.Value / AppRole.Id / ConsentAction.Permissions),
+ *             kept as history records of the actor "~danger".
+ * Not built: the IP/ASN-new-to-tenant booster.
  *
  * State (state.h): d5_signin(key, day, first) within d5.dormant + 1 day of
  * the run's end; d5_actor(key, actor, first, last) while last is within
@@ -84,6 +88,7 @@
  * changes, MH_D5_MAX_KEYS key ids per KeyDescription side. New keys beyond a
  * cap are not tracked (stats.dropped). Not thread-safe.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +110,7 @@ static const struct mh_det_rule rule_d5 = {
 /* History "actor" of permission grants: no real actor key starts with '~'
  * (users are lower-case UPNs, applications "app:..."). */
 #define GRANT_MARKER MH_SLICE_LIT("~grant")
+#define DANGER_MARKER MH_SLICE_LIT("~danger")
 #define SAME_WORK ((mh_time)300 * MH_USEC_PER_SEC) /* 5 min: one burst of work */
 
 struct dayrec {
@@ -564,6 +570,15 @@ static mh_status feed_directory(struct appcred *a, struct mh_det_ctx *cx, struct
         "targetResources.modifiedProperties.ServicePrincipal.DisplayName",
         "properties.targetResources.modifiedProperties.ServicePrincipal.DisplayName",
         "ModifiedProperties.ServicePrincipal.DisplayName", NULL};
+    static const char *const perm_paths[] = {
+        "targetResources.modifiedProperties.AppRole.Value",
+        "targetResources.modifiedProperties.AppRole.Id",
+        "targetResources.modifiedProperties.ConsentAction.Permissions",
+        "properties.targetResources.modifiedProperties.AppRole.Value",
+        "properties.targetResources.modifiedProperties.AppRole.Id",
+        "properties.targetResources.modifiedProperties.ConsentAction.Permissions",
+        "ModifiedProperties.AppRole.Value", "ModifiedProperties.AppRole.Id",
+        "ModifiedProperties.ConsentAction.Permissions", NULL};
     a->dir_first = tmin(a->dir_first, ev->time);
     struct mh_slice op;
     bool credential, role;
@@ -584,10 +599,16 @@ static mh_status feed_directory(struct appcred *a, struct mh_det_ctx *cx, struct
     MH_TRY(actor_key(cx, ev, &actor, &msi));
     uint32_t keys[3] = {name, app, object};
     bool grant = role || mh_slice_eq_cstr(op, "consent to application");
-    uint32_t marker = grant ? mh_det_intern(cx, GRANT_MARKER) : 0;
+    uint32_t marker = grant ? mh_det_intern(cx, GRANT_MARKER) : 0, danger = 0;
+    if (grant) {
+        struct mh_slice perms;
+        MH_TRY(mh_det_field(ev, perm_paths, &perms));
+        if (mh_permset_find(&cx->dangerous, perms).len) danger = mh_det_intern(cx, DANGER_MARKER);
+    }
     for (int k = 0; k < 3; k++) {
         MH_TRY(note_actor(cx, a, keys[k], actor, ev->time, ev->time));
         MH_TRY(note_actor(cx, a, keys[k], marker, ev->time, ev->time));
+        MH_TRY(note_actor(cx, a, keys[k], danger, ev->time, ev->time));
     }
     if (!credential) return MH_OK;
     return feed_credential(a, cx, ev, name, app, object, actor, msi);
@@ -618,7 +639,7 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
     const struct mh_detector_config *cf = &cx->cfg;
     mh_time dir_first = tmin(a->dir_first, a->st_dir_first);
     mh_time sp_first = tmin(a->sp_first, a->st_sp_first);
-    uint32_t marker = mh_det_lookup(cx, GRANT_MARKER);
+    uint32_t marker = mh_det_lookup(cx, GRANT_MARKER), danger_marker = mh_det_lookup(cx, DANGER_MARKER);
     for (size_t i = 0; i < a->ncreds; i++) {
         const struct cred *c = &a->creds[i];
         mh_time t = c->ev.time;
@@ -658,17 +679,23 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
 
         /* boosters */
         bool grant = granted_before(a, keys, 3, marker, t, cf->d5_grant_window);
+        bool danger = false;
+        for (int k = 0; k < 3 && danger_marker; k++) {
+            mh_time f = actor_first(a, keys[k], danger_marker);
+            if (f != MH_TIME_NONE && f <= t) danger = true;
+        }
         struct mh_slice actor_text = mh_det_str(cx, c->actor);
         bool app_actor = actor_text.len > 4 && memcmp(actor_text.ptr, "app:", 4) == 0;
+        bool boosted = grant || app_actor || danger;
 
         bool added = c->n_removed == 0;
         enum mh_level lvl;
         if (dormant == H_COMPLETE) lvl = newactor ? MH_LEVEL_CRITICAL : MH_LEVEL_HIGH;
         else if (dormant == H_PARTIAL) lvl = newactor ? MH_LEVEL_HIGH : MH_LEVEL_MEDIUM;
         else if (newactor) lvl = MH_LEVEL_LOW;
-        else if (grant || app_actor) lvl = MH_LEVEL_INFORMATIONAL; /* raised to low below */
+        else if (boosted) lvl = MH_LEVEL_INFORMATIONAL; /* raised to low below */
         else continue;
-        if ((grant || app_actor) && lvl < MH_LEVEL_CRITICAL) lvl = (enum mh_level)(lvl + 1);
+        if (boosted && lvl < MH_LEVEL_CRITICAL) lvl = (enum mh_level)(lvl + 1);
         if (!added) lvl = lower(lvl);
         bool cert = mh_slice_eq_nocase(mh_det_str(cx, c->key_type),
                                        MH_SLICE_LIT("AsymmetricX509Cert"));
@@ -696,11 +723,12 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
         mh_det_pend_str(cx, d, "last_signin",
                         last != MH_TIME_NONE ? MH_SLICE_LIT("seen") : MH_SLICE_LIT("none in coverage"));
         if (c->msi && cert) mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("managed identity certificate"));
-        if (grant || app_actor)
-            mh_det_pend_str(cx, d, "boosters",
-                            grant && app_actor ? MH_SLICE_LIT("grant_before,app_actor")
-                            : grant            ? MH_SLICE_LIT("grant_before")
-                                               : MH_SLICE_LIT("app_actor"));
+        if (boosted) {
+            char b[64];
+            int n = snprintf(b, sizeof b, "%s%s%s", grant ? ",grant_before" : "",
+                             danger ? ",dangerous_permission" : "", app_actor ? ",app_actor" : "");
+            mh_det_pend_str(cx, d, "boosters", mh_slice_make(b + 1, (size_t)n - 1));
+        }
     }
     return MH_OK;
 }

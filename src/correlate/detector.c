@@ -164,6 +164,8 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
 
     snprintf(c->first_party_apps, sizeof c->first_party_apps, "%s",
              "rules/data/first-party-apps.tsv");
+    snprintf(c->dangerous_permissions, sizeof c->dangerous_permissions, "%s",
+             "rules/data/dangerous-permissions.tsv");
     const char *dd = getenv("MAILHOUND_DATA");
     snprintf(c->data_dir, sizeof c->data_dir, "%s", dd && dd[0] ? dd : MH_DATA_DIR);
 }
@@ -360,6 +362,7 @@ static const struct opt options[] = {
     O("context.enabled", T_BOOL, ctx_enabled),
     O("context.seed_level", T_LEVEL, ctx_seed_level),
     OT("first_party_apps", first_party_apps),
+    OT("dangerous_permissions", dangerous_permissions),
     OT("data_dir", data_dir),
 };
 
@@ -487,14 +490,19 @@ mh_status mh_data_path(const struct mh_detector_config *c, const char *rel,
     return (n < 0 || n >= MH_DET_PATH_BYTES) ? MH_EINVAL : MH_OK;
 }
 
-mh_status mh_appset_load(struct mh_appset *s, const char *path, mh_error *err)
+/* Read a data list (a rules/data/ .tsv file): '#' comments and blank lines skipped;
+ * each line's first two columns (tab or space separated; the second may be
+ * empty) go to fn. A line fn rejects is reported at path:line. */
+typedef mh_status (*list_line_fn)(void *ctx, struct mh_slice c1, struct mh_slice c2, mh_error *err);
+
+static mh_status read_list(const char *path, const char *what, list_line_fn fn, void *ctx,
+                           mh_error *err)
 {
     mh_status st = MH_OK;
     char line[1024];
-    mh_map_init(&s->ids, 1u << 20, false);
     FILE *f = fopen(path, "r");
     if (!f) {
-        st = mh_error_set(err, MH_EIO, "cannot open first-party application list", "%s", path);
+        st = mh_error_set(err, MH_EIO, "cannot open data list", "%s: %s", what, path);
         if (err) err->sys_errno = errno;
         return st;
     }
@@ -503,24 +511,52 @@ mh_status mh_appset_load(struct mh_appset *s, const char *path, mh_error *err)
         lineno++;
         char *p = trim_inplace(line);
         if (!*p || *p == '#') continue;
-        size_t n = strcspn(p, "\t ");
-        struct mh_guid g;
-        if (mh_guid_parse(p, n, &g) != MH_OK) {
-            st = mh_error_set(err, MH_EPARSE, "first-party list: not an application id", "%.*s",
-                              (int)(n > 64 ? 64 : n), p);
+        size_t n1 = strcspn(p, "\t ");
+        char *q = p + n1;
+        q += strspn(q, "\t ");
+        size_t n2 = strcspn(q, "\t ");
+        st = fn(ctx, mh_slice_make(p, n1), mh_slice_make(q, n2), err);
+        if (st) {
             mh_error_at(err, path, lineno, 1, 0, 0);
-            goto out;
+            break;
         }
-        char canon[37];
-        size_t cn = mh_guid_format(&g, canon);
-        struct mh_map_entry *e;
-        st = mh_map_put(&s->ids, canon, cn, &e, NULL);
-        if (st) goto out;
-        e->value = 1;
     }
-out:
     fclose(f);
     return st;
+}
+
+static mh_status put_guid(struct mh_map *m, struct mh_slice s, bool *ok)
+{
+    struct mh_guid g;
+    *ok = mh_guid_parse(s.ptr, s.len, &g) == MH_OK;
+    if (!*ok) return MH_OK;
+    char canon[37];
+    size_t cn = mh_guid_format(&g, canon);
+    struct mh_map_entry *e;
+    MH_TRY(mh_map_put(m, canon, cn, &e, NULL));
+    e->value = 1;
+    return MH_OK;
+}
+
+/* A rejected word of a list line (at most 64 bytes of it in the detail). */
+static mh_status list_bad(mh_error *err, const char *why, struct mh_slice word)
+{
+    return mh_error_set(err, MH_EPARSE, why, "%.*s", (int)(word.len > 64 ? 64 : word.len),
+                        word.ptr);
+}
+
+static mh_status appset_line(void *ctx, struct mh_slice id, struct mh_slice name, mh_error *err)
+{
+    (void)name;
+    bool ok;
+    MH_TRY(put_guid(&((struct mh_appset *)ctx)->ids, id, &ok));
+    return ok ? MH_OK : list_bad(err, "first-party list: not an application id", id);
+}
+
+mh_status mh_appset_load(struct mh_appset *s, const char *path, mh_error *err)
+{
+    mh_map_init(&s->ids, 1u << 20, false);
+    return read_list(path, "first-party application list", appset_line, s, err);
 }
 
 void mh_appset_fini(struct mh_appset *s)
@@ -535,6 +571,58 @@ bool mh_appset_has(const struct mh_appset *s, struct mh_slice id)
     char canon[37];
     size_t cn = mh_guid_format(&g, canon);
     return mh_map_get(&s->ids, canon, cn) != NULL;
+}
+
+/* ---- dangerous permissions ---- */
+
+static bool perm_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == '-';
+}
+
+static mh_status permset_line(void *ctx, struct mh_slice name, struct mh_slice id, mh_error *err)
+{
+    struct mh_permset *s = ctx;
+    for (size_t i = 0; i < name.len; i++)
+        if (!perm_char(name.ptr[i])) return list_bad(err, "permission list: not a permission name", name);
+    struct mh_map_entry *e;
+    MH_TRY(mh_map_put(&s->keys, name.ptr, name.len, &e, NULL));
+    e->value = 1;
+    bool ok = true;
+    if (id.len && !mh_slice_eq_cstr(id, "-")) MH_TRY(put_guid(&s->keys, id, &ok));
+    return ok ? MH_OK : list_bad(err, "permission list: not a role or scope id", id);
+}
+
+mh_status mh_permset_load(struct mh_permset *s, const char *path, mh_error *err)
+{
+    mh_map_init(&s->keys, 1u << 16, true);
+    return read_list(path, "permission list", permset_line, s, err);
+}
+
+void mh_permset_fini(struct mh_permset *s)
+{
+    mh_map_fini(&s->keys);
+}
+
+struct mh_slice mh_permset_find(const struct mh_permset *s, struct mh_slice text)
+{
+    for (size_t i = 0; i < text.len;) {
+        if (!perm_char(text.ptr[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < text.len && perm_char(text.ptr[j])) j++;
+        struct mh_slice w = mh_slice_make(text.ptr + i, j - i);
+        struct mh_guid g;
+        char canon[37];
+        if (w.len == 36 && mh_guid_parse(w.ptr, w.len, &g) == MH_OK)
+            w = mh_slice_make(canon, mh_guid_format(&g, canon));
+        if (mh_map_get(&s->keys, w.ptr, w.len)) return mh_slice_make(text.ptr + i, j - i);
+        i = j;
+    }
+    return MH_SLICE_NULL;
 }
 
 /* ---- the detector set ---- */
@@ -561,6 +649,7 @@ void mh_detectors_free(mh_detectors *d)
     for (size_t i = 0; i < NDET; i++)
         if (d->self[i]) registry[i]->destroy(d->self[i]);
     mh_appset_fini(&d->cx.first_party);
+    mh_permset_fini(&d->cx.dangerous);
     mh_map_fini(&d->cx.strs);
     mh_map_fini(&d->cx.seeds);
     mh_map_fini(&d->cx.identities);
@@ -592,6 +681,11 @@ mh_status mh_detectors_new(const struct mh_detector_config *cfg, mh_state *state
         goto out;
     }
     MH_CHECK(mh_appset_load(&d->cx.first_party, path, err));
+    if (mh_data_path(cfg, cfg->dangerous_permissions, path)) {
+        st = mh_error_set(err, MH_EINVAL, "data path too long", "%s", cfg->dangerous_permissions);
+        goto out;
+    }
+    MH_CHECK(mh_permset_load(&d->cx.dangerous, path, err));
     for (size_t i = 0; i < NDET; i++) {
         MH_CHECK(registry[i]->create(&d->cx, &d->self[i]));
         if (state && registry[i]->load) MH_CHECK(registry[i]->load(d->self[i], &d->cx, state));

@@ -141,7 +141,7 @@ struct mh_alert; /* match/alert.h */
  * Borrows from a. */
 void mh_finding_from_alert(const struct mh_alert *a, struct mh_finding *out);
 
-#define MH_DETECTION_MAX_FIELDS 16
+#define MH_DETECTION_MAX_FIELDS 20
 
 struct mh_kv {
     const char *name;
@@ -285,6 +285,8 @@ struct mh_detector_config {
 
     /* data */
     char first_party_apps[MH_DET_PATH_BYTES];    /* first_party_apps = rules/data/first-party-apps.tsv */
+    char dangerous_permissions[MH_DET_PATH_BYTES]; /* dangerous_permissions =
+                                                      rules/data/dangerous-permissions.tsv */
     char data_dir[MH_DET_PATH_BYTES];            /* where relative data paths resolve;
                                                     default $MAILHOUND_DATA, else MH_DATA_DIR */
 };
@@ -318,6 +320,20 @@ MH_MUST_CHECK mh_status mh_appset_load(struct mh_appset *s, const char *path, mh
 void mh_appset_fini(struct mh_appset *s);
 /* True when id (any case, optional braces) is in the set. */
 bool mh_appset_has(const struct mh_appset *s, struct mh_slice id);
+/* Dangerous permissions (rules/data/dangerous-permissions.tsv): names
+ * (case-insensitive) and app role / scope ids of detections.md §2.2. */
+struct mh_permset {
+    struct mh_map keys; /* name or lower-case GUID -> 1 */
+};
+/* Load `name<TAB>id<TAB>...` lines (id may be '-'); MH_EIO, MH_EPARSE (err
+ * has the line), MH_ENOMEM. s is initialised either way; fini it. */
+MH_MUST_CHECK mh_status mh_permset_load(struct mh_permset *s, const char *path, mh_error *err);
+void mh_permset_fini(struct mh_permset *s);
+/* The first listed permission named in text (words of [A-Za-z0-9._-]: a
+ * ConsentAction.Permissions or AppRole.Value text), as it is written there;
+ * an empty slice when none. */
+struct mh_slice mh_permset_find(const struct mh_permset *s, struct mh_slice text);
+
 /* Resolve a data path: absolute paths as given, else data_dir/path. */
 MH_MUST_CHECK mh_status mh_data_path(const struct mh_detector_config *c, const char *rel,
                                      char out[MH_DET_PATH_BYTES]);
@@ -500,6 +516,7 @@ struct mh_det_link_rec {
 struct mh_det_ctx {
     struct mh_detector_config cfg;
     struct mh_appset first_party;
+    struct mh_permset dangerous; /* dangerous permissions (appcred.c booster) */
     struct mh_map strs;              /* interned strings: id = index + 1 */
     struct mh_det_pending *pending;  /* detections waiting for finish */
     size_t npending, cap_pending;

@@ -624,9 +624,17 @@ recs = base + [named(audit(T(5, 16), "Consent to application", target_id=OBJ), "
                cred_change(T(6, 11, 30), None, OBJ2, "Other App", K2[2:3], K2[2:4])]
 recs[-1]["initiatedBy"] = {"app": {"appId": None, "displayName": "Automation Runner",
                                    "servicePrincipalId": "5e000000-0000-4000-8000-00000000a11a"}}
+OBJ3 = gid("0b400000")
+recs += [named(audit(T(0, 9, 10), "Update application", target_type="Application", target_id=OBJ3), "Third App"),
+         audit(T(1, 9), "Add app role assignment to service principal",
+               mods=[("AppRole.Value", "full_access_as_app"), ("ServicePrincipal.ObjectID", OBJ3),
+                     ("ServicePrincipal.DisplayName", "Third App")]),
+         cred_change(T(6, 12), "admin@contoso.com", OBJ3, "Third App", K2[4:5], K2[4:6])]
+recs += [sp_signin(T(d, 4), "c0ffee00-0000-4000-8000-000000000004", "Third App") for d in range(8)]
 case("d05c_pos", "a known admin adds a password to an active app the day after a consent to it (grant booster, "
-     "low); an automation app adds one to another active app (app-actor booster, low)", R, recs,
-     [(R[0], len(base) + 2), (R[0], len(base) + 4)])
+     "low); an automation app adds one to another active app (app-actor booster, low); an admin adds one to an "
+     "app granted full_access_as_app five days before (dangerous-permission booster, low)", R, recs,
+     [(R[0], len(base) + 2), (R[0], len(base) + 4), (R[0], len(base) + 7)])
 recs = base + [named(audit(T(1, 16), "Consent to application", target_id=OBJ), "Daily App"),
                cred_change(T(6, 10), "admin@contoso.com", OBJ, "Daily App", K2[:1], K2[:2]),
                named(audit(T(6, 12), "Consent to application", target_id=OBJ), "Daily App")]

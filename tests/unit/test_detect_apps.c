@@ -544,6 +544,51 @@ static void setup(void)
     setenv("MAILHOUND_DATA", ".", 0);
 }
 
+/* The dangerous-permission list: whole words, any case, ids in any case;
+ * a bad line is reported with its file and line. */
+static void t_d5_permset(void)
+{
+    struct mh_permset ps;
+    mh_error err;
+    mh_error_clear(&err);
+    CHECK_INT(mh_permset_load(&ps, "rules/data/dangerous-permissions.tsv", &err), MH_OK);
+    static const struct {
+        const char *text, *want;
+    } C[] = {
+        {"full_access_as_app", "full_access_as_app"},
+        {"[] => [[Id: x, ConsentType: AllPrincipals, Scope: User.Read mail.send, ]]", "mail.send"},
+        {"Mail.ReadBasic User.Read offline_access", ""},         /* not listed: whole words only */
+        {"Mail.Read.Shared", ""},                                  /* a longer word */
+        {"DC890D15-9560-4A4C-9B7F-A736EC74EC40", "DC890D15-9560-4A4C-9B7F-A736EC74EC40"}, /* role id */
+        {"\"Directory.ReadWrite.All\"", "Directory.ReadWrite.All"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+        struct mh_slice got = mh_permset_find(&ps, mh_slice_cstr(C[i].text));
+        char gs[64];
+        snprintf(gs, sizeof gs, "%.*s", (int)(got.len < 63 ? got.len : 63), got.len ? got.ptr : "");
+        if (!mh_slice_eq_cstr(got, C[i].want))
+            fprintf(stderr, "  case %zu: got '%s'\n", i, gs);
+        CHECK(mh_slice_eq_cstr(got, C[i].want));
+    }
+    mh_permset_fini(&ps);
+    char path[] = "/tmp/mh-perms-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    static const char bad[] = "# comment\nMail.Read\t-\nMail Read\t-\n";
+    CHECK(write(fd, bad, sizeof bad - 1) == (ssize_t)(sizeof bad - 1));
+    close(fd);
+    mh_error_clear(&err);
+    CHECK_INT(mh_permset_load(&ps, path, &err), MH_EPARSE);
+    CHECK_INT(err.line, 3);
+    mh_permset_fini(&ps);
+    mh_error_clear(&err);
+    CHECK_INT(mh_permset_load(&ps, "/nonexistent/perms.tsv", &err), MH_EIO);
+    mh_permset_fini(&ps);
+    unlink(path);
+}
+
 int main(void)
 {
     setup();
@@ -554,6 +599,7 @@ int main(void)
         {"d5_order_and_state", t_d5_order_and_state},
         {"d9_graph_and_direct", t_d9_graph_and_direct},
         {"d14_token_owner", t_d14_token_owner},
+        {"d5_permset", t_d5_permset},
     };
     return MH_TEST_RUN(tests);
 }
