@@ -586,8 +586,12 @@ MH_MUST_CHECK mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx);
 bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_slice v);
 
 /* Make room for one more element of a bounded array (st = MH_ELIMIT at max,
- * MH_ENOMEM; arr and cap updated). Needs base/alloc.h. */
-#define MH_DET_GROW(arr, cap, n, max, st)                                                                 \
+ * MH_ENOMEM; arr and cap updated). Needs base/alloc.h. MH_DET_GROW starts at
+ * 64 elements (arrays shared by many keys); MH_DET_GROW_N starts at `first`,
+ * for the small per-key arrays of which there is one per IP or user (most
+ * hold one or two elements: 64 would be the bulk of the detectors' memory). */
+#define MH_DET_GROW(arr, cap, n, max, st) MH_DET_GROW_N(arr, cap, n, max, 64, st)
+#define MH_DET_GROW_N(arr, cap, n, max, first, st)                                                 \
     do {                                                                                           \
         (st) = MH_OK;                                                                              \
         if ((n) < (cap)) break;                                                                    \
@@ -595,7 +599,7 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
             (st) = MH_ELIMIT;                                                                      \
             break;                                                                                 \
         }                                                                                          \
-        size_t nc_ = (cap) ? (cap) * 2 : 64;                                                       \
+        size_t nc_ = (cap) ? (size_t)(cap) * 2 : (size_t)(first);                                  \
         if (nc_ > (max)) nc_ = (max);                                                              \
         void *p_ = mh_realloc((arr), nc_ * sizeof *(arr));                                         \
         if (!p_) {                                                                                 \

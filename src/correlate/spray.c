@@ -240,7 +240,7 @@ static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event 
 {
     mh_status st;
     if (fail) {
-        MH_DET_GROW(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, st);
+        MH_DET_GROW_N(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, 4, st);
         if (st == MH_ELIMIT) x->fsat = true;
         else if (st) return st;
         else x->f[x->nf++] = (struct d1fail){secs_of(ev->time), user};
@@ -249,7 +249,7 @@ static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event 
     uint32_t i = 0;
     while (i < x->nsu && x->su[i] != user) i++;
     if (i == x->nsu) {
-        MH_DET_GROW(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, st);
+        MH_DET_GROW_N(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, 2, st);
         if (st == MH_ELIMIT) x->ssat = true;
         else if (st) return st;
         else x->su[x->nsu++] = user;
@@ -262,7 +262,7 @@ static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event 
             if (x->s[k].ev.time > x->s[slot].ev.time) slot = k;
         if (x->s[slot].ev.time <= ev->time) return MH_OK;
     } else {
-        MH_DET_GROW(x->s, x->caps, x->ns, MH_D1_MAX_SUCCESSES_PER_SOURCE, st);
+        MH_DET_GROW_N(x->s, x->caps, x->ns, MH_D1_MAX_SUCCESSES_PER_SOURCE, 1, st);
         if (st) return st == MH_ELIMIT ? MH_OK : st;
         x->ns++;
     }
