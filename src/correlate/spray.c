@@ -358,9 +358,9 @@ static mh_status d1_finish(struct spray *s, struct mh_det_ctx *cx)
             if (!p) continue;
             p->first = from;
             mh_det_pend_str(cx, p, x->prefix ? "source_prefix" : "source_ip", mh_det_str(cx, x->key));
-            mh_det_pend_num(p, "failing_accounts", failing);
-            mh_det_pend_num(p, "succeeding_accounts", x->nsu);
-            mh_det_pend_num(p, "spray_at", spray_at);
+            mh_det_pend_num(cx, p, "failing_accounts", failing);
+            mh_det_pend_num(cx, p, "succeeding_accounts", x->nsu);
+            mh_det_pend_num(cx, p, "spray_at", spray_at);
         }
     }
     mh_map_fini(&reported);
@@ -517,7 +517,7 @@ static mh_status judge_user(struct spray *s, struct mh_det_ctx *cx, const struct
             mh_det_pend(cx, &rule_d2, top ? MH_LEVEL_HIGH : MH_LEVEL_MEDIUM, &q->s->succ_ev);
         if (p) {
             p->count = q->sources;
-            mh_det_pend_num(p, "failing_sources", q->sources);
+            mh_det_pend_num(cx, p, "failing_sources", q->sources);
             mh_det_pend_str(cx, p, "success_ip", mh_det_str(cx, q->s->ip));
             mh_det_pend_str(cx, p, "success_ip_failed_before",
                             q->rank >= 2 ? MH_SLICE_LIT("yes") : MH_SLICE_LIT("no"));
