@@ -707,19 +707,19 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
         mh_det_pend_str(cx, d, "object_id", mh_det_str(cx, c->object));
         mh_det_pend_str(cx, d, "target_app_id", mh_det_str(cx, c->app));
         mh_det_pend_str(cx, d, "key_change", added ? MH_SLICE_LIT("added") : MH_SLICE_LIT("rotated"));
-        mh_det_pend_num(d, "new_keys", c->n_new);
-        mh_det_pend_num(d, "old_keys", c->n_old);
-        mh_det_pend_num(d, "removed_keys", c->n_removed);
+        mh_det_pend_num(cx, d, "new_keys", c->n_new);
+        mh_det_pend_num(cx, d, "old_keys", c->n_old);
+        mh_det_pend_num(cx, d, "removed_keys", c->n_removed);
         mh_det_pend_str(cx, d, "key_type", mh_det_str(cx, c->key_type));
         mh_det_pend_str(cx, d, "actor", mh_det_str(cx, c->actor));
         mh_det_pend_str(cx, d, "actor_history",
                         known ? MH_SLICE_LIT("known")
                               : newactor ? MH_SLICE_LIT("new") : MH_SLICE_LIT("unknown"));
         mh_det_pend_str(cx, d, "actor_history_coverage", mh_slice_cstr(hname[newactor]));
-        mh_det_pend_num(d, "directory_history_days", hist / USEC_DAY);
+        mh_det_pend_num(cx, d, "directory_history_days", hist / USEC_DAY);
         mh_det_pend_str(cx, d, "dormancy",
                         active ? MH_SLICE_LIT("active") : mh_slice_cstr(hname[dormant]));
-        mh_det_pend_num(d, "idle_days", idle / USEC_DAY);
+        mh_det_pend_num(cx, d, "idle_days", idle / USEC_DAY);
         mh_det_pend_str(cx, d, "last_signin",
                         last != MH_TIME_NONE ? MH_SLICE_LIT("seen") : MH_SLICE_LIT("none in coverage"));
         if (c->msi && cert) mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("managed identity certificate"));

@@ -499,7 +499,7 @@ static mh_status finish_d8(struct chain *c, struct mh_det_ctx *cx)
         if (!p) continue;
         p->last = b;
         mh_det_pend_str(cx, p, "service_principal", mh_det_str(cx, s->object));
-        mh_det_pend_num(p, "lifetime_seconds", (b - a) / MH_USEC_PER_SEC);
+        mh_det_pend_num(cx, p, "lifetime_seconds", (b - a) / MH_USEC_PER_SEC);
         char steps[64];
         int n = snprintf(steps, sizeof steps, "created%s%s%s,deleted", role ? ",app_role" : "",
                          cred ? ",credentials" : "", signin ? ",signin" : "");

@@ -654,6 +654,7 @@ void mh_detectors_free(mh_detectors *d)
     mh_map_fini(&d->cx.seeds);
     mh_map_fini(&d->cx.identities);
     mh_free(d->cx.pending);
+    mh_free(d->cx.fields);
     mh_free(d->cx.gaps);
     mh_free(d->cx.links);
     mh_free(d);
@@ -787,13 +788,14 @@ static int cmp_pending(const void *pa, const void *pb, void *arg)
     CMP(a->last, b->last);
     CMP(a->count, b->count);
     CMP(a->nfields, b->nfields);
+    const struct mh_det_field *fa = cx->fields + a->f0, *fb = cx->fields + b->f0;
     for (uint32_t i = 0; i < a->nfields; i++) {
-        c = strcmp(a->f[i].name, b->f[i].name);
+        c = strcmp(fa[i].name, fb[i].name);
         if (c) return c;
-        CMP(a->f[i].is_num, b->f[i].is_num);
-        if (a->f[i].is_num) CMP(a->f[i].num, b->f[i].num);
+        CMP(fa[i].is_num, fb[i].is_num);
+        if (fa[i].is_num) CMP(fa[i].num, fb[i].num);
         else {
-            c = mh_slice_cmp(mh_det_str(cx, a->f[i].str), mh_det_str(cx, b->f[i].str));
+            c = mh_slice_cmp(mh_det_str(cx, fa[i].str), mh_det_str(cx, fb[i].str));
             if (c) return c;
         }
     }
@@ -820,13 +822,14 @@ static mh_status emit_one(mh_detectors *d, const struct mh_det_pending *p)
     det.last = p->last;
     det.count = p->count;
     det.precondition = p->unmet ? "unmet" : "met";
+    const struct mh_det_field *pf = cx->fields + p->f0;
     for (uint32_t i = 0; i < p->nfields; i++) {
-        det.fields[i].name = p->f[i].name;
-        if (p->f[i].is_num) {
-            int n = snprintf(nums[i], sizeof nums[i], "%lld", (long long)p->f[i].num);
+        det.fields[i].name = pf[i].name;
+        if (pf[i].is_num) {
+            int n = snprintf(nums[i], sizeof nums[i], "%lld", (long long)pf[i].num);
             det.fields[i].value = mh_slice_make(nums[i], (size_t)n);
         } else {
-            det.fields[i].value = mh_det_str(cx, p->f[i].str);
+            det.fields[i].value = mh_det_str(cx, pf[i].str);
         }
     }
     det.nfields = p->nfields;
@@ -1205,24 +1208,55 @@ struct mh_det_pending *mh_det_pend(struct mh_det_ctx *cx, const struct mh_det_ru
     p->ev = *ev;
     p->first = p->last = ev->time;
     p->count = 1;
+    p->f0 = (uint32_t)cx->nfields;
     return p;
+}
+
+/* The next field slot of p in the pool. A record's fields must stay
+ * contiguous: when another record's fields were appended since (a detector
+ * went back to an earlier record), p's fields move to the end first. */
+static struct mh_det_field *pend_field(struct mh_det_ctx *cx, struct mh_det_pending *p)
+{
+    if (!p || p->nfields == MH_DETECTION_MAX_FIELDS) return NULL;
+    bool at_end = p->f0 + p->nfields == cx->nfields;
+    size_t need = at_end ? 1 : (size_t)p->nfields + 1;
+    while (cx->cap_fields - cx->nfields < need) {
+        size_t max = (size_t)MH_DET_MAX_PENDING * MH_DETECTION_MAX_FIELDS;
+        size_t nc = cx->cap_fields ? cx->cap_fields * 2 : 256;
+        if (nc > max) nc = max;
+        struct mh_det_field *nf = nc - cx->nfields >= need ? mh_realloc(cx->fields, nc * sizeof *nf)
+                                                           : NULL;
+        if (!nf) {
+            cx->stats.dropped++;
+            return NULL;
+        }
+        cx->fields = nf;
+        cx->cap_fields = nc;
+    }
+    if (!at_end) {
+        memcpy(cx->fields + cx->nfields, cx->fields + p->f0, p->nfields * sizeof *cx->fields);
+        p->f0 = (uint32_t)cx->nfields;
+        cx->nfields += p->nfields;
+    }
+    cx->nfields++;
+    return &cx->fields[p->f0 + p->nfields++];
 }
 
 void mh_det_pend_str(struct mh_det_ctx *cx, struct mh_det_pending *p, const char *name,
                      struct mh_slice v)
 {
-    if (!p || p->nfields == MH_DETECTION_MAX_FIELDS) return;
-    struct mh_det_field *f = &p->f[p->nfields++];
+    struct mh_det_field *f = pend_field(cx, p);
+    if (!f) return;
     f->name = name;
     f->is_num = false;
     f->str = mh_det_intern(cx, v);
     f->num = 0;
 }
 
-void mh_det_pend_num(struct mh_det_pending *p, const char *name, int64_t v)
+void mh_det_pend_num(struct mh_det_ctx *cx, struct mh_det_pending *p, const char *name, int64_t v)
 {
-    if (!p || p->nfields == MH_DETECTION_MAX_FIELDS) return;
-    struct mh_det_field *f = &p->f[p->nfields++];
+    struct mh_det_field *f = pend_field(cx, p);
+    if (!f) return;
     f->name = name;
     f->is_num = true;
     f->str = 0;

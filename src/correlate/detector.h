@@ -459,7 +459,10 @@ struct mh_det_field {
     int64_t num;
 };
 
-/* A detection waiting for the final sort. */
+/* A detection waiting for the final sort. Its fields live in the context's
+ * field pool (cx->fields[f0 .. f0 + nfields)): most detections carry two to
+ * five of the MH_DETECTION_MAX_FIELDS, and a pending record is sorted and
+ * kept for every detection of the run, so it stays small (~110 bytes). */
 struct mh_det_pending {
     const struct mh_det_rule *rule;
     enum mh_level level;
@@ -468,7 +471,7 @@ struct mh_det_pending {
     bool unmet; /* precondition unmet ("unverifiable") */
     struct mh_det_evid ev;
     uint32_t nfields;
-    struct mh_det_field f[MH_DETECTION_MAX_FIELDS];
+    uint32_t f0; /* index of the first field in cx->fields */
 };
 
 struct mh_det_ctx;
@@ -520,6 +523,8 @@ struct mh_det_ctx {
     struct mh_map strs;              /* interned strings: id = index + 1 */
     struct mh_det_pending *pending;  /* detections waiting for finish */
     size_t npending, cap_pending;
+    struct mh_det_field *fields;     /* their fields, each detection's contiguous */
+    size_t nfields, cap_fields;
     struct mh_det_gap_rec *gaps;
     size_t ngaps, cap_gaps;
     struct mh_det_link_rec *links;
@@ -585,9 +590,12 @@ bool mh_det_first_party(const struct mh_det_ctx *cx, struct mh_slice id);
 /* Start a pending detection (NULL at the cap: counted as dropped). */
 struct mh_det_pending *mh_det_pend(struct mh_det_ctx *cx, const struct mh_det_rule *rule,
                                    enum mh_level level, const struct mh_det_evid *ev);
+/* Add a field to p (the latest pending record or an earlier one; at most
+ * MH_DETECTION_MAX_FIELDS, beyond or at the pool's cap the field is dropped
+ * and counted). p NULL is a no-op. */
 void mh_det_pend_str(struct mh_det_ctx *cx, struct mh_det_pending *p, const char *name,
                      struct mh_slice v);
-void mh_det_pend_num(struct mh_det_pending *p, const char *name, int64_t v);
+void mh_det_pend_num(struct mh_det_ctx *cx, struct mh_det_pending *p, const char *name, int64_t v);
 /* Record a coverage gap / a link (dropped and counted at the cap). Identity
  * links (two names of one principal) are recorded once per pair. */
 MH_MUST_CHECK mh_status mh_det_gap(struct mh_det_ctx *cx, uint32_t mailbox, mh_time start,
@@ -604,8 +612,12 @@ MH_MUST_CHECK mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx);
 bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_slice v);
 
 /* Make room for one more element of a bounded array (st = MH_ELIMIT at max,
- * MH_ENOMEM; arr and cap updated). Needs base/alloc.h. */
-#define MH_DET_GROW(arr, cap, n, max, st)                                                                 \
+ * MH_ENOMEM; arr and cap updated). Needs base/alloc.h. MH_DET_GROW starts at
+ * 64 elements (arrays shared by many keys); MH_DET_GROW_N starts at `first`,
+ * for the small per-key arrays of which there is one per IP or user (most
+ * hold one or two elements: 64 would be the bulk of the detectors' memory). */
+#define MH_DET_GROW(arr, cap, n, max, st) MH_DET_GROW_N(arr, cap, n, max, 64, st)
+#define MH_DET_GROW_N(arr, cap, n, max, first, st)                                                 \
     do {                                                                                           \
         (st) = MH_OK;                                                                              \
         if ((n) < (cap)) break;                                                                    \
@@ -613,7 +625,7 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
             (st) = MH_ELIMIT;                                                                      \
             break;                                                                                 \
         }                                                                                          \
-        size_t nc_ = (cap) ? (cap) * 2 : 64;                                                       \
+        size_t nc_ = (cap) ? (size_t)(cap) * 2 : (size_t)(first);                                  \
         if (nc_ > (max)) nc_ = (max);                                                              \
         void *p_ = mh_realloc((arr), nc_ * sizeof *(arr));                                         \
         if (!p_) {                                                                                 \

@@ -370,7 +370,7 @@ static void pair_fields(struct mh_det_ctx *cx, struct mh_det_pending *d, const s
     mh_det_pend_str(cx, d, "client_app_id", mh_det_str(cx, p->client));
     mh_det_pend_str(cx, d, "tenant", mh_det_str(cx, p->tenant));
     mh_det_pend_str(cx, d, "baseline", mh_slice_make(dur, n));
-    mh_det_pend_num(d, "coverage_start", tmin(c->run_first, c->state_first) / MH_USEC_PER_SEC);
+    mh_det_pend_num(cx, d, "coverage_start", tmin(c->run_first, c->state_first) / MH_USEC_PER_SEC);
     if (d) {
         d->first = p->ev.time;
         d->last = p->run_last;
@@ -407,7 +407,7 @@ static mh_status finish_d9(struct firstseen *f, struct mh_det_ctx *cx)
             struct mh_det_pending *d =
                 mh_det_pend(cx, &rule_d9, fp ? MH_LEVEL_INFORMATIONAL : MH_LEVEL_HIGH, &p->ev);
             pair_fields(cx, d, p, c);
-            mh_det_pend_num(d, "mailboxes", p->mailboxes);
+            mh_det_pend_num(cx, d, "mailboxes", p->mailboxes);
             if (fp) mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("both ids first-party"));
             continue;
         }
@@ -434,7 +434,7 @@ static mh_status finish_d9(struct firstseen *f, struct mh_det_ctx *cx)
                                                     : MH_SLICE_LIT("mailbox"));
         if (routine) {
             mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("routine bulk reader"));
-            mh_det_pend_num(d, "baseline_mailboxes", t->base_mailboxes);
+            mh_det_pend_num(cx, d, "baseline_mailboxes", t->base_mailboxes);
         }
     }
     return MH_OK;

@@ -163,10 +163,10 @@ static mh_status mp_finish(void *self, struct mh_det_ctx *cx)
         struct mh_det_pending *p = mh_det_pend(cx, &rule_dual, MH_LEVEL_MEDIUM, &later->ev);
         mh_det_pend_str(cx, p, "client_app_id", mh_det_str(cx, g->client));
         mh_det_pend_str(cx, p, "tenant", mh_det_str(cx, g->tenant));
-        mh_det_pend_num(p, "graph_first", fg / MH_USEC_PER_SEC);
-        mh_det_pend_num(p, "direct_first", fd / MH_USEC_PER_SEC);
-        mh_det_pend_num(p, "graph_records", (int64_t)g->count);
-        mh_det_pend_num(p, "direct_records", (int64_t)d->count);
+        mh_det_pend_num(cx, p, "graph_first", fg / MH_USEC_PER_SEC);
+        mh_det_pend_num(cx, p, "direct_first", fd / MH_USEC_PER_SEC);
+        mh_det_pend_num(cx, p, "graph_records", (int64_t)g->count);
+        mh_det_pend_num(cx, p, "direct_records", (int64_t)d->count);
         mh_det_pend_str(cx, p, "direct_client_info", mh_det_str(cx, d->info));
         if (p) {
             p->first = fg < fd ? fg : fd;

@@ -468,7 +468,7 @@ static mh_status sd_finish(void *self, struct mh_det_ctx *cx)
         p->first = h->other_t;
         p->count = 2;
         mh_det_pend_str(cx, p, "other_ip", mh_det_str(cx, h->other_ip));
-        mh_det_pend_num(p, "gap_seconds", (h->t - h->other_t) / MH_USEC_PER_SEC);
+        mh_det_pend_num(cx, p, "gap_seconds", (h->t - h->other_t) / MH_USEC_PER_SEC);
         if (h->cross_family) mh_det_pend_str(cx, p, "note", MH_SLICE_LIT("IPv4/IPv6 pair"));
     }
     return MH_OK;

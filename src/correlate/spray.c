@@ -240,7 +240,7 @@ static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event 
 {
     mh_status st;
     if (fail) {
-        MH_DET_GROW(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, st);
+        MH_DET_GROW_N(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, 4, st);
         if (st == MH_ELIMIT) x->fsat = true;
         else if (st) return st;
         else x->f[x->nf++] = (struct d1fail){secs_of(ev->time), user};
@@ -249,7 +249,7 @@ static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event 
     uint32_t i = 0;
     while (i < x->nsu && x->su[i] != user) i++;
     if (i == x->nsu) {
-        MH_DET_GROW(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, st);
+        MH_DET_GROW_N(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, 2, st);
         if (st == MH_ELIMIT) x->ssat = true;
         else if (st) return st;
         else x->su[x->nsu++] = user;
@@ -262,7 +262,7 @@ static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event 
             if (x->s[k].ev.time > x->s[slot].ev.time) slot = k;
         if (x->s[slot].ev.time <= ev->time) return MH_OK;
     } else {
-        MH_DET_GROW(x->s, x->caps, x->ns, MH_D1_MAX_SUCCESSES_PER_SOURCE, st);
+        MH_DET_GROW_N(x->s, x->caps, x->ns, MH_D1_MAX_SUCCESSES_PER_SOURCE, 1, st);
         if (st) return st == MH_ELIMIT ? MH_OK : st;
         x->ns++;
     }
@@ -358,9 +358,9 @@ static mh_status d1_finish(struct spray *s, struct mh_det_ctx *cx)
             if (!p) continue;
             p->first = from;
             mh_det_pend_str(cx, p, x->prefix ? "source_prefix" : "source_ip", mh_det_str(cx, x->key));
-            mh_det_pend_num(p, "failing_accounts", failing);
-            mh_det_pend_num(p, "succeeding_accounts", x->nsu);
-            mh_det_pend_num(p, "spray_at", spray_at);
+            mh_det_pend_num(cx, p, "failing_accounts", failing);
+            mh_det_pend_num(cx, p, "succeeding_accounts", x->nsu);
+            mh_det_pend_num(cx, p, "spray_at", spray_at);
         }
     }
     mh_map_fini(&reported);
@@ -517,7 +517,7 @@ static mh_status judge_user(struct spray *s, struct mh_det_ctx *cx, const struct
             mh_det_pend(cx, &rule_d2, top ? MH_LEVEL_HIGH : MH_LEVEL_MEDIUM, &q->s->succ_ev);
         if (p) {
             p->count = q->sources;
-            mh_det_pend_num(p, "failing_sources", q->sources);
+            mh_det_pend_num(cx, p, "failing_sources", q->sources);
             mh_det_pend_str(cx, p, "success_ip", mh_det_str(cx, q->s->ip));
             mh_det_pend_str(cx, p, "success_ip_failed_before",
                             q->rank >= 2 ? MH_SLICE_LIT("yes") : MH_SLICE_LIT("no"));

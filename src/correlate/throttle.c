@@ -162,8 +162,8 @@ static mh_status th_finish(void *self, struct mh_det_ctx *cx)
         if (!p) continue;
         p->first = w->start;
         p->last = w->end;
-        mh_det_pend_num(p, "unaudited_from", w->start / MH_USEC_PER_SEC);
-        mh_det_pend_num(p, "unaudited_to", w->end / MH_USEC_PER_SEC);
+        mh_det_pend_num(cx, p, "unaudited_from", w->start / MH_USEC_PER_SEC);
+        mh_det_pend_num(cx, p, "unaudited_to", w->end / MH_USEC_PER_SEC);
         if (w->graph_third_party)
             mh_det_pend_str(cx, p, "note", MH_SLICE_LIT("Graph access by a third-party client"));
     }

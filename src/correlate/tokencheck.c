@@ -616,7 +616,7 @@ static mh_status tc_finish(void *self, struct mh_det_ctx *cx)
             mh_det_pend_str(cx, p, "reason", mh_slice_cstr(why));
             if (c->token) mh_det_pend_str(cx, p, "token_id", mh_det_str(cx, c->token));
             if (c->session) mh_det_pend_str(cx, p, "session_id", mh_det_str(cx, c->session));
-            if (c->iat != MH_TIME_NONE) mh_det_pend_num(p, "issued_at", c->iat / MH_USEC_PER_SEC);
+            if (c->iat != MH_TIME_NONE) mh_det_pend_num(cx, p, "issued_at", c->iat / MH_USEC_PER_SEC);
             mh_det_pend_str(cx, p, "token_type", c->app_only ? MH_SLICE_LIT("app-only")
                                                               : MH_SLICE_LIT("delegated"));
             continue;
@@ -658,7 +658,7 @@ static mh_status tc_finish(void *self, struct mh_det_ctx *cx)
         p->last = b->last;
         p->count = b->uses;
         mh_det_pend_str(cx, p, "reason", mh_det_str(cx, b->reason));
-        mh_det_pend_num(p, "tokens", (int64_t)b->tokens);
+        mh_det_pend_num(cx, p, "tokens", (int64_t)b->tokens);
     }
 out:
     mh_free(buckets);

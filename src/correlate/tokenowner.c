@@ -190,7 +190,7 @@ static mh_status to_finish(void *self, struct mh_det_ctx *cx)
         if (mh_map_get(&o->owners, (const char *)k, sizeof k)) continue;
         struct mh_det_pending *d = mh_det_pend(cx, &rule_mismatch, MH_LEVEL_MEDIUM, &c->ev);
         mh_det_pend_str(cx, d, "token_object_id", mh_det_str(cx, c->oid));
-        mh_det_pend_num(d, "owner_object_ids", (int64_t)u->value);
+        mh_det_pend_num(cx, d, "owner_object_ids", (int64_t)u->value);
         if (d) {
             d->last = c->last;
             d->count = c->count;

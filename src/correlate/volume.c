@@ -269,11 +269,11 @@ static mh_status vol_finish(void *self, struct mh_det_ctx *cx)
             if (!p) continue;
             p->count = d->run_sum;
             mh_det_pend_str(cx, p, s->kind == 0 ? "app_pair" : "mailbox", mh_det_str(cx, s->key));
-            mh_det_pend_num(p, "day_volume", (int64_t)d->run_sum);
-            mh_det_pend_num(p, "baseline_mean", (int64_t)llround(mean));
-            mh_det_pend_num(p, "baseline_sigma", (int64_t)llround(sigma));
-            mh_det_pend_num(p, "threshold", (int64_t)llround(limit));
-            mh_det_pend_num(p, "baseline_days", nsamp);
+            mh_det_pend_num(cx, p, "day_volume", (int64_t)d->run_sum);
+            mh_det_pend_num(cx, p, "baseline_mean", (int64_t)llround(mean));
+            mh_det_pend_num(cx, p, "baseline_sigma", (int64_t)llround(sigma));
+            mh_det_pend_num(cx, p, "threshold", (int64_t)llround(limit));
+            mh_det_pend_num(cx, p, "baseline_days", nsamp);
         }
     }
     return MH_OK;

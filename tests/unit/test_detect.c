@@ -1282,6 +1282,48 @@ static void t_alloc_failure(void)
     CHECK(ok > 0);
 }
 
+/* Pending detections keep their fields in one pool: a record written to
+ * after another one was started moves its fields to the end, so each
+ * record's fields stay contiguous and in the order they were added. */
+static void t_pending_fields(void)
+{
+    static const struct mh_det_rule rule = {"mh.test", "test", "D1", "", NULL, 0};
+    struct mh_det_ctx cx;
+    memset(&cx, 0, sizeof cx);
+    mh_map_init(&cx.strs, 1000, false);
+    struct mh_det_evid ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time = at(0, 1, 0, 0);
+    struct mh_det_pending *a = mh_det_pend(&cx, &rule, MH_LEVEL_LOW, &ev);
+    CHECK(a != NULL);
+    mh_det_pend_str(&cx, a, "a1", MH_SLICE_LIT("x"));
+    mh_det_pend_num(&cx, a, "a2", 7);
+    struct mh_det_pending *b = mh_det_pend(&cx, &rule, MH_LEVEL_LOW, &ev);
+    mh_det_pend_str(&cx, b, "b1", MH_SLICE_LIT("y"));
+    a = &cx.pending[0]; /* pend may have moved the array */
+    mh_det_pend_num(&cx, a, "a3", 9); /* back to the first record */
+    mh_det_pend_num(&cx, b = &cx.pending[1], "b2", 3);
+    CHECK_INT(a->nfields, 3);
+    CHECK_INT(b->nfields, 2);
+    const struct mh_det_field *fa = cx.fields + a->f0, *fb = cx.fields + b->f0;
+    CHECK_STREQ(fa[0].name, "a1");
+    CHECK_SLICE(mh_det_str(&cx, fa[0].str), "x");
+    CHECK_STREQ(fa[1].name, "a2");
+    CHECK_INT(fa[1].num, 7);
+    CHECK_STREQ(fa[2].name, "a3");
+    CHECK_INT(fa[2].num, 9);
+    CHECK_STREQ(fb[0].name, "b1");
+    CHECK_SLICE(mh_det_str(&cx, fb[0].str), "y");
+    CHECK_STREQ(fb[1].name, "b2");
+    CHECK_INT(fb[1].num, 3);
+    /* at most MH_DETECTION_MAX_FIELDS per record, the rest dropped */
+    for (int i = 0; i < MH_DETECTION_MAX_FIELDS + 2; i++) mh_det_pend_num(&cx, b, "n", i);
+    CHECK_INT(b->nfields, MH_DETECTION_MAX_FIELDS);
+    mh_free(cx.pending);
+    mh_free(cx.fields);
+    mh_map_fini(&cx.strs);
+}
+
 int main(void)
 {
     if (mh_time_parse("2024-03-01T00:00:00Z", 20, &T0) != MH_OK) return 1;
@@ -1303,6 +1345,7 @@ int main(void)
         {"state_reload", t_state_reload},
         {"config", t_config},
         {"alloc_failure", t_alloc_failure},
+        {"pending_fields", t_pending_fields},
     };
     return MH_TEST_RUN(tests);
 }
