@@ -16,7 +16,9 @@
 
 /* ---- ingest ---- */
 #define MH_MAX_RECORD_BYTES (64u << 20)   /* one JSON record / CSV row (decoded) */
-#define MH_READ_CHUNK_BYTES (4u << 20)    /* read() granularity of the input layer */
+#define MH_READ_CHUNK_BYTES (256u << 10) /* read() granularity of the input layer: small
+                                            enough that a chunk is still in the CPU cache
+                                            when the splitter scans it (docs/hunt.md) */
 #define MH_MAX_PATH_DEPTH 64              /* directory recursion */
 #define MH_MAX_DECOMPRESSED_RATIO 2000u   /* zip-bomb guard: out/in bytes per file */
 #define MH_MAX_CSV_COLUMNS 1024
@@ -52,7 +54,8 @@
 /* ---- threads ---- */
 #define MH_MAX_THREADS 64
 #define MH_BATCH_RECORDS 4096
-#define MH_BATCH_BYTES (8u << 20)
+#define MH_BATCH_BYTES (1u << 20)        /* records handed to a worker at once: small enough
+                                            that a batch is still cached when it is matched */
 
 /* ---- regex / multi-pattern adapters (src/rules/regex.c, multimatch.c) ---- */
 #define MH_REGEX_MATCH_LIMIT 1000000u     /* PCRE2 match() calls per exec */
@@ -71,6 +74,9 @@
 #define MH_MAX_LIVE_EVENTS 65536          /* events initialised between two normalizer resets */
 #define MH_NZ_POOL_NODES (4u << 20)       /* tape nodes a normalizer keeps across resets (64 MiB);
                                              tapes beyond this budget are released on reset */
+#define MH_EVSTREAM_BATCH_BYTES (8u << 20) /* batch of an event stream (cat, stats, scope...):
+                                              its reader and normalizer reports interleave
+                                              per batch, so this keeps their order */
 #define MH_MAX_STATS_OPERATIONS 100000    /* distinct operations `stats` lists; the rest: "(other)" */
 
 /* ---- mail store and secrets (src/ingest/mime.c, mailstore.c; src/secrets/) ---- */

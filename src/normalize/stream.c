@@ -3,7 +3,7 @@
  *
  * Pipeline: [ingest -> normalize] -> consumer. One batch at a time: the
  * normalizer is reset before each refill, so memory is bounded by one batch
- * (MH_BATCH_BYTES of records, their tapes, MH_EVENT_ARENA_BYTES of lazily
+ * (MH_EVSTREAM_BATCH_BYTES of records, their tapes, MH_EVENT_ARENA_BYTES of lazily
  * decoded data). Positions in reports are those of the decoded file: the
  * record's line and number, and the byte offset of the problem when the
  * record is JSON text from the file itself (JSON Lines, arrays, pages);
@@ -38,6 +38,10 @@ mh_status mh_evstream_new(const struct mh_evstream_opts *opts, mh_evstream **out
     mh_batch_init(&s->batch);
     s->st.first = s->st.last = MH_TIME_NONE;
     struct mh_reader_opts ro = s->opts.reader;
+    /* The reader reports a batch's bad records while it fills it, before
+     * the normalizer reports those of its records: the batch size decides
+     * how the two interleave. Streams keep the batch they always had. */
+    if (!ro.batch_bytes) ro.batch_bytes = MH_EVSTREAM_BATCH_BYTES;
     ro.on_bad = s->opts.on_bad;
     ro.ctx = s->opts.ctx;
     MH_CHECK(mh_reader_new(&ro, &s->reader));
