@@ -130,13 +130,15 @@ static mh_status guid_canon(struct mh_event *ev, struct mh_slice in, struct mh_s
         *out = in;
         return MH_OK;
     }
-    char buf[37];
-    size_t n = mh_guid_format(&g, buf);
-    if (n == in.len && memcmp(buf, in.ptr, n) == 0) {
+    /* 36 bytes that parsed, no upper-case digit: already the canonical text */
+    bool upper = in.len != 36;
+    for (size_t i = 0; i < in.len && !upper; i++) upper = in.ptr[i] >= 'A' && in.ptr[i] <= 'F';
+    if (!upper) {
         *out = in;
         return MH_OK;
     }
-    return copy_out(ev, buf, n, out);
+    char buf[37];
+    return copy_out(ev, buf, mh_guid_format(&g, buf), out);
 }
 
 static mh_status uti_canon(struct mh_event *ev, struct mh_slice in, struct mh_slice *out)

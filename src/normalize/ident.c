@@ -244,24 +244,32 @@ struct mh_slice mh_ip_canon(const char *s, size_t n, char buf[MH_IP_TEXT_MAX])
 
 /* ---- GUIDs ---- */
 
+/* Hex digit value + 1 (0: not a hex digit): one table load per digit, no branches. */
+#define H(c, v) [c] = (v) + 1
+static const uint8_t hex_p1[256] = {
+    H('0', 0),  H('1', 1),  H('2', 2),  H('3', 3),  H('4', 4),  H('5', 5),  H('6', 6),
+    H('7', 7),  H('8', 8),  H('9', 9),  H('a', 10), H('b', 11), H('c', 12), H('d', 13),
+    H('e', 14), H('f', 15), H('A', 10), H('B', 11), H('C', 12), H('D', 13), H('E', 14),
+    H('F', 15),
+};
+#undef H
+
 mh_status mh_guid_parse(const char *s, size_t n, struct mh_guid *out)
 {
     trim(&s, &n);
     if (n == 38 && s[0] == '{' && s[37] == '}') s++, n -= 2;
-    if (n != 36) return MH_EPARSE;
+    if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return MH_EPARSE;
+    /* where each byte's two digits start: 8-4-4-4-12 */
+    static const uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    const unsigned char *u = (const unsigned char *)s;
     struct mh_guid g;
-    size_t k = 0;
-    for (size_t i = 0; i < 36;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return MH_EPARSE;
-            i++;
-            continue;
-        }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0) return MH_EPARSE;
-        g.b[k++] = (uint8_t)(hi << 4 | lo);
-        i += 2;
+    unsigned bad = 0;
+    for (int k = 0; k < 16; k++) {
+        unsigned hi = hex_p1[u[at[k]]], lo = hex_p1[u[at[k] + 1]];
+        bad |= (hi == 0) | (lo == 0);
+        g.b[k] = (uint8_t)((hi - 1) << 4 | (lo - 1));
     }
+    if (bad) return MH_EPARSE;
     *out = g;
     return MH_OK;
 }
