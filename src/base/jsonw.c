@@ -191,11 +191,6 @@ void mh_jw_keyn(struct mh_jw *w, const char *k, size_t n)
     w->after_key = true;
 }
 
-void mh_jw_key(struct mh_jw *w, const char *k)
-{
-    mh_jw_keyn(w, k, strlen(k));
-}
-
 void mh_jw_strn(struct mh_jw *w, const char *s, size_t n)
 {
     sep(w);

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/buf.h"
 #include "mailhound/limits.h"
@@ -29,8 +30,13 @@ void mh_jw_obj_begin(struct mh_jw *w);
 void mh_jw_obj_end(struct mh_jw *w);
 void mh_jw_arr_begin(struct mh_jw *w);
 void mh_jw_arr_end(struct mh_jw *w);
-void mh_jw_key(struct mh_jw *w, const char *k);
 void mh_jw_keyn(struct mh_jw *w, const char *k, size_t n);
+/* Inline so that the length of a literal key is folded at compile time
+ * (keys are written for every alert and event). */
+static inline void mh_jw_key(struct mh_jw *w, const char *k)
+{
+    mh_jw_keyn(w, k, strlen(k));
+}
 void mh_jw_str(struct mh_jw *w, const char *s);
 void mh_jw_strn(struct mh_jw *w, const char *s, size_t n);
 void mh_jw_int(struct mh_jw *w, int64_t v);
