@@ -4,6 +4,7 @@
 #include "base/alloc.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,4 +72,46 @@ char *mh_strndup(const char *s, size_t n)
 char *mh_strdup(const char *s)
 {
     return mh_strndup(s, strlen(s));
+}
+
+mh_status mh_grow_at(void *arrp, void *capp, size_t capsize, size_t need, size_t elem,
+                     size_t first, size_t max)
+{
+    size_t cap, limit = max;
+    if (!elem) return MH_EINVAL;
+    if (capsize == sizeof(uint32_t)) {
+        uint32_t c32;
+        memcpy(&c32, capp, sizeof c32);
+        cap = c32;
+        if (limit > UINT32_MAX) limit = UINT32_MAX;
+    } else if (capsize == sizeof(size_t)) {
+        memcpy(&cap, capp, sizeof cap);
+    } else {
+        return MH_EINVAL;
+    }
+    if (need <= cap) return MH_OK;
+    if (limit > SIZE_MAX / elem) limit = SIZE_MAX / elem;
+    if (need > limit) return MH_ELIMIT;
+    /* limit >= need > cap, so the doubling below stops at limit at the latest */
+    size_t nc = cap ? cap : (first ? first : 1);
+    if (cap) nc = nc > limit / 2 ? limit : nc * 2;
+    while (nc < need) nc = nc > limit / 2 ? limit : nc * 2;
+    if (nc > limit) nc = limit;
+    void *old;
+    memcpy(&old, arrp, sizeof old);
+    void *p = mh_realloc(old, nc * elem);
+    if (!p) return MH_ENOMEM;
+    memcpy(arrp, &p, sizeof p);
+    if (capsize == sizeof(uint32_t)) {
+        uint32_t c32 = (uint32_t)nc;
+        memcpy(capp, &c32, sizeof c32);
+    } else {
+        memcpy(capp, &nc, sizeof nc);
+    }
+    return MH_OK;
+}
+
+mh_status mh_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first, size_t max)
+{
+    return mh_grow_at(arr, cap, sizeof *cap, need, elem, first, max);
 }

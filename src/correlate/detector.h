@@ -619,21 +619,7 @@ bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_sl
 #define MH_DET_GROW(arr, cap, n, max, st) MH_DET_GROW_N(arr, cap, n, max, 64, st)
 #define MH_DET_GROW_N(arr, cap, n, max, first, st)                                                 \
     do {                                                                                           \
-        (st) = MH_OK;                                                                              \
-        if ((n) < (cap)) break;                                                                    \
-        if ((n) >= (max)) {                                                                        \
-            (st) = MH_ELIMIT;                                                                      \
-            break;                                                                                 \
-        }                                                                                          \
-        size_t nc_ = (cap) ? (size_t)(cap) * 2 : (size_t)(first);                                  \
-        if (nc_ > (max)) nc_ = (max);                                                              \
-        void *p_ = mh_realloc((arr), nc_ * sizeof *(arr));                                         \
-        if (!p_) {                                                                                 \
-            (st) = MH_ENOMEM;                                                                      \
-            break;                                                                                 \
-        }                                                                                          \
-        (arr) = p_;                                                                                \
-        (cap) = nc_;                                                                               \
+        (st) = MH_GROW(arr, cap, (size_t)(n) + 1, first, max);                                     \
     } while (0)
 
 /*

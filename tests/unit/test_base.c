@@ -188,6 +188,46 @@ static void t_alloc_fail(void)
     mh_map_fini(&m);
 }
 
+static void t_grow(void)
+{
+    /* growth sequence: first, then doubling, clamped at max */
+    int *v = NULL;
+    size_t cap = 0;
+    CHECK(MH_GROW(v, cap, 0, 4, 20) == MH_OK && !v && cap == 0);
+    CHECK(MH_GROW(v, cap, 1, 4, 20) == MH_OK && v && cap == 4);
+    CHECK(MH_GROW(v, cap, 4, 4, 20) == MH_OK && cap == 4);
+    CHECK(MH_GROW(v, cap, 5, 4, 20) == MH_OK && cap == 8);
+    CHECK(MH_GROW(v, cap, 9, 4, 20) == MH_OK && cap == 16);
+    for (int i = 0; i < 16; i++) v[i] = i;
+    CHECK(MH_GROW(v, cap, 17, 4, 20) == MH_OK && cap == 20); /* clamped */
+    CHECK(v[15] == 15);
+    CHECK(MH_GROW(v, cap, 20, 4, 20) == MH_OK && cap == 20);
+    CHECK(MH_GROW(v, cap, 21, 4, 20) == MH_ELIMIT && cap == 20);
+    /* need far beyond cap: doubles until it fits, in one step */
+    uint32_t cap32 = 0;
+    double *d = NULL;
+    CHECK(MH_GROW(d, cap32, 100, 8, SIZE_MAX) == MH_OK && cap32 == 128);
+    CHECK(MH_GROW(d, cap32, 129, 8, SIZE_MAX) == MH_OK && cap32 == 256);
+    /* a uint32_t capacity stays below 2^32 whatever max says */
+    CHECK(MH_GROW(d, cap32, (size_t)UINT32_MAX + 1, 8, SIZE_MAX) == MH_ELIMIT && cap32 == 256);
+    /* ENOMEM through the allocation seam: array and capacity untouched */
+    int *keep = v;
+    mh_alloc_fail_after(0);
+    CHECK(MH_GROW(v, cap, 21, 4, 40) == MH_ENOMEM && v == keep && cap == 20);
+    CHECK(MH_GROW(v, cap, 21, 4, 40) == MH_OK && cap == 40 && v[15] == 15);
+    /* overflow guard: need * elem beyond SIZE_MAX is a limit, not a wrap */
+    char (*big)[1 << 20] = NULL;
+    size_t bcap = 0;
+    CHECK(MH_GROW(big, bcap, SIZE_MAX / 1024, 1, SIZE_MAX) == MH_ELIMIT && !big && bcap == 0);
+    void *raw = NULL;
+    size_t rcap = 0;
+    CHECK(mh_grow(&raw, &rcap, 3, 0, 1, 8) == MH_EINVAL);
+    CHECK(mh_grow(&raw, &rcap, 3, 2, 1, 8) == MH_OK && rcap == 4);
+    mh_free(raw);
+    mh_free(d);
+    mh_free(v);
+}
+
 static void t_error(void)
 {
     mh_error e;
@@ -234,7 +274,7 @@ int main(void)
     static const struct mh_test T_[] = {
         {"time_parse", t_time_parse}, {"time_format", t_time_format}, {"buf", t_buf},
         {"arena", t_arena},           {"map", t_map},                 {"jsonw", t_jsonw},
-        {"alloc_fail", t_alloc_fail}, {"error", t_error},
+        {"alloc_fail", t_alloc_fail}, {"grow", t_grow}, {"error", t_error},
         {"utf8", t_utf8},
     };
     return MH_TEST_RUN(T_);
