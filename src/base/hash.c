@@ -151,13 +151,8 @@ mh_status mh_map_put(struct mh_map *m, const char *k, size_t n, struct mh_map_en
     }
     if (m->n >= m->max_keys || m->n >= UINT32_MAX - 1) return MH_ELIMIT;
     if ((m->n + 1) * 2 > m->nslots) MH_TRY(rehash(m, m->nslots ? m->nslots * 2 : 64));
-    if (m->n == m->cap_entries) {
-        size_t nc = m->cap_entries ? m->cap_entries * 2 : 32;
-        struct mh_map_entry *ne = mh_realloc(m->entries, nc * sizeof *ne);
-        if (!ne) return MH_ENOMEM;
-        m->entries = ne;
-        m->cap_entries = nc;
-    }
+    if (MH_GROW(m->entries, m->cap_entries, (size_t)m->n + 1, 32, SIZE_MAX) != MH_OK)
+        return MH_ENOMEM;
     char *kc = mh_arena_strndup(&m->keys, k, n);
     if (!kc) return MH_ENOMEM;
     e = &m->entries[m->n];

@@ -177,13 +177,8 @@ static mh_status corr_hits(struct hitctx *c, const struct mh_rule *r, struct mh_
         for (uint32_t j = 0; j < k->nrules; j++) {
             if (k->rule_idx[j] != r->index) continue;
             struct slot *s = c->s;
-            if (s->nhits == s->caphits) {
-                size_t nc = s->caphits ? s->caphits * 2 : 256;
-                struct mh_corr_hit *v = mh_realloc(s->hits, nc * sizeof *v);
-                if (!v) return MH_ENOMEM;
-                s->hits = v;
-                s->caphits = nc;
-            }
+            if (MH_GROW(s->hits, s->caphits, s->nhits + 1, 256, SIZE_MAX) != MH_OK)
+                return MH_ENOMEM;
             struct mh_corr_hit *hit = &s->hits[s->nhits];
             memset(hit, 0, sizeof *hit);
             hit->corr = cr->index;
@@ -226,13 +221,7 @@ static mh_status corr_hits(struct hitctx *c, const struct mh_rule *r, struct mh_
 
 static mh_status keep_alert(struct slot *s, const struct mh_alert *a)
 {
-    if (s->nkept == s->capkept) {
-        size_t nc = s->capkept ? s->capkept * 2 : 64;
-        struct kept_alert *v = mh_realloc(s->kept, nc * sizeof *v);
-        if (!v) return MH_ENOMEM;
-        s->kept = v;
-        s->capkept = nc;
-    }
+    if (MH_GROW(s->kept, s->capkept, s->nkept + 1, 64, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     struct kept_alert *k = &s->kept[s->nkept++];
     k->rule = a->rule;
     k->time = a->time;
@@ -245,13 +234,7 @@ static mh_status keep_alert(struct slot *s, const struct mh_alert *a)
 
 static mh_status keep_event(struct slot *s, const struct mh_event *ev)
 {
-    if (s->nevs == s->capevs) {
-        size_t nc = s->capevs ? s->capevs * 2 : 256;
-        struct mh_event *v = mh_realloc(s->evs, nc * sizeof *v);
-        if (!v) return MH_ENOMEM;
-        s->evs = v;
-        s->capevs = nc;
-    }
+    if (MH_GROW(s->evs, s->capevs, s->nevs + 1, 256, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     s->evs[s->nevs++] = *ev;
     return MH_OK;
 }

@@ -258,15 +258,9 @@ static bool load_titles(struct inv *v, const char *path)
         for (size_t i = v->nrules; i-- > 0 && !seen;)
             seen = strlen(v->rules[i].id) == si.len && !memcmp(v->rules[i].id, si.ptr, si.len);
         if (seen) continue;
-        if (v->nrules == v->caprules) {
-            size_t nc = v->caprules ? v->caprules * 2 : 64;
-            struct mh_inv_rule *a = mh_realloc(v->rules, nc * sizeof *a);
-            if (!a) {
-                ok = false;
-                break;
-            }
-            v->rules = a;
-            v->caprules = nc;
+        if (MH_GROW(v->rules, v->caprules, v->nrules + 1, 64, SIZE_MAX) != MH_OK) {
+            ok = false;
+            break;
         }
         struct mh_inv_rule *r = &v->rules[v->nrules];
         r->id = mh_arena_strndup(&v->arena, si.ptr, si.len);
@@ -417,13 +411,7 @@ static mh_status on_secret(void *ctx, const struct mh_secrets_place *p)
 {
     struct inv *v = ctx;
     MH_TRY(mh_secrets_place_json(p, &v->secbuf));
-    if (v->nsecs == v->capsecs) {
-        size_t nc = v->capsecs ? v->capsecs * 2 : 64;
-        struct mh_inv_secret *n = mh_realloc(v->secs, nc * sizeof *n);
-        if (!n) return MH_ENOMEM;
-        v->secs = n;
-        v->capsecs = nc;
-    }
+    if (MH_GROW(v->secs, v->capsecs, v->nsecs + 1, 64, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     struct mh_inv_secret *s = &v->secs[v->nsecs];
     s->rule = keep_str(v, p->rule, strlen(p->rule));
     s->secret = keep_str(v, p->secret, p->secret_len);

@@ -222,14 +222,8 @@ static mh_status act_add(struct appact *p, mh_time t)
         p->d[lo - 1] = (struct dayrec){day, t};
         return MH_OK;
     }
-    if (p->n == p->cap) {
-        uint32_t nc = p->cap ? p->cap * 2 : 8;
-        if (nc > MH_D5_MAX_DAYS_PER_APP) nc = MH_D5_MAX_DAYS_PER_APP;
-        struct dayrec *nd = mh_realloc(p->d, nc * sizeof *nd);
-        if (!nd) return MH_ENOMEM;
-        p->d = nd;
-        p->cap = nc;
-    }
+    /* p->n < MH_D5_MAX_DAYS_PER_APP here: at the cap the oldest day was replaced above */
+    MH_TRY(MH_GROW(p->d, p->cap, (size_t)p->n + 1, 8, MH_D5_MAX_DAYS_PER_APP));
     memmove(p->d + lo + 1, p->d + lo, (size_t)(p->n - lo) * sizeof *p->d);
     p->d[lo] = (struct dayrec){day, t};
     p->n++;

@@ -1186,20 +1186,9 @@ bool mh_det_first_party(const struct mh_det_ctx *cx, struct mh_slice id)
 struct mh_det_pending *mh_det_pend(struct mh_det_ctx *cx, const struct mh_det_rule *rule,
                                    enum mh_level level, const struct mh_det_evid *ev)
 {
-    if (cx->npending == cx->cap_pending) {
-        size_t nc = cx->cap_pending ? cx->cap_pending * 2 : 64;
-        if (nc > MH_DET_MAX_PENDING) nc = MH_DET_MAX_PENDING;
-        if (nc <= cx->npending) {
-            cx->stats.dropped++;
-            return NULL;
-        }
-        struct mh_det_pending *np = mh_realloc(cx->pending, nc * sizeof *np);
-        if (!np) {
-            cx->stats.dropped++;
-            return NULL;
-        }
-        cx->pending = np;
-        cx->cap_pending = nc;
+    if (MH_GROW(cx->pending, cx->cap_pending, cx->npending + 1, 64, MH_DET_MAX_PENDING) != MH_OK) {
+        cx->stats.dropped++;
+        return NULL;
     }
     struct mh_det_pending *p = &cx->pending[cx->npending++];
     memset(p, 0, sizeof *p);
@@ -1220,18 +1209,10 @@ static struct mh_det_field *pend_field(struct mh_det_ctx *cx, struct mh_det_pend
     if (!p || p->nfields == MH_DETECTION_MAX_FIELDS) return NULL;
     bool at_end = p->f0 + p->nfields == cx->nfields;
     size_t need = at_end ? 1 : (size_t)p->nfields + 1;
-    while (cx->cap_fields - cx->nfields < need) {
-        size_t max = (size_t)MH_DET_MAX_PENDING * MH_DETECTION_MAX_FIELDS;
-        size_t nc = cx->cap_fields ? cx->cap_fields * 2 : 256;
-        if (nc > max) nc = max;
-        struct mh_det_field *nf = nc - cx->nfields >= need ? mh_realloc(cx->fields, nc * sizeof *nf)
-                                                           : NULL;
-        if (!nf) {
-            cx->stats.dropped++;
-            return NULL;
-        }
-        cx->fields = nf;
-        cx->cap_fields = nc;
+    if (MH_GROW(cx->fields, cx->cap_fields, cx->nfields + need, 256,
+                (size_t)MH_DET_MAX_PENDING * MH_DETECTION_MAX_FIELDS) != MH_OK) {
+        cx->stats.dropped++;
+        return NULL;
     }
     if (!at_end) {
         memcpy(cx->fields + cx->nfields, cx->fields + p->f0, p->nfields * sizeof *cx->fields);
@@ -1285,14 +1266,8 @@ mh_status mh_det_slot(struct mh_det_ctx *cx, struct mh_map *idx, const void *key
     }
     if (st) return st;
     if (made) {
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 64;
-            if (nc > max) nc = max;
-            void *p = mh_realloc(*arr, nc * size);
-            if (!p) return MH_ENOMEM;
-            *arr = p;
-            *cap = nc;
-        }
+        /* *n < max here: a full array takes no new key (above) */
+        MH_TRY(mh_grow(arr, cap, *n + 1, size, 64, max));
         e->value = *n;
         memset((char *)*arr + *n * size, 0, size);
         (*n)++;

@@ -306,13 +306,7 @@ static mh_status add_occs(mh_incidents *b, uint32_t i, struct occ **v, size_t *n
         uint32_t val = a->ent[map[k].ent];
         if (!val) continue;
         if (map[k].kind == MH_KEY_APP && b->fp && mh_appset_has(b->fp, str(b, val))) continue;
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 256;
-            struct occ *nv = mh_realloc(*v, nc * sizeof *nv);
-            if (!nv) return MH_ENOMEM;
-            *v = nv;
-            *cap = nc;
-        }
+        if (MH_GROW(*v, *cap, *n + 1, 256, SIZE_MAX) != MH_OK) return MH_ENOMEM;
         (*v)[(*n)++] = (struct occ){map[k].kind, val, i, a->time};
     }
     return MH_OK;
@@ -372,13 +366,7 @@ static uint32_t nearest(const struct occ *o, const struct kgroup *g, mh_time t, 
 
 static mh_status push_slice(mh_incidents *b, struct mh_slice s)
 {
-    if (b->nents == b->cap_ents) {
-        size_t nc = b->cap_ents ? b->cap_ents * 2 : 256;
-        struct mh_slice *n = mh_realloc(b->ents, nc * sizeof *n);
-        if (!n) return MH_ENOMEM;
-        b->ents = n;
-        b->cap_ents = nc;
-    }
+    if (MH_GROW(b->ents, b->cap_ents, b->nents + 1, 256, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     b->ents[b->nents++] = s;
     return MH_OK;
 }
@@ -566,13 +554,8 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
             b->steps[k].alerts++;
             continue;
         }
-        if (b->nsteps == b->cap_steps) {
-            size_t nc = b->cap_steps ? b->cap_steps * 2 : 64;
-            struct mh_incident_step *ns = mh_realloc(b->steps, nc * sizeof *ns);
-            if (!ns) return MH_ENOMEM;
-            b->steps = ns;
-            b->cap_steps = nc;
-        }
+        if (MH_GROW(b->steps, b->cap_steps, b->nsteps + 1, 64, SIZE_MAX) != MH_OK)
+            return MH_ENOMEM;
         const char *d = cstr(b, a->det);
         b->steps[b->nsteps++] = (struct mh_incident_step){
             d[0] ? d : "other", cstr(b, a->rule), cstr(b, a->title), (enum mh_level)a->level,
@@ -580,13 +563,7 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
     }
     inc.pub.nsteps = b->nsteps - inc.step0;
     for (int l = 0; l < MH_INC__LISTS; l++) MH_TRY(build_list(b, &inc, l, mm, n));
-    if (b->nincs == b->cap_incs) {
-        size_t nc = b->cap_incs ? b->cap_incs * 2 : 16;
-        struct inc_int *ni = mh_realloc(b->incs, nc * sizeof *ni);
-        if (!ni) return MH_ENOMEM;
-        b->incs = ni;
-        b->cap_incs = nc;
-    }
+    if (MH_GROW(b->incs, b->cap_incs, b->nincs + 1, 16, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     b->incs[b->nincs++] = inc;
     return MH_OK;
 }

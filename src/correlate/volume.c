@@ -132,13 +132,9 @@ static mh_status get_day(struct series *s, int32_t day, struct vday **out)
         memmove(&s->days[0], &s->days[1], (lo - 1) * sizeof *s->days);
         lo--;
         s->n--;
-    } else if (s->n == s->cap) {
-        uint32_t nc = s->cap ? s->cap * 2 : 8;
-        if (nc > MH_D11_MAX_DAYS) nc = MH_D11_MAX_DAYS;
-        struct vday *nd = mh_realloc(s->days, nc * sizeof *nd);
-        if (!nd) return MH_ENOMEM;
-        s->days = nd;
-        s->cap = nc;
+    } else {
+        /* s->n < MH_D11_MAX_DAYS here: at the cap the oldest day made room above */
+        MH_TRY(MH_GROW(s->days, s->cap, (size_t)s->n + 1, 8, MH_D11_MAX_DAYS));
     }
     memmove(&s->days[lo + 1], &s->days[lo], (s->n - lo) * sizeof *s->days);
     memset(&s->days[lo], 0, sizeof *s->days);

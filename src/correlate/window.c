@@ -638,15 +638,9 @@ mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
     copy_slice(&w, &p->h.group);
     copy_slice(&w, &p->h.value);
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) copy_slice(&w, &p->h.ent[i]);
-    if (c->nheap == c->capheap) {
-        size_t nc = c->capheap ? c->capheap * 2 : 1024;
-        struct pend **nh = mh_realloc(c->heap, nc * sizeof *nh);
-        if (!nh) {
-            mh_free(p);
-            return MH_ENOMEM;
-        }
-        c->heap = nh;
-        c->capheap = nc;
+    if (MH_GROW(c->heap, c->capheap, c->nheap + 1, 1024, SIZE_MAX) != MH_OK) {
+        mh_free(p);
+        return MH_ENOMEM;
     }
     c->heap[c->nheap++] = p;
     heap_up(c, c->nheap - 1);

@@ -120,13 +120,8 @@ static mh_status nomem(mh_mailstore *s)
 
 static void *grow(void *p, size_t n, size_t *cap, size_t elem, size_t max)
 {
-    if (n < *cap) return p;
-    if (n >= max) return NULL;
-    size_t nc = *cap ? *cap * 2 : 64;
-    if (nc > max) nc = max;
-    void *q = mh_realloc(p, nc * elem);
-    if (q) *cap = nc;
-    return q;
+    void *q = p;
+    return mh_grow(&q, cap, n + 1, elem, 64, max) == MH_OK ? q : NULL;
 }
 
 static const char *sdup(mh_mailstore *s, const char *p, size_t n)

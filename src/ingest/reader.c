@@ -240,13 +240,7 @@ static mh_status add_input(mh_reader *r, enum input_kind kind, const char *name,
                            size_t len)
 {
     if (r->ninputs >= MH_MAX_INPUT_FILES) return MH_ELIMIT;
-    if (r->ninputs == r->inputs_cap) {
-        size_t nc = r->inputs_cap ? r->inputs_cap * 2 : 8;
-        struct input *ni = mh_realloc(r->inputs, nc * sizeof *ni);
-        if (!ni) return MH_ENOMEM;
-        r->inputs = ni;
-        r->inputs_cap = nc;
-    }
+    if (MH_GROW(r->inputs, r->inputs_cap, r->ninputs + 1, 8, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     char *p = mh_strdup(name);
     if (!p) return MH_ENOMEM;
     r->inputs[r->ninputs++] = (struct input){kind, p, mem, len, 0};
@@ -327,13 +321,7 @@ static void set_fatal(mh_reader *r, mh_status st, const mh_error *e)
 static mh_status new_file(mh_reader *r, const char *name)
 {
     if (r->nfiles >= UINT32_MAX) return MH_ELIMIT;
-    if (r->nfiles == r->files_cap) {
-        size_t nc = r->files_cap ? r->files_cap * 2 : 16;
-        struct file_info *nf = mh_realloc(r->files, nc * sizeof *nf);
-        if (!nf) return MH_ENOMEM;
-        r->files = nf;
-        r->files_cap = nc;
-    }
+    if (MH_GROW(r->files, r->files_cap, r->nfiles + 1, 16, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     char *p = mh_strdup(name);
     if (!p) return MH_ENOMEM;
     r->files[r->nfiles] = (struct file_info){p, MH_FMT_UNKNOWN};

@@ -151,15 +151,9 @@ mh_status mh_source_list_dir(const char *path, size_t max, char ***out, size_t *
                               "more than %zu (MH_MAX_INPUT_FILES)", max);
             goto out;
         }
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            char **nl = mh_realloc(list, nc * sizeof *nl);
-            if (!nl) {
-                st = MH_ENOMEM;
-                goto out;
-            }
-            list = nl;
-            cap = nc;
+        if (MH_GROW(list, cap, len + 1, 16, SIZE_MAX) != MH_OK) {
+            st = MH_ENOMEM;
+            goto out;
         }
         size_t nlen = strlen(de->d_name);
         char *full = mh_malloc(plen + sep + nlen + 1);

@@ -233,15 +233,9 @@ static mh_status load_packages(struct pub *p, const char *org)
     for (;;) {
         MH_CHECK(mh_db_step(q, &row, err));
         if (!row) break;
-        if (p->npkgs == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct recpkg *np = mh_realloc(p->pkgs, nc * sizeof *np);
-            if (!np) {
-                st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
-                goto out;
-            }
-            p->pkgs = np;
-            cap = nc;
+        if (MH_GROW(p->pkgs, cap, p->npkgs + 1, 8, SIZE_MAX) != MH_OK) {
+            st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+            goto out;
         }
         struct recpkg *r = &p->pkgs[p->npkgs];
         memset(r, 0, sizeof *r);
@@ -295,15 +289,9 @@ static mh_status load_items(struct pub *p, const char *org)
                               "limit %u", (unsigned)MH_LEDGER_MAX_ITEMS_PER_ORG);
             goto out;
         }
-        if (p->nitems == p->capitems) {
-            size_t nc = p->capitems ? p->capitems * 2 : 64;
-            struct mh_pkg_message *ni = mh_realloc(p->items, nc * sizeof *ni);
-            if (!ni) {
-                st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
-                goto out;
-            }
-            p->items = ni;
-            p->capitems = nc;
+        if (MH_GROW(p->items, p->capitems, p->nitems + 1, 64, SIZE_MAX) != MH_OK) {
+            st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+            goto out;
         }
         struct mh_pkg_message *m = &p->items[p->nitems];
         memset(m, 0, sizeof *m);

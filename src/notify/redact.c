@@ -84,17 +84,11 @@ static mh_status add_field(struct scan *s, size_t off, size_t len, size_t name_o
                            size_t name_len, unsigned depth)
 {
     struct mh_redact *r = s->r;
-    if (r->n == r->cap) {
-        if (r->cap >= MH_REDACT_MAX_FIELDS)
-            return mh_error_set(s->err, MH_ELIMIT, "too many Bcc fields in one message", "limit %u",
-                                (unsigned)MH_REDACT_MAX_FIELDS);
-        size_t nc = r->cap ? r->cap * 2 : 8;
-        if (nc > MH_REDACT_MAX_FIELDS) nc = MH_REDACT_MAX_FIELDS;
-        struct mh_redact_field *f = mh_realloc(r->fields, nc * sizeof *f);
-        if (!f) return mh_error_set(s->err, MH_ENOMEM, "out of memory", NULL);
-        r->fields = f;
-        r->cap = nc;
-    }
+    mh_status st = MH_GROW(r->fields, r->cap, r->n + 1, 8, MH_REDACT_MAX_FIELDS);
+    if (st == MH_ELIMIT)
+        return mh_error_set(s->err, MH_ELIMIT, "too many Bcc fields in one message", "limit %u",
+                            (unsigned)MH_REDACT_MAX_FIELDS);
+    if (st) return mh_error_set(s->err, MH_ENOMEM, "out of memory", NULL);
     const char *name = mh_arena_strndup(&r->names, s->m + name_off, name_len);
     if (!name) return mh_error_set(s->err, MH_ENOMEM, "out of memory", NULL);
     r->fields[r->n++] = (struct mh_redact_field){off, len, name, depth};

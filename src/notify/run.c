@@ -101,15 +101,7 @@ static const char *dup_slice(struct run *r, struct mh_slice s)
 
 static mh_status grow(void **p, size_t *cap, size_t n, size_t size, size_t max)
 {
-    if (n < *cap) return MH_OK;
-    if (n >= max) return MH_ELIMIT;
-    size_t nc = *cap ? *cap * 2 : 16;
-    if (nc > max) nc = max;
-    void *q = mh_realloc(*p, nc * size);
-    if (!q) return MH_ENOMEM;
-    *p = q;
-    *cap = nc;
-    return MH_OK;
+    return mh_grow(p, cap, n + 1, size, 16, max);
 }
 
 /* ---- scope.json ---- */

@@ -308,13 +308,8 @@ static mh_status field_for(mh_ruleset *rs, uint32_t route, const char *name, uin
         *out = (uint32_t)(e->value - 1);
         return MH_OK;
     }
-    if (rs->nfields == rs->capfields) {
-        size_t cap = rs->capfields ? rs->capfields * 2 : 256;
-        struct mh_field *v = mh_realloc(rs->fields, cap * sizeof *v);
-        if (!v) return MH_ENOMEM;
-        rs->fields = v;
-        rs->capfields = cap;
-    }
+    if (MH_GROW(rs->fields, rs->capfields, rs->nfields + 1, 256, SIZE_MAX) != MH_OK)
+        return MH_ENOMEM;
     struct mh_field *f = &rs->fields[rs->nfields];
     memset(f, 0, sizeof *f);
     f->name = mh_arena_strndup(&rs->arena, name, strlen(name));
@@ -805,13 +800,7 @@ static mh_status cond_need(mh_ruleset *rs, const struct mh_rule *r, const struct
 static mh_status push_u32(mh_ruleset *rs, uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 {
     (void)rs;
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        uint32_t *nv = mh_realloc(*v, nc * sizeof *nv);
-        if (!nv) return MH_ENOMEM;
-        *v = nv;
-        *cap = nc;
-    }
+    if (MH_GROW(*v, *cap, *n + 1, 16, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     (*v)[(*n)++] = x;
     return MH_OK;
 }

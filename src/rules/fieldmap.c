@@ -240,15 +240,9 @@ mh_status mh_fieldmaps_load(mh_ruleset *rs, const char *dir, mh_error *err)
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (e->d_name[0] == '.' || l < 5 || strcmp(e->d_name + l - 4, ".yml") != 0) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            char **v = mh_realloc(names, nc * sizeof *v);
-            if (!v) {
-                closedir(d);
-                MH_CHECK(MH_ENOMEM);
-            }
-            names = v;
-            cap = nc;
+        if (MH_GROW(names, cap, n + 1, 16, SIZE_MAX) != MH_OK) {
+            closedir(d);
+            MH_CHECK(MH_ENOMEM);
         }
         names[n] = mh_strdup(e->d_name);
         if (!names[n]) {

@@ -130,13 +130,7 @@ static void pvlist_fini(struct pvlist *l)
 static mh_status pvlist_push(struct pvlist *l, struct pv **out)
 {
     if (l->n >= MH_MAX_SIGMA_ITEM_VALUES) return MH_ELIMIT;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        struct pv *v = mh_realloc(l->v, cap * sizeof *v);
-        if (!v) return MH_ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    MH_TRY(MH_GROW(l->v, l->cap, l->n + 1, 4, MH_MAX_SIGMA_ITEM_VALUES));
     memset(&l->v[l->n], 0, sizeof l->v[l->n]);
     mh_sstr_init(&l->v[l->n].s);
     *out = &l->v[l->n++];
@@ -1397,13 +1391,8 @@ done:
     }
     struct mh_rule *add[2] = {r, extra};
     for (int i = 0; i < 2 && add[i]; i++) {
-        if (rs->nrules == rs->caprules) {
-            size_t cap = rs->caprules ? rs->caprules * 2 : 256;
-            struct mh_rule **v = mh_realloc(rs->rules, cap * sizeof *v);
-            if (!v) return MH_ENOMEM;
-            rs->rules = v;
-            rs->caprules = cap;
-        }
+        if (MH_GROW(rs->rules, rs->caprules, rs->nrules + 1, 256, SIZE_MAX) != MH_OK)
+            return MH_ENOMEM;
         add[i]->index = (uint32_t)rs->nrules;
         rs->rules[rs->nrules++] = add[i];
     }

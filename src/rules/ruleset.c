@@ -69,15 +69,9 @@ void mh_ruleset_warnv(mh_ruleset *rs, const struct mh_rule *r, const char *file,
 mh_status mh_ruleset_keep_regex(mh_ruleset *rs, struct mh_regex *re)
 {
     if (!re) return MH_OK;
-    if (rs->nregexes == rs->capregexes) {
-        size_t cap = rs->capregexes ? rs->capregexes * 2 : 64;
-        struct mh_regex **v = mh_realloc(rs->regexes, cap * sizeof *v);
-        if (!v) {
-            mh_regex_free(re);
-            return MH_ENOMEM;
-        }
-        rs->regexes = v;
-        rs->capregexes = cap;
+    if (MH_GROW(rs->regexes, rs->capregexes, rs->nregexes + 1, 64, SIZE_MAX) != MH_OK) {
+        mh_regex_free(re);
+        return MH_ENOMEM;
     }
     rs->regexes[rs->nregexes++] = re;
     return MH_OK;
@@ -237,15 +231,9 @@ static mh_status add_dir(mh_ruleset *rs, const char *path, int depth)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **v = mh_realloc(names, nc * sizeof *v);
-            if (!v) {
-                st = MH_ENOMEM;
-                break;
-            }
-            names = v;
-            cap = nc;
+        if (MH_GROW(names, cap, n + 1, 64, SIZE_MAX) != MH_OK) {
+            st = MH_ENOMEM;
+            break;
         }
         names[n] = mh_strdup(e->d_name);
         if (!names[n]) {

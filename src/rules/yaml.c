@@ -88,14 +88,7 @@ static struct mh_ynode *new_node(struct builder *b, int kind, const yaml_mark_t 
 
 static mh_status add_anchor(struct builder *b, const char *name, struct mh_ynode *node)
 {
-    if (b->nanchors == b->capanchors) {
-        size_t cap = b->capanchors ? b->capanchors * 2 : 16;
-        if (cap > MH_YAML_MAX_NODES) return MH_ELIMIT;
-        struct anchor *a = mh_realloc(b->anchors, cap * sizeof *a);
-        if (!a) return MH_ENOMEM;
-        b->anchors = a;
-        b->capanchors = cap;
-    }
+    MH_TRY(MH_GROW(b->anchors, b->capanchors, b->nanchors + 1, 16, MH_YAML_MAX_NODES));
     char *copy = mh_arena_strndup(&b->f->arena, name, strlen(name));
     if (!copy) return MH_ENOMEM;
     b->anchors[b->nanchors].name = copy;
@@ -122,13 +115,7 @@ static mh_status attach(struct builder *b, struct mh_ynode *n)
         return MH_OK;
     }
     struct frame *fr = &b->stack[b->depth];
-    if (fr->n == fr->cap) {
-        size_t cap = fr->cap ? fr->cap * 2 : 8;
-        struct mh_ynode **k = mh_realloc(fr->kids, cap * sizeof *k);
-        if (!k) return MH_ENOMEM;
-        fr->kids = k;
-        fr->cap = cap;
-    }
+    if (MH_GROW(fr->kids, fr->cap, fr->n + 1, 8, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     fr->kids[fr->n++] = n;
     uint64_t w = (uint64_t)fr->node->weight + n->weight;
     fr->node->weight = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
@@ -148,13 +135,7 @@ static void reset_stack(struct builder *b)
 static mh_status push_doc(struct builder *b, uint32_t line)
 {
     if (b->ndocs >= MH_YAML_MAX_DOCS) return MH_ELIMIT;
-    if (b->ndocs == b->capdocs) {
-        size_t cap = b->capdocs ? b->capdocs * 2 : 4;
-        struct mh_ydoc *d = mh_realloc(b->docs, cap * sizeof *d);
-        if (!d) return MH_ENOMEM;
-        b->docs = d;
-        b->capdocs = cap;
-    }
+    MH_TRY(MH_GROW(b->docs, b->capdocs, b->ndocs + 1, 4, MH_YAML_MAX_DOCS));
     b->docs[b->ndocs].root = b->root;
     b->docs[b->ndocs].line = line;
     b->ndocs++;

@@ -140,13 +140,7 @@ static mh_status compile(struct loader *ld, const char *pat, size_t len, const c
                          uint32_t line, const char *what, struct mh_regex **out)
 {
     struct reglist *rl = &ld->pv->regs;
-    if (rl->n == rl->cap) {
-        size_t nc = rl->cap ? rl->cap * 2 : 64;
-        struct mh_regex **v = mh_realloc(rl->v, nc * sizeof *v);
-        if (!v) return nomem(ld);
-        rl->v = v;
-        rl->cap = nc;
-    }
+    if (MH_GROW(rl->v, rl->cap, rl->n + 1, 64, SIZE_MAX) != MH_OK) return nomem(ld);
     mh_error e;
     mh_error_clear(&e);
     mh_status st = mh_regex_compile(pat, len, 0, out, &e);

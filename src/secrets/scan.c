@@ -303,15 +303,9 @@ static mh_status build(struct mh_secrets_engine *e, struct mh_secrets_compile_st
             st = mh_map_put(&kwix, w, strlen(w), &en, &created);
             if (st) break;
             if (created) {
-                if (e->nkw == capkw) {
-                    size_t nc = capkw ? capkw * 2 : 64;
-                    char **v = mh_realloc(e->kwords, nc * sizeof *v);
-                    if (!v) {
-                        st = MH_ENOMEM;
-                        break;
-                    }
-                    e->kwords = v;
-                    capkw = nc;
+                if (MH_GROW(e->kwords, capkw, e->nkw + 1, 64, SIZE_MAX) != MH_OK) {
+                    st = MH_ENOMEM;
+                    break;
                 }
                 e->kwords[e->nkw] = mh_strdup(w);
                 if (!e->kwords[e->nkw]) {
@@ -609,13 +603,8 @@ static void build_newlines(struct mh_secrets_scratch *s, const char *text, size_
     for (const char *p = text; p && p < text + n;) {
         const char *q = memchr(p, '\n', (size_t)(text + n - p));
         if (!q) break;
-        if (s->nnl == s->capnl) {
-            size_t nc = s->capnl ? s->capnl * 2 : 256;
-            size_t *v = mh_realloc(s->nl, nc * sizeof *v);
-            if (!v) return; /* lines then read as 1 past this point; never seen in practice */
-            s->nl = v;
-            s->capnl = nc;
-        }
+        /* on failure lines read as 1 past this point; never seen in practice */
+        if (MH_GROW(s->nl, s->capnl, s->nnl + 1, 256, SIZE_MAX) != MH_OK) return;
         s->nl[s->nnl++] = (size_t)(q - text);
         p = q + 1;
     }
@@ -637,13 +626,7 @@ static size_t line_of(const struct mh_secrets_scratch *s, size_t off)
 
 static mh_status push_finding(struct mh_secrets_scratch *s, const struct finding_ex *fx)
 {
-    if (s->nf == s->capf) {
-        size_t nc = s->capf ? s->capf * 2 : 16;
-        struct finding_ex *v = mh_realloc(s->fv, nc * sizeof *v);
-        if (!v) return MH_ENOMEM;
-        s->fv = v;
-        s->capf = nc;
-    }
+    if (MH_GROW(s->fv, s->capf, s->nf + 1, 16, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     s->fv[s->nf++] = *fx;
     return MH_OK;
 }

@@ -852,16 +852,11 @@ static mh_status add_dlv(struct sim *S, uint32_t user, uint8_t folder, bool send
                          uint64_t off, uint32_t len, uint32_t bcc_off, uint32_t bcc_len,
                          sim_addr env)
 {
-    if (S->ndlv == S->dlv_cap) {
-        size_t nc = S->dlv_cap ? S->dlv_cap * 2 : 4096;
-        if (nc > MH_SIM_MAX_DELIVERIES)
-            return mh_error_set(S->err, MH_ELIMIT, "too many deliveries in one day",
-                                "limit MH_SIM_MAX_DELIVERIES = %u", MH_SIM_MAX_DELIVERIES);
-        struct sim_dlv *nd = mh_realloc(S->dlv, nc * sizeof *nd);
-        if (!nd) return MH_ENOMEM;
-        S->dlv = nd;
-        S->dlv_cap = nc;
-    }
+    mh_status st = MH_GROW(S->dlv, S->dlv_cap, S->ndlv + 1, 4096, MH_SIM_MAX_DELIVERIES);
+    if (st == MH_ELIMIT)
+        return mh_error_set(S->err, MH_ELIMIT, "too many deliveries in one day",
+                            "limit MH_SIM_MAX_DELIVERIES = %u", MH_SIM_MAX_DELIVERIES);
+    if (st) return st;
     struct sim_dlv *d = &S->dlv[S->ndlv++];
     d->user = user;
     d->folder = folder;

@@ -96,13 +96,7 @@ mh_status sim_out_mkdirs(struct sim *S, const char *rel)
 /* Register and open a file; *id receives its index. */
 static mh_status open_file(struct sim *S, const char *rel, int container, uint32_t *id)
 {
-    if (S->nfiles == S->files_cap) {
-        uint32_t nc = S->files_cap ? S->files_cap * 2 : 64;
-        struct sim_file *nf = mh_realloc(S->files, nc * sizeof *nf);
-        if (!nf) return MH_ENOMEM;
-        S->files = nf;
-        S->files_cap = nc;
-    }
+    MH_TRY(MH_GROW(S->files, S->files_cap, (size_t)S->nfiles + 1, 64, SIZE_MAX));
     struct sim_file *f = &S->files[S->nfiles];
     memset(f, 0, sizeof *f);
     f->fd = -1;

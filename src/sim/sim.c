@@ -63,16 +63,11 @@ static bool before(const struct sim_ev *a, const struct sim_ev *b)
 mh_status sim_schedule(struct sim *S, const struct sim_ev *e)
 {
     if (e->t >= S->end || e->t < S->start) return MH_OK; /* outside the period: never happens */
-    if (S->nheap == S->heap_cap) {
-        size_t nc = S->heap_cap ? S->heap_cap * 2 : 65536;
-        if (nc > MH_SIM_MAX_EVENTS)
-            return mh_error_set(S->err, MH_ELIMIT, "too many pending events",
-                                "MH_SIM_MAX_EVENTS = %u", MH_SIM_MAX_EVENTS);
-        struct sim_ev *nh = mh_realloc(S->heap, nc * sizeof *nh);
-        if (!nh) return MH_ENOMEM;
-        S->heap = nh;
-        S->heap_cap = nc;
-    }
+    mh_status st = MH_GROW(S->heap, S->heap_cap, S->nheap + 1, 65536, MH_SIM_MAX_EVENTS);
+    if (st == MH_ELIMIT)
+        return mh_error_set(S->err, MH_ELIMIT, "too many pending events", "MH_SIM_MAX_EVENTS = %u",
+                            MH_SIM_MAX_EVENTS);
+    if (st) return st;
     size_t i = S->nheap++;
     struct sim_ev x = *e;
     x.seq = S->seq++;

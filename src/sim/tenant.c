@@ -85,13 +85,7 @@ static const struct {
 
 static mh_status add_org(struct sim *S, const char *key, uint32_t *out)
 {
-    if (S->norgs == S->orgs_cap) {
-        uint32_t nc = S->orgs_cap ? S->orgs_cap * 2 : 256;
-        struct sim_org *no = mh_realloc(S->orgs, nc * sizeof *no);
-        if (!no) return MH_ENOMEM;
-        S->orgs = no;
-        S->orgs_cap = nc;
-    }
+    MH_TRY(MH_GROW(S->orgs, S->orgs_cap, (size_t)S->norgs + 1, 256, SIZE_MAX));
     S->orgs[S->norgs].key = key;
     *out = S->norgs++;
     return MH_OK;

@@ -85,15 +85,10 @@ void sim_truth_define_step(struct sim *S, int scen, int step, const char *name, 
 static mh_status grow(void **p, size_t *cap, size_t n, size_t elem, size_t max, struct sim *S,
                       const char *what)
 {
-    if (n < *cap) return MH_OK;
-    size_t nc = *cap ? *cap * 2 : 1024;
-    if (nc > max) nc = max;
-    if (n >= nc) return mh_error_set(S->err, MH_ELIMIT, "simulator limit reached", "%s", what);
-    void *q = mh_realloc(*p, nc * elem);
-    if (!q) return MH_ENOMEM;
-    *p = q;
-    *cap = nc;
-    return MH_OK;
+    mh_status st = mh_grow(p, cap, n + 1, elem, 1024, max);
+    if (st == MH_ELIMIT)
+        return mh_error_set(S->err, MH_ELIMIT, "simulator limit reached", "%s", what);
+    return st;
 }
 
 mh_status sim_truth_ref(struct sim *S, uint32_t file, uint64_t record, mh_time t)
@@ -192,13 +187,7 @@ mh_status sim_target_record(struct sim *S, uint32_t user, const struct sim_msg *
     }
     x->nparty = (uint8_t)(S->nparties - x->party_off);
     /* per-target list */
-    if (tg->n == tg->cap) {
-        uint32_t nc = tg->cap ? tg->cap * 2 : 64;
-        uint32_t *ni = mh_realloc(tg->idx, nc * sizeof *ni);
-        if (!ni) return MH_ENOMEM;
-        tg->idx = ni;
-        tg->cap = nc;
-    }
+    MH_TRY(MH_GROW(tg->idx, tg->cap, (size_t)tg->n + 1, 64, SIZE_MAX));
     tg->idx[tg->n++] = (uint32_t)S->ntmsg;
     S->ntmsg++;
     return MH_OK;
@@ -207,13 +196,7 @@ mh_status sim_target_record(struct sim *S, uint32_t user, const struct sim_msg *
 mh_status sim_secret_add(struct sim *S, uint64_t serial, sim_addr from, const char *rule,
                          const char *secret)
 {
-    if (S->nsecrets == S->secrets_cap) {
-        uint32_t nc = S->secrets_cap ? S->secrets_cap * 2 : 64;
-        struct sim_secret *ns = mh_realloc(S->secrets, nc * sizeof *ns);
-        if (!ns) return MH_ENOMEM;
-        S->secrets = ns;
-        S->secrets_cap = nc;
-    }
+    MH_TRY(MH_GROW(S->secrets, S->secrets_cap, (size_t)S->nsecrets + 1, 64, SIZE_MAX));
     struct sim_secret *s = &S->secrets[S->nsecrets];
     MH_TRY(mh_sha256_hex(secret, strlen(secret), s->fp, NULL));
     s->serial = serial;
@@ -275,15 +258,9 @@ mh_status sim_truth_write(struct sim *S)
         e->value = x->serial;
         for (uint32_t p = 0; p < x->nparty; p++) {
             struct org_list *o = &orgs[S->parties[x->party_off + p]];
-            if (o->n == o->cap) {
-                uint32_t nc = o->cap ? o->cap * 2 : 8;
-                uint32_t *ni = mh_realloc(o->ids, nc * sizeof *ni);
-                if (!ni) {
-                    st = MH_ENOMEM;
-                    goto out;
-                }
-                o->ids = ni;
-                o->cap = nc;
+            if (MH_GROW(o->ids, o->cap, (size_t)o->n + 1, 8, SIZE_MAX) != MH_OK) {
+                st = MH_ENOMEM;
+                goto out;
             }
             o->ids[o->n++] = k;
         }
