@@ -30,7 +30,7 @@ mh_status mh_buf_reserve(struct mh_buf *b, size_t extra)
     if (need <= b->cap) return MH_OK;
     size_t nc = b->cap ? b->cap : 256;
     while (nc < need) nc = nc * 2;
-    if (nc > b->max + 1) nc = b->max + 1;
+    if (nc > b->max + 1) nc = b->max + 1; /* cap <= max + 1: mh_buf_append relies on it */
     char *p = mh_realloc(b->data, nc);
     if (!p) return MH_ENOMEM;
     b->data = p;
@@ -38,7 +38,7 @@ mh_status mh_buf_reserve(struct mh_buf *b, size_t extra)
     return MH_OK;
 }
 
-mh_status mh_buf_append(struct mh_buf *b, const void *p, size_t n)
+mh_status mh_buf_append_grow(struct mh_buf *b, const void *p, size_t n)
 {
     MH_TRY(mh_buf_reserve(b, n));
     if (n) memcpy(b->data + b->len, p, n);

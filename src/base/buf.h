@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "mailhound/status.h"
 
@@ -28,7 +29,18 @@ static inline void mh_buf_clear(struct mh_buf *b)
     if (b->data) b->data[0] = '\0';
 }
 MH_MUST_CHECK mh_status mh_buf_reserve(struct mh_buf *b, size_t extra);
-MH_MUST_CHECK mh_status mh_buf_append(struct mh_buf *b, const void *p, size_t n);
+MH_MUST_CHECK mh_status mh_buf_append_grow(struct mh_buf *b, const void *p, size_t n);
+/* Append n bytes. Inline: when they fit the current allocation (cap never
+ * exceeds max + 1, so fitting implies within max) it is one memcpy; otherwise
+ * mh_buf_append_grow reserves first. */
+MH_MUST_CHECK static inline mh_status mh_buf_append(struct mh_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len <= n) return mh_buf_append_grow(b, p, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return MH_OK;
+}
 MH_MUST_CHECK mh_status mh_buf_putc(struct mh_buf *b, char c);
 MH_MUST_CHECK mh_status mh_buf_puts(struct mh_buf *b, const char *s);
 MH_MUST_CHECK mh_status mh_buf_printf(struct mh_buf *b, const char *fmt, ...) MH_PRINTF(2, 3);

@@ -42,25 +42,9 @@ static size_t plain_run(const char *s, size_t n)
     return k;
 }
 
-/* n more bytes (and the NUL) fit without growing or passing the limit:
- * what mh_buf_append checks first, so the fast paths below write exactly
- * what it would. */
-static bool room(const struct mh_buf *b, size_t n)
-{
-    return n <= b->max && b->len <= b->max - n && b->cap - b->len > n;
-}
-
 static void put(struct mh_jw *w, const char *s, size_t n)
 {
-    if (w->st) return;
-    struct mh_buf *b = w->out;
-    if (b->data && room(b, n)) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return;
-    }
-    w->st = mh_buf_append(b, s, n);
+    if (!w->st) w->st = mh_buf_append(w->out, s, n);
 }
 
 /* Called before every value and every key. */
@@ -166,18 +150,6 @@ mh_status mh_json_escape(struct mh_buf *out, const char *s, size_t n)
 
 static void quoted(struct mh_jw *w, const char *s, size_t n)
 {
-    if (w->st) return;
-    size_t k = plain_run(s, n);
-    struct mh_buf *b = w->out;
-    if (k == n && b->data && room(b, n + 2)) { /* nothing to escape: one copy */
-        char *d = b->data + b->len;
-        d[0] = '"';
-        if (n) memcpy(d + 1, s, n);
-        d[n + 1] = '"';
-        b->len += n + 2;
-        b->data[b->len] = '\0';
-        return;
-    }
     put(w, "\"", 1);
     if (!w->st) w->st = mh_json_escape(w->out, s, n);
     put(w, "\"", 1);
