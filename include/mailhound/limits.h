@@ -74,9 +74,8 @@
 #define MH_MAX_LIVE_EVENTS 65536          /* events initialised between two normalizer resets */
 #define MH_NZ_POOL_NODES (4u << 20)       /* tape nodes a normalizer keeps across resets (64 MiB);
                                              tapes beyond this budget are released on reset */
-#define MH_EVSTREAM_BATCH_BYTES (8u << 20) /* batch of an event stream (cat, stats, scope...):
-                                              its reader and normalizer reports interleave
-                                              per batch, so this keeps their order */
+#define MH_MAX_HELD_REPORTS 4096u       /* reader reports held back per batch to pass them on
+                                            in input order (ingest/held.h) */
 #define MH_MAX_STATS_OPERATIONS 100000    /* distinct operations `stats` lists; the rest: "(other)" */
 
 /* ---- mail store and secrets (src/ingest/mime.c, mailstore.c; src/secrets/) ---- */

@@ -49,6 +49,12 @@ struct mh_cli_bad {
     bool quiet;        /* count the warnings only */
 };
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
+/* mh_cli_on_bad in two steps, for reports printed later (hunt holds the
+ * reader's until their record's turn): count now and say whether the report
+ * is shown; then its line ("mailhound: ...\n", at most MH_CLI_BAD_LINE). */
+#define MH_CLI_BAD_LINE 1400
+bool mh_cli_bad_count(struct mh_cli_bad *b, const mh_error *err, bool fatal);
+void mh_cli_bad_line(const mh_error *err, bool fatal, char *line, size_t n);
 /* Reporter for mh_evstream_opts.on_warn (ctx: a struct mh_cli_bad): counts and,
  * unless quiet, prints "mailhound: warning: FILE:LINE: record N, byte B: reason". */
 void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal);

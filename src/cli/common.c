@@ -9,23 +9,37 @@
 #include "cli/cli.h"
 #include "ingest/reader.h"
 
-void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal)
+bool mh_cli_bad_count(struct mh_cli_bad *b, const mh_error *err, bool fatal)
 {
-    struct mh_cli_bad *b = ctx;
     bool quiet = b && b->quiet;
     if (mh_reader_not_a_log(err)) {
         if (b) b->not_logs++;
-        if (!quiet) fprintf(stderr, "mailhound: warning: not a log file, skipped: %s\n", err->origin);
-        return;
+        return !quiet;
     }
     if (b) {
         if (fatal) b->files++;
         else b->records++;
     }
-    if (quiet && !fatal) return; /* a failed file is always shown */
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error" : "warning: skipped", line);
+    return fatal || !quiet; /* a failed file is always shown */
+}
+
+void mh_cli_bad_line(const mh_error *err, bool fatal, char *line, size_t n)
+{
+    if (mh_reader_not_a_log(err)) {
+        snprintf(line, n, "mailhound: warning: not a log file, skipped: %s\n", err->origin);
+        return;
+    }
+    char what[1024];
+    mh_error_format(err, what, sizeof what);
+    snprintf(line, n, "mailhound: %s: %s\n", fatal ? "error" : "warning: skipped", what);
+}
+
+void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal)
+{
+    if (!mh_cli_bad_count(ctx, err, fatal)) return;
+    char line[MH_CLI_BAD_LINE];
+    mh_cli_bad_line(err, fatal, line, sizeof line);
+    fputs(line, stderr);
 }
 
 void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal)

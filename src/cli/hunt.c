@@ -53,6 +53,7 @@
 #include "correlate/incident.h"
 #include "correlate/state.h"
 #include "correlate/window.h"
+#include "ingest/held.h"
 #include "ingest/reader.h"
 #include "mailhound/limits.h"
 #include "match/alert.h"
@@ -94,6 +95,7 @@ struct slot {
     int state; /* 0 empty, 1 filled, 2 busy, 3 done */
     uint64_t seq;
     struct mh_buf out, notes;
+    struct mh_held held; /* the reader's reports of this batch, released in record order */
     uint64_t alerts, bad, warns, matches;
     struct mh_corr_hit *hits;
     size_t nhits, caphits;
@@ -137,6 +139,7 @@ struct hunt {
     mh_incidents *inc;
     mh_error det_err;
     struct mh_cli_bad badctx;
+    struct slot *filling; /* the slot mh_reader_fill is filling (main thread) */
     mh_status fatal;
 };
 
@@ -265,6 +268,24 @@ static void note(struct slot *s, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Release target of a slot's held reader reports: their line into the slot's
+ * notes (already counted, and only those shown, when held). */
+static void note_bad(void *ctx, const mh_error *err, bool fatal)
+{
+    char line[MH_CLI_BAD_LINE];
+    mh_cli_bad_line(err, fatal, line, sizeof line);
+    note(ctx, "%s", line);
+}
+
+/* Printed at once: before any fill, or when a holder overflows. */
+static void print_bad(void *ctx, const mh_error *err, bool fatal)
+{
+    (void)ctx;
+    char line[MH_CLI_BAD_LINE];
+    mh_cli_bad_line(err, fatal, line, sizeof line);
+    fputs(line, stderr);
+}
+
 static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
 {
     mh_buf_clear(&s->out);
@@ -275,6 +296,7 @@ static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
     s->err = MH_OK;
     mh_normalizer_reset(s->nz);
     for (size_t i = 0; i < s->b.n && !s->err; i++) {
+        mh_held_release(&s->held, i, note_bad, s);
         const struct mh_record *rec = &s->b.recs[i];
         bool any = false;
         mh_status st = mh_match_prefilter(w->m, rec->json, rec->json_len, &any);
@@ -293,6 +315,7 @@ static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
             break;
         }
         if (st) {
+            if (!h->quiet)
             note(s, "mailhound: warning: skipped: %s:%llu: record %llu, byte %llu: %s%s%s%s\n",
                  file ? file : "-", (unsigned long long)rec->line, (unsigned long long)rec->number,
                  (unsigned long long)(rec->offset + err.offset), err.msg ? err.msg : mh_status_str(st),
@@ -301,6 +324,7 @@ static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
             continue;
         }
         if (ev.flags & MH_EVF_BAD_TIME) {
+            if (!h->quiet)
             note(s, "mailhound: warning: %s:%llu: record %llu, byte %llu: unparseable time in '%s' (time unknown)\n",
                  file ? file : "-", (unsigned long long)rec->line, (unsigned long long)rec->number,
                  (unsigned long long)rec->offset, ev.time_field ? ev.time_field : "?");
@@ -312,6 +336,7 @@ static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
         struct hitctx c = {h, s, w->m, file};
         st = any ? mh_match_event(w->m, &ev, on_hit, &c) : MH_OK;
         if (st == MH_ELIMIT) {
+            if (!h->quiet)
             note(s, "mailhound: warning: %s:%llu: record %llu: a limit was reached while matching (record skipped)\n",
                  file ? file : "-", (unsigned long long)rec->line, (unsigned long long)rec->number);
             s->bad++;
@@ -320,6 +345,7 @@ static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
         if (st) s->err = st;
         else if (h->detectors && ev.time != MH_TIME_NONE) s->err = keep_event(s, &ev);
     }
+    mh_held_release(&s->held, SIZE_MAX, note_bad, s); /* after the batch's last record */
 }
 
 static void *worker_main(void *arg)
@@ -381,7 +407,7 @@ static mh_status consume(struct hunt *h, struct slot *s)
 {
     if (s->err) return s->err;
     MH_TRY(flush_out(h)); /* header, correlation alerts decided earlier */
-    if (s->notes.len && !h->quiet) fwrite(s->notes.data, 1, s->notes.len, stderr);
+    if (s->notes.len) fwrite(s->notes.data, 1, s->notes.len, stderr); /* -q: errors only */
     h->bad += s->bad;
     h->warns += s->warns;
     if (s->out.len && fwrite(s->out.data, 1, s->out.len, h->out) != s->out.len) return MH_EIO;
@@ -529,7 +555,9 @@ static mh_status run(struct hunt *h)
             if (h->slots[i].state == 0) free_slot = &h->slots[i];
         if (free_slot) {
             pthread_mutex_unlock(&h->mu);
+            h->filling = free_slot;
             mh_status fs = mh_reader_fill(h->rd, &free_slot->b);
+            h->filling = NULL;
             if (fs == MH_OK) fs = remember_names(h, &free_slot->b);
             if (!nthreads && fs == MH_OK) process_slot(h, &h->w[0], free_slot);
             pthread_mutex_lock(&h->mu);
@@ -553,6 +581,9 @@ static mh_status run(struct hunt *h)
     pthread_mutex_unlock(&h->mu);
 join:
     for (int i = 0; i < nthreads; i++) pthread_join(h->w[i].th, NULL);
+    /* reports of the fill that met the end of input (a last file failed or
+       skipped): every batch before it is out by now, and no worker runs */
+    for (int i = 0; i < h->nslots; i++) mh_held_release(&h->slots[i].held, SIZE_MAX, print_bad, NULL);
     if (st == MH_OK) st = mh_correlator_finish(h->corr);
     if (st == MH_OK) st = flush_out(h);
     if (st == MH_OK && h->detectors) {
@@ -619,7 +650,13 @@ static void rule_note(void *ctx, enum mh_note_kind k, const struct mh_rule *r, c
 static void on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct hunt *h = ctx;
-    mh_cli_on_bad(&h->badctx, err, fatal);
+    if (!mh_cli_bad_count(&h->badctx, err, fatal)) return;
+    /* held until the slot's worker reaches the record: stderr keeps input
+       order whatever the thread count and timing (ingest/held.h) */
+    if (h->filling)
+        mh_held_add(&h->filling->held, err, fatal, h->filling->b.n, print_bad, NULL);
+    else
+        print_bad(NULL, err, fatal);
 }
 
 /* True when dir is one of paths or inside one of them (both resolved). */
@@ -1035,6 +1072,7 @@ done:
             mh_batch_fini(&h.slots[i].b);
             mh_buf_fini(&h.slots[i].out);
             mh_buf_fini(&h.slots[i].notes);
+            mh_held_fini(&h.slots[i].held);
             mh_arena_fini(&h.slots[i].harena);
             mh_free(h.slots[i].hits);
             mh_free(h.slots[i].evs);

@@ -3,8 +3,15 @@
  *
  * Pipeline: [ingest -> normalize] -> consumer. One batch at a time: the
  * normalizer is reset before each refill, so memory is bounded by one batch
- * (MH_EVSTREAM_BATCH_BYTES of records, their tapes, MH_EVENT_ARENA_BYTES of lazily
- * decoded data). Positions in reports are those of the decoded file: the
+ * (MH_BATCH_BYTES of records, their tapes, MH_EVENT_ARENA_BYTES of lazily
+ * decoded data).
+ *
+ * Report order: the reader's reports are held (ingest/held.h) with their
+ * position in the batch and passed on just before the record they preceded;
+ * the normalizer's follow their own record. So reports come in input order
+ * whatever the batch size.
+ *
+ * Positions in reports are those of the decoded file: the
  * record's line and number, and the byte offset of the problem when the
  * record is JSON text from the file itself (JSON Lines, arrays, pages);
  * for CSV rows (a synthesised JSON object) the offset of the row.
@@ -15,10 +22,12 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "ingest/held.h"
 #include "mailhound/limits.h"
 
 struct mh_evstream {
     struct mh_evstream_opts opts;
+    struct mh_held held; /* the reader's reports of the batch (ingest/held.h) */
     mh_reader *reader;
     mh_normalizer *nz;
     struct mh_batch batch;
@@ -29,6 +38,13 @@ struct mh_evstream {
     struct mh_evstream_stats st;
 };
 
+/* The reader's on_bad: keep the report until its record position is reached. */
+static void hold(void *ctx, const mh_error *err, bool fatal)
+{
+    mh_evstream *s = ctx;
+    mh_held_add(&s->held, err, fatal, s->batch.n, s->opts.on_bad, s->opts.ctx);
+}
+
 mh_status mh_evstream_new(const struct mh_evstream_opts *opts, mh_evstream **out)
 {
     mh_status st = MH_OK;
@@ -38,12 +54,12 @@ mh_status mh_evstream_new(const struct mh_evstream_opts *opts, mh_evstream **out
     mh_batch_init(&s->batch);
     s->st.first = s->st.last = MH_TIME_NONE;
     struct mh_reader_opts ro = s->opts.reader;
-    /* The reader reports a batch's bad records while it fills it, before
-     * the normalizer reports those of its records: the batch size decides
-     * how the two interleave. Streams keep the batch they always had. */
-    if (!ro.batch_bytes) ro.batch_bytes = MH_EVSTREAM_BATCH_BYTES;
-    ro.on_bad = s->opts.on_bad;
-    ro.ctx = s->opts.ctx;
+    if (s->opts.on_bad) {
+        ro.on_bad = hold;
+        ro.ctx = s;
+    } else {
+        ro.on_bad = NULL; /* counted by the reader, reported to nobody */
+    }
     MH_CHECK(mh_reader_new(&ro, &s->reader));
     MH_CHECK(mh_normalizer_new(&s->nz));
     *out = s;
@@ -56,6 +72,7 @@ out:
 void mh_evstream_free(mh_evstream *s)
 {
     if (!s) return;
+    mh_held_fini(&s->held);
     mh_free(s->events);
     mh_normalizer_free(s->nz);
     mh_batch_fini(&s->batch);
@@ -150,10 +167,16 @@ mh_status mh_evstream_next(mh_evstream *s, struct mh_event **out)
     for (;;) {
         if (s->eof) return MH_EOF;
         if (s->next >= s->batch.n) {
+            /* after the batch's last record; then those of the next fill */
+            mh_held_release(&s->held, SIZE_MAX, s->opts.on_bad, s->opts.ctx);
             mh_status st = refill(s);
-            if (st) return st;
+            if (st) {
+                mh_held_release(&s->held, SIZE_MAX, s->opts.on_bad, s->opts.ctx);
+                return st;
+            }
             continue;
         }
+        if (mh_held_any(&s->held)) mh_held_release(&s->held, s->next, s->opts.on_bad, s->opts.ctx);
         size_t i = s->next++;
         const struct mh_record *rec = &s->batch.recs[i];
         struct mh_event *ev = &s->events[i];

@@ -44,6 +44,22 @@ G=tests/data/detect
   $G/d14g_neg/input.jsonl >"$t/graph" 2>/dev/null
 got=$(sed -E 's/.*"file":"[^"]*\/(d14g_[a-z]+)\/input.jsonl","record":([0-9]+).*/\1:\2/' "$t/graph" | tr '\n' ' ')
 [ "$got" = "d14g_pos:76 d14g_neg:77 " ] || bad "graph activity route: alerts at '$got', want d14g_pos:76 d14g_neg:77"
+# diagnostics in input order whatever the thread count: a file of several
+# batches with reader-level bad records (not objects) and normalizer-level ones
+# (AuditData that is not JSON); the default run parses every record
+awk 'BEGIN { for (i = 1; i <= 30000; i++) {
+  if (i % 1000 == 500) print "42";
+  else if (i % 1000 == 700) print "{\"AuditData\":\"{bad\",\"CreationDate\":\"2024-01-12T09:21:00\"}";
+  else printf "{\"CreationTime\":\"2024-01-12T09:%02d:00\",\"Operation\":\"Send\",\"RecordType\":2,\"UserId\":\"u%d@x.example\",\"Pad\":\"%s\"}\n", i % 60, i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" } }' >"$t/mixed.jsonl"
+"$MH" hunt -j 1 --format jsonl "$t/mixed.jsonl" 2>"$t/m1" >/dev/null
+[ "$(grep -c 'skipped: ' "$t/m1")" = 60 ] || bad "mixed bad records: $(grep -c 'skipped: ' "$t/m1") reported, want 60"
+sed -nE 's/.*: record ([0-9]+),.*/\1/p' "$t/m1" | sort -n -c 2>/dev/null || bad "diagnostics not in input order"
+for j in 2 4; do
+  for k in 1 2 3; do
+    "$MH" hunt -j $j --format jsonl "$t/mixed.jsonl" 2>"$t/mj" >/dev/null
+    cmp -s "$t/m1" "$t/mj" || { bad "-j $j diagnostics differ from -j 1 (run $k)"; break 2; }
+  done
+done
 # --fail-on-alert
 "$MH" hunt -q $H -r $R --fail-on-alert $IN >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || bad "--fail-on-alert with alerts: exit $rc, want 2"

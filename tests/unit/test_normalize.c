@@ -1088,6 +1088,54 @@ static void run_stream(size_t chunk, struct mh_buf *out, struct reports *r,
     mh_evstream_free(s);
 }
 
+/* Reports come in input order whatever the batch size: the reader's (records
+ * 2 and 4: not objects) are held back and passed on around the normalizer's
+ * (record 3: AuditData that is not JSON). */
+static void t_stream_report_order(void)
+{
+    static const char in[] = "{\"CreationTime\":\"2024-01-12T09:20:00\",\"RecordType\":2}\n"
+                             "42\n"
+                             "{\"AuditData\":\"{bad\",\"CreationDate\":\"2024-01-12T09:21:00\"}\n"
+                             "17\n"
+                             "{\"CreationTime\":\"2024-01-12T09:22:00\",\"RecordType\":2}\n";
+    static const size_t batch_records[] = {1, 2, 3, 4096};
+    for (size_t b = 0; b < sizeof batch_records / sizeof batch_records[0]; b++) {
+        struct reports r;
+        memset(&r, 0, sizeof r);
+        mh_buf_init(&r.text, 1 << 20);
+        struct mh_evstream_opts o;
+        memset(&o, 0, sizeof o);
+        o.on_bad = on_bad;
+        o.on_warn = on_warn;
+        o.ctx = &r;
+        o.reader.batch_records = batch_records[b];
+        mh_evstream *s = NULL;
+        CHECK_INT(mh_evstream_new(&o, &s), MH_OK);
+        if (!s) return;
+        CHECK_INT(mh_evstream_add_memory(s, "order.jsonl", in, sizeof in - 1), MH_OK);
+        struct mh_event *ev;
+        mh_status st;
+        int events = 0;
+        while ((st = mh_evstream_next(s, &ev)) == MH_OK) {
+            events++;
+            CHECK_INT(mh_buf_printf(&r.text, "EVENT %llu\n", (unsigned long long)ev->rec->number),
+                      MH_OK);
+        }
+        CHECK_INT(st, MH_EOF);
+        CHECK_INT(events, 2);
+        CHECK_INT(r.bad, 3);
+        const char *p1 = strstr(r.text.data, "EVENT 1\n"), *p2 = strstr(r.text.data, "record 2,");
+        const char *p3 = strstr(r.text.data, "record 3,"), *p4 = strstr(r.text.data, "record 4,");
+        const char *p5 = strstr(r.text.data, "EVENT 5\n");
+        CHECK(p1 && p2 && p3 && p4 && p5);
+        CHECK(p1 < p2 && p2 < p3 && p3 < p4 && p4 < p5);
+        if (!(p1 && p2 && p3 && p4 && p5) || !(p1 < p2 && p2 < p3 && p3 < p4 && p4 < p5))
+            fprintf(stderr, "batch_records %zu:\n%s", batch_records[b], r.text.data);
+        mh_evstream_free(s);
+        mh_buf_fini(&r.text);
+    }
+}
+
 static void t_stream(void)
 {
     struct mh_buf first;
@@ -1156,6 +1204,7 @@ int main(void)
         {"pool", t_pool},
         {"alloc_failures", t_alloc_failures},
         {"stream", t_stream},
+        {"stream_report_order", t_stream_report_order},
     };
     return MH_TEST_RUN(T_);
 }
