@@ -1057,8 +1057,9 @@ static const char stream_input[] =
     "\"id\":\"4D63C1C4-C95B-4D3C-8E0A-1271FD813E00\"}}\n";
 
 /* Run the stream over stream_input; summary of every event into out. */
-static void run_stream(size_t chunk, struct mh_buf *out, struct reports *r,
-                       struct mh_evstream_stats *ss)
+/* An event stream over one memory input reporting into r; NULL on failure. */
+static mh_evstream *open_stream(struct reports *r, size_t chunk, size_t batch_records,
+                                const char *name, const char *in, size_t len)
 {
     struct mh_evstream_opts o;
     memset(&o, 0, sizeof o);
@@ -1066,11 +1067,19 @@ static void run_stream(size_t chunk, struct mh_buf *out, struct reports *r,
     o.on_warn = on_warn;
     o.ctx = r;
     o.reader.chunk_bytes = chunk;
-    o.reader.batch_records = 2; /* several batches: events die with their batch */
+    o.reader.batch_records = batch_records;
     mh_evstream *s = NULL;
     CHECK_INT(mh_evstream_new(&o, &s), MH_OK);
+    if (s) CHECK_INT(mh_evstream_add_memory(s, name, in, len), MH_OK);
+    return s;
+}
+
+static void run_stream(size_t chunk, struct mh_buf *out, struct reports *r,
+                       struct mh_evstream_stats *ss)
+{
+    /* several batches: events die with their batch */
+    mh_evstream *s = open_stream(r, chunk, 2, "mem.jsonl", stream_input, sizeof stream_input - 1);
     if (!s) return;
-    CHECK_INT(mh_evstream_add_memory(s, "mem.jsonl", stream_input, sizeof stream_input - 1), MH_OK);
     struct mh_event *ev;
     mh_status st;
     while ((st = mh_evstream_next(s, &ev)) == MH_OK) {
@@ -1103,16 +1112,8 @@ static void t_stream_report_order(void)
         struct reports r;
         memset(&r, 0, sizeof r);
         mh_buf_init(&r.text, 1 << 20);
-        struct mh_evstream_opts o;
-        memset(&o, 0, sizeof o);
-        o.on_bad = on_bad;
-        o.on_warn = on_warn;
-        o.ctx = &r;
-        o.reader.batch_records = batch_records[b];
-        mh_evstream *s = NULL;
-        CHECK_INT(mh_evstream_new(&o, &s), MH_OK);
+        mh_evstream *s = open_stream(&r, 0, batch_records[b], "order.jsonl", in, sizeof in - 1);
         if (!s) return;
-        CHECK_INT(mh_evstream_add_memory(s, "order.jsonl", in, sizeof in - 1), MH_OK);
         struct mh_event *ev;
         mh_status st;
         int events = 0;
