@@ -443,7 +443,6 @@ struct mh_ledger_batch {
     struct pending *p;
     struct mh_pkg_staged *staged; /* parallel to p */
     size_t n, max, items;
-    uint64_t bytes;
 };
 
 mh_status mh_ledger_batch_new(size_t max_packages, mh_ledger_batch **out, mh_error *err)
@@ -477,7 +476,6 @@ static void batch_reset(mh_ledger_batch *b)
     }
     memset(b->p, 0, b->max * sizeof *b->p);
     b->n = b->items = 0;
-    b->bytes = 0;
     mh_arena_reset(&b->a);
 }
 
@@ -546,36 +544,36 @@ static mh_status batch_add(mh_ledger_batch *b, const struct mh_pkg_info *info,
     b->staged[b->n] = *sg;
     b->n++;
     b->items += n;
-    b->bytes += res->payload_bytes;
+    return MH_OK;
+}
+
+/* Record n staged-and-installed packages in ONE transaction, between the
+ * crash hooks of the protocol (also the path of a single package). */
+static mh_status record_tx(mh_db *db, const struct pending *pd, size_t n, mh_error *err)
+{
+    mh_status st = MH_OK;
+    hook("ledger-before-commit");
+    MH_TRY(mh_db_begin(db, err));
+    for (size_t i = 0; i < n && !st; i++)
+        st = record_rows(db, &pd[i].info, pd[i].msgs, pd[i].n, pd[i].sh, &pd[i].res, err);
+    if (!st) {
+        hook("ledger-in-tx");
+        st = mh_db_commit(db, err);
+    }
+    if (st) {
+        mh_db_rollback(db);
+        return st;
+    }
+    hook("ledger-committed");
     return MH_OK;
 }
 
 mh_status mh_ledger_flush(mh_ledger *lg, mh_ledger_batch *b, mh_error *err)
 {
-    mh_status st = MH_OK;
     if (!b || b->n == 0) return MH_OK;
     MH_TRY(mh_pkg_install(b->staged, b->n, err));
-    size_t n = b->n;
-    b->n = 0; /* installed: nothing left for mh_ledger_batch_free to remove */
-    hook("ledger-before-commit");
-    MH_CHECK(mh_db_begin(lg->db, err));
-    for (size_t i = 0; i < n; i++) {
-        const struct pending *pd = &b->p[i];
-        st = record_rows(lg->db, &pd->info, pd->msgs, pd->n, pd->sh, &pd->res, err);
-        if (st) {
-            mh_db_rollback(lg->db);
-            goto out;
-        }
-    }
-    hook("ledger-in-tx");
-    st = mh_db_commit(lg->db, err);
-    if (st) {
-        mh_db_rollback(lg->db);
-        goto out;
-    }
-    hook("ledger-committed");
-out:
-    b->n = n;
+    /* installed: nothing left for mh_ledger_batch_free to remove */
+    mh_status st = record_tx(lg->db, b->p, b->n, err);
     batch_reset(b);
     return st;
 }
@@ -691,31 +689,18 @@ static mh_status publish(mh_ledger *lg, mh_ledger_batch *batch, const char *outd
         ni.seq = p.npkgs ? p.pkgs[p.npkgs - 1].info.seq + 1 : 0;
         if (!batch) {
             MH_CHECK(mh_pkg_write(outdir, &ni, fresh, nfresh, NULL, shipped, &res.pkg, err));
-            hook("ledger-before-commit");
-            MH_CHECK(mh_db_begin(lg->db, err));
-            st = record_rows(lg->db, &ni, fresh, nfresh, shipped, &res.pkg, err);
-            if (!st) {
-                hook("ledger-in-tx");
-                st = mh_db_commit(lg->db, err);
-            }
-            if (st) {
-                mh_db_rollback(lg->db);
-                goto out;
-            }
-            hook("ledger-committed");
+            const struct pending one = {ni, res.pkg, fresh, shipped, nfresh};
+            MH_CHECK(record_tx(lg->db, &one, 1, err));
         } else {
-            struct mh_pkg_staged *sg = mh_malloc(sizeof *sg);
-            if (!sg) {
-                st = mh_error_set(err, MH_ENOMEM, "out of memory", NULL);
+            struct mh_pkg_staged sg;
+            MH_CHECK(mh_pkg_stage(outdir, &ni, fresh, nfresh, NULL, shipped, &res.pkg, &sg, err));
+            st = batch_add(batch, &ni, fresh, nfresh, shipped, &res.pkg, &sg, err);
+            if (st) {
+                if (mh_fs_rmtree(sg.tmp, NULL) != MH_OK) {
+                    /* best effort: mh_pkg_recover() removes it */
+                }
                 goto out;
             }
-            st = mh_pkg_stage(outdir, &ni, fresh, nfresh, NULL, shipped, &res.pkg, sg, err);
-            if (!st) st = batch_add(batch, &ni, fresh, nfresh, shipped, &res.pkg, sg, err);
-            if (st && mh_fs_rmtree(sg->tmp, NULL) != MH_OK) {
-                /* best effort: mh_pkg_recover() removes it */
-            }
-            mh_free(sg);
-            if (st) goto out;
         }
         res.created = true;
         res.seq = ni.seq;

@@ -99,11 +99,6 @@ static const char *dup_slice(struct run *r, struct mh_slice s)
     return mh_arena_strndup(&r->a, s.ptr ? s.ptr : "", s.len);
 }
 
-static mh_status grow(void **p, size_t *cap, size_t n, size_t size, size_t max)
-{
-    return mh_grow(p, cap, n + 1, size, 16, max);
-}
-
 /* ---- scope.json ---- */
 
 static mh_status jstr(struct run *r, uint32_t obj, const char *k, struct mh_slice *out)
@@ -133,7 +128,7 @@ static mh_status add_indicators(struct run *r, uint32_t ctxobj, const char *k, e
         if (mh_json_type(&r->d, i) != MH_JSTR) continue;
         struct mh_slice v;
         if (mh_json_str(&r->d, i, &r->a, &v)) return oom(r);
-        mh_status st = grow((void **)&r->ind, &r->capind, r->nind, sizeof *r->ind, MH_STIX_MAX_INDICATORS);
+        mh_status st = MH_GROW(r->ind, r->capind, r->nind + 1, 16, MH_STIX_MAX_INDICATORS);
         if (st) return mh_error_set(r->err, st, "too many indicators", NULL);
         const char *val = dup_slice(r, v);
         if (!val) return oom(r);
@@ -251,7 +246,7 @@ static mh_status parse_messages(struct run *r)
                 bad_scope_message(r, m, "message without message_id");
                 continue;
             }
-            mh_status st = grow((void **)&r->items, &r->capitems, r->nitems, sizeof *r->items, UINT32_MAX);
+            mh_status st = MH_GROW(r->items, r->capitems, r->nitems + 1, 16, UINT32_MAX);
             if (st) return mh_error_set(r->err, st, "too many messages", NULL);
             struct item *it = &r->items[r->nitems];
             it->id = dup_slice(r, id);
@@ -429,7 +424,7 @@ static mh_status org_index(struct run *r, const struct mh_org *o, uint32_t *out)
     mh_status st = mh_map_put(&r->orgmap, o->key, strlen(o->key), &e, &created);
     if (st) return mh_error_set(r->err, st, st == MH_ELIMIT ? "too many organisations" : "out of memory", NULL);
     if (created) {
-        st = grow((void **)&r->orgs, &r->caporgs, r->norgs, sizeof *r->orgs, MH_ORG_MAX_ENTRIES);
+        st = MH_GROW(r->orgs, r->caporgs, r->norgs + 1, 16, MH_ORG_MAX_ENTRIES);
         if (st) return mh_error_set(r->err, st, "too many organisations", NULL);
         struct org *g = &r->orgs[r->norgs];
         memset(g, 0, sizeof *g);
@@ -471,7 +466,7 @@ static mh_status parties(struct run *r, uint32_t mi, struct mh_buf *tmp)
         }
         uint32_t oi;
         MH_CHECK(org_index(r, &o, &oi));
-        st = grow((void **)&p, &cap, np, sizeof *p, MH_MAX_MAIL_ADDRESSES + 2);
+        st = MH_GROW(p, cap, np + 1, 16, MH_MAX_MAIL_ADDRESSES + 2);
         if (st) {
             st = mh_error_set(r->err, st, "too many parties", NULL);
             goto out;
@@ -492,7 +487,7 @@ static mh_status parties(struct run *r, uint32_t mi, struct mh_buf *tmp)
             if (o.kind == MH_ORG_LIST) {
                 uint32_t oi;
                 MH_CHECK(org_index(r, &o, &oi));
-                st = grow((void **)&p, &cap, np, sizeof *p, MH_MAX_MAIL_ADDRESSES + 2);
+                st = MH_GROW(p, cap, np + 1, 16, MH_MAX_MAIL_ADDRESSES + 2);
                 char *s = st ? NULL : mh_arena_alloc(&r->a, strlen(o.address) + 8);
                 if (!s) {
                     st = st ? mh_error_set(r->err, st, "too many parties", NULL) : oom(r);
@@ -513,7 +508,7 @@ static mh_status parties(struct run *r, uint32_t mi, struct mh_buf *tmp)
             if (mh_buf_puts(tmp, p[j].addr)) break;
         }
         struct org *g = &r->orgs[p[i].org];
-        st = grow((void **)&g->m, &g->cap, g->n, sizeof *g->m, MH_PKG_MAX_MESSAGES);
+        st = MH_GROW(g->m, g->cap, g->n + 1, 16, MH_PKG_MAX_MESSAGES);
         if (st) {
             st = mh_error_set(r->err, st, "too many messages for one organisation", "%s", g->key);
             goto out;

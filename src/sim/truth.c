@@ -82,10 +82,9 @@ void sim_truth_define_step(struct sim *S, int scen, int step, const char *name, 
     s->used = false;
 }
 
-static mh_status grow(void **p, size_t *cap, size_t n, size_t elem, size_t max, struct sim *S,
-                      const char *what)
+/* An MH_GROW status, with the simulator limit named when it is MH_ELIMIT. */
+static mh_status grown(struct sim *S, mh_status st, const char *what)
 {
-    mh_status st = mh_grow(p, cap, n + 1, elem, 1024, max);
     if (st == MH_ELIMIT)
         return mh_error_set(S->err, MH_ELIMIT, "simulator limit reached", "%s", what);
     return st;
@@ -93,8 +92,8 @@ static mh_status grow(void **p, size_t *cap, size_t n, size_t elem, size_t max, 
 
 mh_status sim_truth_ref(struct sim *S, uint32_t file, uint64_t record, mh_time t)
 {
-    MH_TRY(grow((void **)&S->refs, &S->refs_cap, S->nrefs, sizeof *S->refs, MH_SIM_MAX_TRUTH_REFS,
-                S, "MH_SIM_MAX_TRUTH_REFS"));
+    MH_TRY(grown(S, MH_GROW(S->refs, S->refs_cap, S->nrefs + 1, 1024, MH_SIM_MAX_TRUTH_REFS),
+                 "MH_SIM_MAX_TRUTH_REFS"));
     struct sim_ref *r = &S->refs[S->nrefs++];
     r->file = file;
     r->record = record;
@@ -156,12 +155,12 @@ mh_status sim_target_record(struct sim *S, uint32_t user, const struct sim_msg *
 {
     struct sim_target *tg = sim_target_of(S, user);
     if (!tg) return MH_OK;
-    MH_TRY(grow((void **)&S->tmsg, &S->tmsg_cap, S->ntmsg, sizeof *S->tmsg, MH_SIM_MAX_TARGET_MSGS,
-                S, "MH_SIM_MAX_TARGET_MSGS"));
-    size_t pc = S->parties_cap;
-    MH_TRY(grow((void **)&S->parties, &pc, S->nparties + 2 * MH_SIM_MAX_RCPT, sizeof *S->parties,
-                (size_t)MH_SIM_MAX_TARGET_MSGS * 4, S, "party list"));
-    S->parties_cap = pc;
+    MH_TRY(grown(S, MH_GROW(S->tmsg, S->tmsg_cap, S->ntmsg + 1, 1024, MH_SIM_MAX_TARGET_MSGS),
+                 "MH_SIM_MAX_TARGET_MSGS"));
+    MH_TRY(grown(S,
+                 MH_GROW(S->parties, S->parties_cap, S->nparties + 2 * MH_SIM_MAX_RCPT + 1, 1024,
+                         (size_t)MH_SIM_MAX_TARGET_MSGS * 4),
+                 "party list"));
     struct sim_tmsg *x = &S->tmsg[S->ntmsg];
     memset(x, 0, sizeof *x);
     x->serial = m->serial;

@@ -23,6 +23,9 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from orgrules import Rules  # noqa: E402
+
 mode, corpus = sys.argv[1], sys.argv[2]
 
 
@@ -68,37 +71,8 @@ if mode == "scope":
     sys.exit(0)
 
 outdir, freemail_txt, owners = sys.argv[3], sys.argv[4], set(sys.argv[5:])
-free_exact, free_label = set(), set()
-for line in open(freemail_txt, encoding="utf-8"):
-    line = line.split("#", 1)[0].strip()
-    if line:
-        w = line.split()[0].lower()
-        (free_label.add(w[:-2]) if w.endswith(".*") else free_exact.add(w))
-suffixes = set()
-for line in open("/usr/share/publicsuffix/public_suffix_list.dat", encoding="utf-8"):
-    line = line.strip()
-    if line and not line.startswith("//"):
-        suffixes.add(line)
-
-
-def registrable(dom):
-    labels = dom.split(".")
-    for i in range(len(labels)):
-        s = ".".join(labels[i:])
-        if s in suffixes or "*." + ".".join(labels[i + 1:]) in suffixes:
-            return ".".join(labels[i - 1:]) if i > 0 else None
-    return None
-
-
-def freemail(dom, reg):
-    for i in range(len(dom.split("."))):
-        d = ".".join(dom.split(".")[i:])
-        if d in free_exact or (d == reg and d.split(".")[0] in free_label):
-            return True
-        if d == reg:
-            break
-    return False
-
+rules = Rules(freemail_txt)
+registrable, freemail = rules.registrable, rules.freemail
 
 # packages: key -> set of message ids (every bag of the org)
 pkgs = {}

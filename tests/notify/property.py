@@ -30,6 +30,9 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from orgrules import Rules  # noqa: E402
+
 SIM, OUT, FREEMAIL, SEED = sys.argv[1:5]
 tenant = json.load(open(os.path.join(SIM, "tenant.json")))
 truth = json.load(open(os.path.join(SIM, "truth.json")))
@@ -51,33 +54,7 @@ for p in tenant.get("partners", []):
     for d in p.get("domains", []):
         partners.append((d.lower(), p["key"], bool(p.get("freemail"))))
 lists = {m["list_id"].lower(): m["key"] for m in tenant.get("mailing_lists", [])}
-free_exact, free_label = set(), set()
-for line in open(FREEMAIL, encoding="utf-8"):
-    line = line.split("#", 1)[0].strip()
-    if not line:
-        continue
-    w = line.split()[0].lower()
-    if w.endswith(".*"):
-        free_label.add(w[:-2])
-    else:
-        free_exact.add(w)
-suffixes = set()
-for path in ("/usr/share/publicsuffix/public_suffix_list.dat",):
-    if os.path.exists(path):
-        for line in open(path, encoding="utf-8"):
-            line = line.strip()
-            if line and not line.startswith("//"):
-                suffixes.add(line)
-
-
-def registrable(dom):
-    labels = dom.split(".")
-    for i in range(len(labels)):
-        s = ".".join(labels[i:])
-        wild = "*." + ".".join(labels[i + 1:])
-        if s in suffixes or wild in suffixes:
-            return ".".join(labels[i - 1:]) if i > 0 else None
-    return ".".join(labels[-2:]) if len(labels) >= 2 else None
+rules = Rules(FREEMAIL)
 
 
 def org_of(addr):
@@ -94,15 +71,10 @@ def org_of(addr):
             best = (d, key, free)
     if best:
         return (local + "@" + dom).lower() if best[2] else best[1]
-    reg = registrable(dom)
+    reg = rules.registrable(dom, fallback=True)
     if reg is None:
         return None
-    for d in set([dom, reg] + [".".join(dom.split(".")[i:]) for i in range(len(dom.split(".")))]):
-        if not under(d, reg):
-            continue
-        if d in free_exact or d.split(".")[0] in free_label and d == reg:
-            return (local + "@" + dom).lower()
-    return reg
+    return (local + "@" + dom).lower() if rules.freemail(dom, reg) else reg
 
 
 PARTY = ("from", "sender", "reply-to", "to", "cc", "bcc")

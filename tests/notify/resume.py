@@ -253,8 +253,13 @@ if diff(snap_ef, snapshot(REF_EF)) or " 0 (organisation, message) pairs" not in 
 
 
 # 3./4. crash sweeps
-def sweep(what, scope_path, start, ref):
-    k, points = 0, {}
+def sweep(what, scope_path, start, ref, until=None):
+    """Kill a run (copy of START, or empty) at step k = 1, 2, ... and
+    restart it; each restart, and the run that finishes unkilled, must equal
+    REF. Stops at that unkilled run, or after the kill at step UNTIL (a
+    crash point name). Returns (kills per crash point, the finished run or
+    None)."""
+    k, points, done = 0, {}, None
     while True:
         k += 1
         out = fresh("sweep")
@@ -264,6 +269,10 @@ def sweep(what, scope_path, start, ref):
         if p.returncode == 0:
             if "test crash points: %d" % (k - 1) not in p.stderr:
                 fail("%s: finished at k=%d: %s" % (what, k, p.stderr.strip()[-200:]))
+            d = diff(ref, snapshot(out))
+            if d:
+                fail("%s: without a kill: %s" % (what, d[:4]))
+            done = p
             break
         if p.returncode != -signal.SIGKILL:
             fail("%s: k=%d: exit %d: %s" % (what, k, p.returncode, p.stderr.strip()[-300:]))
@@ -278,23 +287,26 @@ def sweep(what, scope_path, start, ref):
         d = diff(ref, snapshot(out))
         if d:
             fail("%s: after a kill at step %d (%s): %s" % (what, k, name, d[:4]))
+        if name == until:
+            break
     print("%s: %d steps swept, each killed and restarted: %s" % (
-        what, k - 1, ", ".join("%s %d" % kv for kv in sorted(points.items()))), flush=True)
-    return k - 1
+        what, sum(points.values()), ", ".join("%s %d" % kv for kv in sorted(points.items()))),
+        flush=True)
+    return points, done
 
 
 sweep("crash sweep, first run", SCOPE_EARLY, None, snap_e)
 sweep("crash sweep, new evidence", SCOPE_FULL, REF_E, snap_ef)
 
-# 3b. kill again while recovering: the first kill leaves a package written
-# but unrecorded (ledger-before-commit), so the restart replaces it
-# (pkg-old-moved); kill the restart at each of its steps up to the end of
-# that organisation's transaction, then restart once more. The restart's
-# first steps are that organisation's: the earlier ones are recorded and
-# intact and write nothing. Done for the first DOUBLE such kills (with
-# batches there is one per batch).
+# 3b. kill again while recovering: the first kill leaves a batch of
+# packages installed but unrecorded (ledger-before-commit), so the restart
+# removes them as unrecorded leftovers and writes them again; kill the
+# restart at each of its steps up to the end of that batch's transaction,
+# then restart once more. The restart's first steps are that batch's: the
+# earlier ones are recorded and intact and write nothing. Done for the
+# first DOUBLE such kills (with batches there is one per batch).
 DOUBLE = int(sys.argv[sys.argv.index("--double") + 1]) if "--double" in sys.argv else 3
-k, done, npairs, seen = 0, 0, 0, {}
+k, done = 0, 0
 while done < DOUBLE:
     k += 1
     out = fresh("double")
@@ -306,25 +318,7 @@ while done < DOUBLE:
     first = fresh("double-first")
     shutil.copytree(out, first)
     done += 1
-    j = 0
-    while True:
-        j += 1
-        out = fresh("double")
-        shutil.copytree(first, out)
-        r = run(SCOPE_EARLY, out, crash=j)
-        if r.returncode == 0:
-            break
-        name = r.stderr.rsplit("(", 1)[-1].split(")")[0]
-        seen[name] = seen.get(name, 0) + 1
-        npairs += 1
-        run_ok(SCOPE_EARLY, out, "restart after kills at %d and %d" % (k, j))
-        d = diff(snap_e, snapshot(out))
-        if d:
-            fail("after kills at step %d then %d (%s): %s" % (k, j, name, d[:4]))
-        if name == "ledger-committed":
-            break
-print("double kills: %d (first, second) pairs: %s" % (
-    npairs, ", ".join("%s %d" % kv for kv in sorted(seen.items()))), flush=True)
+    sweep("double kill, first at step %d" % k, SCOPE_EARLY, first, snap_e, until="ledger-committed")
 
 # 3c. repair under kills: an organisation's first package (which has a
 # supplement) lost its tag manifest, so the rerun rebuilds it from the ledger
@@ -337,28 +331,9 @@ else:
     damaged = fresh("damaged")
     shutil.copytree(REF_EF, damaged)
     os.unlink(os.path.join(damaged, "packages", victim, "tagmanifest-sha256.txt"))
-    seen = {}
-    j = 0
-    while True:
-        j += 1
-        out = fresh("repair")
-        shutil.copytree(damaged, out)
-        r = run(SCOPE_FULL, out, crash=j)
-        if r.returncode == 0:
-            if "1 rebuilt" not in r.stdout:
-                fail("repair: the damaged package was not rebuilt: %s" % r.stdout)
-            d = diff(snap_ef, snapshot(out))
-            if d:
-                fail("repair without kill: %s" % d[:4])
-            break
-        name = r.stderr.rsplit("(", 1)[-1].split(")")[0]
-        seen[name] = seen.get(name, 0) + 1
-        run_ok(SCOPE_FULL, out, "restart after a kill at repair step %d" % j)
-        d = diff(snap_ef, snapshot(out))
-        if d:
-            fail("repair killed at step %d (%s): %s" % (j, name, d[:4]))
-    print("repair of %s under kills: %d steps: %s" % (
-        victim, j - 1, ", ".join("%s %d" % kv for kv in sorted(seen.items()))), flush=True)
+    seen, r = sweep("repair of %s under kills" % victim, SCOPE_FULL, damaged, snap_ef)
+    if r is not None and "1 rebuilt" not in r.stdout:
+        fail("repair: the damaged package was not rebuilt: %s" % r.stdout)
     if "pkg-old-moved" not in seen:
         fail("repair never reached the replace step (pkg-old-moved)")
 

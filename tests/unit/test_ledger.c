@@ -88,7 +88,8 @@ static const struct org_in phase2[] = {
     {"lists.example.org", "list", {5, 0}},
 };
 
-static bool quiet_runs; /* the allocation-failure loop expects failures */
+static bool quiet_runs;   /* the allocation-failure loop expects failures */
+static size_t batch_size; /* 0: mh_ledger_publish; else batches of this many packages */
 
 struct run_stats {
     size_t created, present, rewritten, drifted, removed;
@@ -100,6 +101,7 @@ static mh_status run(const char *out, const char *ledger, const struct org_in *o
 {
     mh_status st = MH_OK;
     mh_ledger *lg = NULL;
+    mh_ledger_batch *batch = NULL;
     mh_error err;
     struct mh_pkg_index_row rows[8];
     char kinds[8][16];
@@ -107,6 +109,7 @@ static mh_status run(const char *out, const char *ledger, const struct org_in *o
     memset(rs, 0, sizeof *rs);
     MH_CHECK(mh_pkg_recover(out, &err));
     MH_CHECK(mh_ledger_open(ledger, &lg, &err));
+    if (batch_size) MH_CHECK(mh_ledger_batch_new(batch_size, &batch, &err));
     for (size_t o = 0; o < norgs; o++) {
         struct mh_pkg_message m[8];
         size_t n = 0;
@@ -122,12 +125,18 @@ static mh_status run(const char *out, const char *ledger, const struct org_in *o
             .access_last = MH_TIME_NONE,
         };
         struct mh_publish_result r;
-        MH_CHECK(mh_ledger_publish(lg, out, &in, m, n, &r, &err));
+        if (batch)
+            MH_CHECK(mh_ledger_publish_batch(lg, batch, out, &in, m, n, &r, &err));
+        else
+            MH_CHECK(mh_ledger_publish(lg, out, &in, m, n, &r, &err));
         rs->created += r.created;
         rs->present += r.present;
         rs->rewritten += r.rewritten;
         rs->drifted += r.drifted;
         rs->removed += r.removed;
+    }
+    MH_CHECK(mh_ledger_flush(lg, batch, &err));
+    for (size_t o = 0; o < norgs; o++) {
         struct mh_ledger_totals t;
         MH_CHECK(mh_ledger_org_totals(lg, orgs[o].key, &t, &err));
         fmtp(kinds[o], sizeof kinds[o], "%s", t.kind);
@@ -140,6 +149,7 @@ out:
         mh_error_format(&err, msg, sizeof msg);
         fprintf(stderr, "run: %s\n", msg);
     }
+    mh_ledger_batch_free(batch);
     mh_ledger_close(lg);
     return st;
 }
@@ -413,16 +423,16 @@ static void t_kill_and_resume(void)
     mh_buf_fini(&snap);
 }
 
-static void t_alloc_failures(void)
+/* Every allocation of a first run (SQLite's included) fails in turn; the
+ * run must stop cleanly (MH_ENOMEM, or MH_EDB where SQLite reports it so)
+ * and a later clean run must still reach the uninterrupted result. */
+static void alloc_failures(const char *name)
 {
-    /* Every allocation of a first run (SQLite's included) fails in turn; the
-     * run must stop cleanly (MH_ENOMEM, or MH_EDB where SQLite reports it
-     * so) and a later clean run must still reach the uninterrupted result. */
     char out[512], lg[512], cmd[1200];
     struct run_stats rs;
     struct mh_buf snap;
     mh_buf_init(&snap, 0);
-    paths("alloc", out, lg);
+    paths(name, out, lg);
     int k, failed = 0, bad = 0, streak = 0;
     for (k = 0; k < 20000 && streak < 5; k += (k < 100 ? 1 : 29)) {
         /* every point near the start, then a sample: the run makes ~2,500 */
@@ -454,7 +464,65 @@ static void t_alloc_failures(void)
     }
     CHECK_INT(bad, 0);
     CHECK(streak >= 5 && failed > 40);
-    fprintf(stderr, "ledger alloc failures: %d points, %d runs failed cleanly\n", k, failed);
+    fprintf(stderr, "%s: %d points, %d runs failed cleanly\n", name, k, failed);
+    mh_buf_fini(&snap);
+}
+
+static void t_alloc_failures(void)
+{
+    alloc_failures("ledger alloc failures");
+}
+
+/* Batches (mh_ledger_publish_batch + mh_ledger_flush) give the ledger and
+ * DIR of single publishes, whatever the batch size; a package that cannot
+ * be staged fails the publish cleanly (nothing recorded, nothing removed
+ * but its own temporary directory); allocation failures inside a batch
+ * (copies kept for the transaction) leave no stray state behind. */
+static void t_batches(void)
+{
+    char out[512], lg[512], p[700];
+    struct run_stats rs;
+    struct mh_buf snap;
+    mh_buf_init(&snap, 0);
+    for (size_t b = 1; b <= 3; b++) {
+        char name[32];
+        fmtp(name, sizeof name, "batch%zu", b);
+        batch_size = b;
+        paths(name, out, lg);
+        CHECK_INT(run(out, lg, phase1, 3, day1, &rs), MH_OK);
+        CHECK_INT(rs.created, 3);
+        state(out, lg, &snap);
+        CHECK(equal_bufs(&snap, &ref1, "batched phase 1"));
+        CHECK_INT(run(out, lg, phase2, 4, day2, &rs), MH_OK);
+        CHECK_INT(rs.created, 2);
+        CHECK_INT(rs.present, 3);
+        state(out, lg, &snap);
+        CHECK(equal_bufs(&snap, &ref2, "batched phase 2"));
+    }
+
+    /* DIR/packages is a file: staging fails; nothing is recorded */
+    batch_size = 2;
+    paths("batch-stage", out, lg);
+    CHECK_INT(mh_fs_mkdirs(out, NULL), MH_OK);
+    fmtp(p, sizeof p, "%s/packages", out);
+    CHECK_INT(mh_fs_write(p, "x", 1, false, NULL), MH_OK);
+    quiet_runs = true;
+    CHECK_INT(run(out, lg, phase1, 3, day1, &rs), MH_EIO);
+    quiet_runs = false;
+    CHECK(mh_fs_exists(p) && !mh_fs_is_dir(p));
+    mh_ledger *l = NULL;
+    struct mh_ledger_totals t;
+    CHECK_INT(mh_ledger_open(lg, &l, NULL), MH_OK);
+    CHECK_INT(mh_ledger_org_totals(l, "fabrikam.com", &t, NULL), MH_OK);
+    CHECK_INT(t.packages, 0);
+    mh_ledger_close(l);
+    unlink(p);
+    CHECK_INT(run(out, lg, phase1, 3, day1, &rs), MH_OK);
+    state(out, lg, &snap);
+    CHECK(equal_bufs(&snap, &ref1, "batched run after a staging failure"));
+
+    alloc_failures("batched alloc failures");
+    batch_size = 0;
     mh_buf_fini(&snap);
 }
 
@@ -493,6 +561,7 @@ int main(void)
         {"drift_and_leftovers", t_drift_and_leftovers},
         {"kill_and_resume", t_kill_and_resume},
         {"alloc_failures", t_alloc_failures},
+        {"batches", t_batches},
         {"open_errors", t_open_errors},
     };
     int rc = MH_TEST_RUN(T_);
