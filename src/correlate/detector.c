@@ -627,12 +627,10 @@ struct mh_slice mh_permset_find(const struct mh_permset *s, struct mh_slice text
         }
         size_t j = i;
         while (j < text.len && perm_char(text.ptr[j])) j++;
+        /* a role or scope id is a word too (hex digits and '-', no braces):
+           the case-insensitive map matches it in any case as it stands */
         struct mh_slice w = mh_slice_make(text.ptr + i, j - i);
-        struct mh_guid g;
-        char canon[37];
-        if (w.len == 36 && mh_guid_parse(w.ptr, w.len, &g) == MH_OK)
-            w = mh_slice_make(canon, mh_guid_format(&g, canon));
-        if (mh_map_get(&s->keys, w.ptr, w.len)) return mh_slice_make(text.ptr + i, j - i);
+        if (mh_map_get(&s->keys, w.ptr, w.len)) return w;
         i = j;
     }
     return MH_SLICE_NULL;
