@@ -186,7 +186,7 @@
 #define MH_INCIDENT_MAX_ALERTS 2000000u     /* alerts grouped into incidents */
 #define MH_INCIDENT_MAX_LINKS 1000000u      /* principal links used for grouping */
 #define MH_INCIDENT_MAX_ENTITIES 256u       /* per entity list of one incident (then "+N more") */
-#define MH_CONFIG_MAX_LINE 4096u            /* one line of config/detectors.conf */
+#define MH_CONFIG_MAX_LINE 4096u            /* one line of config/detectors.conf or a rules/data list */
 
 /* ---- scope (src/scope/): incidents -> exfiltrated messages (docs/scope.md §7) ----
  * At a cap the record / item / row / evidence concerned is dropped and

@@ -422,6 +422,31 @@ static char *trim_inplace(char *s)
     return s;
 }
 
+/* The next line of f into line (MH_CONFIG_MAX_LINE bytes), counted in
+ * *lineno. False at the end, and on a line that does not fit (*st =
+ * MH_EINVAL, path:line in err) or a read error (*st = MH_EIO, cannot_read):
+ * neither may pass for the end of the file. */
+static bool next_line(FILE *f, char *line, const char *path, const char *cannot_read,
+                      uint64_t *lineno, mh_status *st, mh_error *err)
+{
+    if (!fgets(line, (int)MH_CONFIG_MAX_LINE, f)) {
+        if (ferror(f)) {
+            *st = mh_error_set(err, MH_EIO, cannot_read, "%s", path);
+            if (err) err->sys_errno = errno;
+        }
+        return false;
+    }
+    ++*lineno;
+    size_t n = strlen(line);
+    if (n == MH_CONFIG_MAX_LINE - 1 && line[n - 1] != '\n') {
+        *st = mh_error_set(err, MH_EINVAL, "line too long", "%u bytes max",
+                           (unsigned)MH_CONFIG_MAX_LINE);
+        mh_error_at(err, path, *lineno, 0, 0, 0);
+        return false;
+    }
+    return true;
+}
+
 mh_status mh_detector_config_load(struct mh_detector_config *c, const char *path, mh_error *err)
 {
     mh_status st = MH_OK;
@@ -438,15 +463,7 @@ mh_status mh_detector_config_load(struct mh_detector_config *c, const char *path
         goto out;
     }
     uint64_t lineno = 0;
-    while (fgets(line, (int)MH_CONFIG_MAX_LINE, f)) {
-        lineno++;
-        size_t n = strlen(line);
-        if (n == MH_CONFIG_MAX_LINE - 1 && line[n - 1] != '\n') {
-            st = mh_error_set(err, MH_EINVAL, "line too long", "%u bytes max",
-                              (unsigned)MH_CONFIG_MAX_LINE);
-            mh_error_at(err, path, lineno, 0, 0, 0);
-            goto out;
-        }
+    while (next_line(f, line, path, "cannot read detector config", &lineno, &st, err)) {
         /* A '#' starts a comment when it begins the line or follows a blank. */
         for (char *p = line; *p; p++) {
             if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
@@ -470,10 +487,6 @@ mh_status mh_detector_config_load(struct mh_detector_config *c, const char *path
             goto out;
         }
     }
-    if (ferror(f)) {
-        st = mh_error_set(err, MH_EIO, "cannot read detector config", "%s", path);
-        if (err) err->sys_errno = errno;
-    }
 out:
     mh_free(line);
     fclose(f);
@@ -492,14 +505,15 @@ mh_status mh_data_path(const struct mh_detector_config *c, const char *rel,
 
 /* Read a data list (a rules/data/ .tsv file): '#' comments and blank lines skipped;
  * each line's first two columns (tab or space separated; the second may be
- * empty) go to fn. A line fn rejects is reported at path:line. */
+ * empty) go to fn. A line fn rejects or a line too long is reported at
+ * path:line, a read error as MH_EIO: the list is never cut short silently. */
 typedef mh_status (*list_line_fn)(void *ctx, struct mh_slice c1, struct mh_slice c2, mh_error *err);
 
 static mh_status read_list(const char *path, const char *what, list_line_fn fn, void *ctx,
                            mh_error *err)
 {
     mh_status st = MH_OK;
-    char line[1024];
+    char line[MH_CONFIG_MAX_LINE];
     FILE *f = fopen(path, "r");
     if (!f) {
         st = mh_error_set(err, MH_EIO, "cannot open data list", "%s: %s", what, path);
@@ -507,8 +521,7 @@ static mh_status read_list(const char *path, const char *what, list_line_fn fn, 
         return st;
     }
     uint64_t lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
+    while (next_line(f, line, path, "cannot read data list", &lineno, &st, err)) {
         char *p = trim_inplace(line);
         if (!*p || *p == '#') continue;
         size_t n1 = strcspn(p, "\t ");
@@ -614,12 +627,10 @@ struct mh_slice mh_permset_find(const struct mh_permset *s, struct mh_slice text
         }
         size_t j = i;
         while (j < text.len && perm_char(text.ptr[j])) j++;
+        /* a role or scope id is a word too (hex digits and '-', no braces):
+           the case-insensitive map matches it in any case as it stands */
         struct mh_slice w = mh_slice_make(text.ptr + i, j - i);
-        struct mh_guid g;
-        char canon[37];
-        if (w.len == 36 && mh_guid_parse(w.ptr, w.len, &g) == MH_OK)
-            w = mh_slice_make(canon, mh_guid_format(&g, canon));
-        if (mh_map_get(&s->keys, w.ptr, w.len)) return mh_slice_make(text.ptr + i, j - i);
+        if (mh_map_get(&s->keys, w.ptr, w.len)) return w;
         i = j;
     }
     return MH_SLICE_NULL;

@@ -323,7 +323,7 @@ bool mh_appset_has(const struct mh_appset *s, struct mh_slice id);
 /* Dangerous permissions (rules/data/dangerous-permissions.tsv): names
  * (case-insensitive) and app role / scope ids of detections.md §2.2. */
 struct mh_permset {
-    struct mh_map keys; /* name or lower-case GUID -> 1 */
+    struct mh_map keys; /* name or canonical GUID (case-insensitive map) -> 1 */
 };
 /* Load `name<TAB>id<TAB>...` lines (id may be '-'); MH_EIO, MH_EPARSE (err
  * has the line), MH_ENOMEM. s is initialised either way; fini it. */

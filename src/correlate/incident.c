@@ -50,6 +50,8 @@ struct ialert {
     uint32_t fname;            /* interned file name (Sigma alerts), 0 = none */
     uint32_t ent[MH_ALERT_ENTITIES];
     uint8_t level;
+    uint8_t stage; /* STAGE_* of the alert, 0 = none (stage_of) */
+    uint16_t item; /* catalogue number of det ("D9" -> 9), 0 = none */
     mh_time time;
     struct mh_source_ref ref;
 };
@@ -71,12 +73,42 @@ struct occ {
 struct inc_int {
     struct mh_incident pub;
     size_t step0, ent0[MH_INC__LISTS];
-    uint8_t stages;  /* STAGE_* bits of its medium+ alerts */
+    bool chain;      /* its medium+ alerts span incident.min_stages stages */
     bool escalated;  /* confirmed access + collection: critical */
 };
 
 /* Stages of the chain (see incident.h "Level"). */
 enum { STAGE_ACCESS = 1, STAGE_CHANGE = 2, STAGE_COLLECT = 4 };
+
+/* "D9" -> 9; anything else -> 0. */
+static int catalogue_number(const char *d)
+{
+    if (d[0] != 'D') return 0;
+    int v = 0;
+    for (const char *p = d + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || v > 100) return 0;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+/*
+ * Stage of an alert of catalogue item v and rule id r in the chain: ACCESS
+ * (getting in: D1-D4 spray and weak auth, D14 forged token, D15 session
+ * anomaly, sign-ins from an attacker's address), CHANGE (arming the tenant:
+ * D5-D8 credentials, permissions, roles, apps; D16/D17 inbox rules and audit
+ * tampering), COLLECT (reading mail: D9-D13, mail read or sent from an
+ * attacker's session or address). 0: no stage.
+ */
+static uint8_t stage_of(int v, const char *r)
+{
+    if ((v >= 1 && v <= 4) || v == 14 || v == 15) return STAGE_ACCESS;
+    if ((v >= 5 && v <= 8) || v == 16 || v == 17) return STAGE_CHANGE;
+    if (v >= 9 && v <= 13) return STAGE_COLLECT;
+    if (v == 0 && strncmp(r, "mh.ctx.", 7) == 0)
+        return strstr(r, "signin") ? STAGE_ACCESS : STAGE_COLLECT;
+    return 0;
+}
 
 struct mh_incidents {
     struct mh_incident_config cfg;
@@ -181,6 +213,8 @@ mh_status mh_incidents_add(mh_incidents *b, const struct mh_finding *a)
     }
     if (st) return st;
     x.level = (uint8_t)a->level;
+    x.item = (uint16_t)catalogue_number(det ? det : "");
+    x.stage = stage_of(x.item, a->rule_id ? a->rule_id : "");
     x.time = a->time;
     x.ref = a->ref;
     b->alerts[b->nalerts++] = x;
@@ -376,9 +410,6 @@ static int cmp_slice_q(const void *a, const void *b)
     return mh_slice_cmp(*(const struct mh_slice *)a, *(const struct mh_slice *)b);
 }
 
-static int catalogue_number(const char *d);
-static uint8_t stage_of(const mh_incidents *b, const struct ialert *a);
-
 /*
  * Addresses and sessions that describe a user rather than the attacker, left
  * out of the "ips" and "sessions" lists (they still join, score and make
@@ -392,14 +423,13 @@ static uint8_t stage_of(const mh_incidents *b, const struct ialert *a);
  *    token checks (D14) and the collection follow-ups (D9-D13, mh.ctx.*),
  *    listed at any level.
  */
-static bool user_side(const mh_incidents *b, const struct ialert *a, enum mh_level inc_level)
+static bool user_side(const struct ialert *a, enum mh_level inc_level)
 {
-    int v = catalogue_number(cstr(b, a->det));
+    int v = a->item;
     if (a->level < MH_LEVEL_MEDIUM && ((v >= 1 && v <= 4) || v == 15)) return true;
-    if (inc_level < MH_LEVEL_HIGH || a->level >= MH_LEVEL_HIGH || v == 14) return false;
-    if (v == 0 && strncmp(cstr(b, a->rule), "mh.ctx.", 7) == 0) return false;
-    uint8_t st = stage_of(b, a);
-    return st == STAGE_ACCESS || st == STAGE_CHANGE;
+    /* v == 0: mh.ctx.* (or no stage at all) */
+    if (inc_level < MH_LEVEL_HIGH || a->level >= MH_LEVEL_HIGH || v == 0 || v == 14) return false;
+    return a->stage == STAGE_ACCESS || a->stage == STAGE_CHANGE;
 }
 
 /* Entity list of one incident: distinct sorted values, capped. */
@@ -414,7 +444,7 @@ static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, cons
     size_t start = b->nents;
     for (size_t i = 0; i < n; i++) {
         const struct ialert *a = &b->alerts[mm[i].alert];
-        if ((list == MH_INC_IPS || list == MH_INC_SESSIONS) && user_side(b, a, inc->pub.level))
+        if ((list == MH_INC_IPS || list == MH_INC_SESSIONS) && user_side(a, inc->pub.level))
             continue;
         for (int k = 0; k < 2; k++) {
             if (ents[list][k] < 0) continue;
@@ -439,37 +469,6 @@ static mh_status build_list(mh_incidents *b, struct inc_int *inc, int list, cons
     return MH_OK;
 }
 
-/* "D9" -> 9; anything else -> 0. */
-static int catalogue_number(const char *d)
-{
-    if (d[0] != 'D') return 0;
-    int v = 0;
-    for (const char *p = d + 1; *p; p++) {
-        if (*p < '0' || *p > '9' || v > 100) return 0;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
-/*
- * Stage of an alert in the chain: ACCESS (getting in: D1-D4 spray and weak
- * auth, D14 forged token, D15 session anomaly, sign-ins from an attacker's
- * address), CHANGE (arming the tenant: D5-D8 credentials, permissions, roles,
- * apps; D16/D17 inbox rules and audit tampering), COLLECT (reading mail: D9-D13,
- * mail read or sent from an attacker's session or address). 0: no stage.
- */
-static uint8_t stage_of(const mh_incidents *b, const struct ialert *a)
-{
-    int v = catalogue_number(cstr(b, a->det));
-    if ((v >= 1 && v <= 4) || v == 14 || v == 15) return STAGE_ACCESS;
-    if ((v >= 5 && v <= 8) || v == 16 || v == 17) return STAGE_CHANGE;
-    if (v >= 9 && v <= 13) return STAGE_COLLECT;
-    const char *r = cstr(b, a->rule);
-    if (v == 0 && strncmp(r, "mh.ctx.", 7) == 0)
-        return strstr(r, "signin") ? STAGE_ACCESS : STAGE_COLLECT;
-    return 0;
-}
-
 static int popcount8(uint8_t x)
 {
     int n = 0;
@@ -492,22 +491,22 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
     uint8_t seen[MH_DET_NWEIGHTS] = {0}; /* 1: only low alerts, 2: a medium+ alert */
     enum mh_level max = MH_LEVEL_INFORMATIONAL;
     bool access_high = false, collected = false;
+    uint8_t stages = 0; /* STAGE_* bits of the medium+ alerts */
     uint64_t h = 0x696e636964656e74ull;
     inc.pub.first_seen = inc.pub.last_seen = MH_TIME_NONE;
     for (size_t i = 0; i < n; i++) {
         const struct ialert *a = &b->alerts[mm[i].alert];
         if (a->level > max) max = (enum mh_level)a->level;
-        uint8_t stage = stage_of(b, a);
-        if (a->level >= MH_LEVEL_MEDIUM) inc.stages |= stage;
-        if (stage == STAGE_ACCESS && a->level >= MH_LEVEL_HIGH) access_high = true;
-        if (stage == STAGE_COLLECT && a->level >= MH_LEVEL_MEDIUM) collected = true;
+        if (a->level >= MH_LEVEL_MEDIUM) stages |= a->stage;
+        if (a->stage == STAGE_ACCESS && a->level >= MH_LEVEL_HIGH) access_high = true;
+        if (a->stage == STAGE_COLLECT && a->level >= MH_LEVEL_MEDIUM) collected = true;
         if (a->time != MH_TIME_NONE) {
             if (inc.pub.first_seen == MH_TIME_NONE || a->time < inc.pub.first_seen)
                 inc.pub.first_seen = a->time;
             if (inc.pub.last_seen == MH_TIME_NONE || a->time > inc.pub.last_seen)
                 inc.pub.last_seen = a->time;
         }
-        int v = catalogue_number(cstr(b, a->det));
+        int v = a->item;
         if (v > 0 && v < MH_DET_NWEIGHTS) {
             uint8_t w = a->level >= MH_LEVEL_MEDIUM ? 2 : 1;
             if (w > seen[v]) seen[v] = w;
@@ -527,8 +526,8 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
     /* the score raises the level only for a chain across stages: admin routine
        (grants, role members, credentials) or a backup app's reading alone never
        reaches high by adding up */
-    enum mh_level lvl = popcount8(inc.stages) >= (int)b->cfg.min_stages ? score_level(b, score, max)
-                                                                         : max;
+    inc.chain = popcount8(stages) >= (int)b->cfg.min_stages;
+    enum mh_level lvl = inc.chain ? score_level(b, score, max) : max;
     /* an attacker confirmed at the door (a high access alert: spray success,
        forged token) who then read mail is the worst case: critical, and the
        score is at least the critical threshold so the order agrees */
@@ -841,7 +840,7 @@ mh_status mh_incident_summary(const mh_incidents *b, size_t i, struct mh_buf *ou
     MH_TRY(mh_buf_puts(out, "."));
     if (b->incs[i].escalated)
         MH_TRY(mh_buf_puts(out, " Mail was read after an access alert at level high: critical."));
-    else if (inc->score >= b->cfg.alert_score && popcount8(b->incs[i].stages) >= (int)b->cfg.min_stages)
+    else if (inc->score >= b->cfg.alert_score && b->incs[i].chain)
         MH_TRY(mh_buf_printf(out, " The chain scores %d, at or above the alert score %d.",
                              inc->score, b->cfg.alert_score));
     return MH_OK;

@@ -241,18 +241,13 @@ static mh_status record_hit(struct mh_det_ctx *cx, struct session_det *s, uint32
                             const struct login *later, const struct login *earlier)
 {
     uint64_t key[2] = {(uint64_t)user << 32 | later->ref.file, later->ref.record};
-    struct mh_map_entry *e;
+    struct pairhit *h;
     bool created;
-    mh_status st = mh_map_put(&s->hit_idx, (const char *)key, sizeof key, &e, &created);
-    if (st == MH_ELIMIT) {
-        cx->stats.dropped++;
-        return MH_OK;
-    }
+    mh_status st;
+    MH_DET_SLOT(cx, &s->hit_idx, key, sizeof key, s->hits, s->cap_hits, s->nhits, MH_D15_MAX_USERS,
+                h, &created, st);
     if (st || !created) return st;
-    MH_DET_GROW(s->hits, s->cap_hits, s->nhits, MH_D15_MAX_USERS, st);
-    if (st) return st == MH_ELIMIT ? MH_ENOMEM : st;
-    e->value = s->nhits;
-    s->hits[s->nhits++] = (struct pairhit){
+    *h = (struct pairhit){
         user,      later->ip, earlier->ip, later->session, later->t, earlier->t, later->ref,
         !same_family(mh_det_str(cx, later->ip), mh_det_str(cx, earlier->ip))};
     return MH_OK;
@@ -352,7 +347,8 @@ static bool user_stream(enum mh_source_kind k)
 static mh_status sd_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
 {
     struct session_det *s = self;
-    if (user_stream(ev->kind)) MH_TRY(feed_egress(s, cx, ev));
+    /* incident.egress_users = 0: no egress is ever shared, nothing to tally */
+    if (cx->cfg.incident_egress_users && user_stream(ev->kind)) MH_TRY(feed_egress(s, cx, ev));
     if (!cx->cfg.d15_enabled || !mh_det_stream_bit(ev->kind)) return MH_OK;
     struct mh_slice sess;
     MH_TRY(mh_det_entity(ev, MH_ENT_SESSION_ID, &sess));
@@ -399,12 +395,11 @@ static void list_field(struct mh_det_ctx *cx, struct mh_det_pending *p, const ch
 /* Shared egress IPs -> MH_KEY_SHARED marker links (see 3. above). */
 static mh_status finish_egress(struct session_det *s, struct mh_det_ctx *cx)
 {
+    if (!cx->cfg.incident_egress_users) return MH_OK; /* 0 = never (nothing was tallied) */
     uint32_t marker = 0;
     for (size_t i = 0; i < s->negress; i++) {
         const struct egress *g = &s->egress[i];
-        if (!cx->cfg.incident_egress_users || g->ok_users < cx->cfg.incident_egress_users ||
-            g->ok_users < g->failed_users)
-            continue;
+        if (g->ok_users < cx->cfg.incident_egress_users || g->ok_users < g->failed_users) continue;
         if (!marker) marker = mh_det_intern(cx, MH_SLICE_LIT("shared egress"));
         if (!marker) return MH_OK; /* string cap: counted by the intern */
         MH_TRY(mh_det_identity(cx, MH_KEY_IP, g->ip, MH_KEY_SHARED, marker, cx->run_first,

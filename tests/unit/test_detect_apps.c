@@ -583,6 +583,19 @@ static void t_d5_permset(void)
     CHECK_INT(mh_permset_load(&ps, path, &err), MH_EPARSE);
     CHECK_INT(err.line, 3);
     mh_permset_fini(&ps);
+    /* a line longer than the reader's buffer is an error, not two lines: the
+       tail of this comment would otherwise load as the permission "xxx..." */
+    FILE *lf = fopen(path, "w");
+    CHECK(lf != NULL);
+    if (!lf) return;
+    fputs("Mail.Read\t-\n# ", lf);
+    for (int i = 0; i < (int)MH_CONFIG_MAX_LINE; i++) fputc('x', lf);
+    fputs("\nMail.Send\t-\n", lf);
+    fclose(lf);
+    mh_error_clear(&err);
+    CHECK_INT(mh_permset_load(&ps, path, &err), MH_EINVAL);
+    CHECK_INT(err.line, 2);
+    mh_permset_fini(&ps);
     mh_error_clear(&err);
     CHECK_INT(mh_permset_load(&ps, "/nonexistent/perms.tsv", &err), MH_EIO);
     mh_permset_fini(&ps);
