@@ -29,7 +29,8 @@
  *
  * 3. Shared egress (for incident grouping, not a detection). Per IP, the
  *    distinct users whose user sign-ins (interactive, non-interactive, UAL
- *    logon) from it succeeded (error code 0) and failed. An IP from which at
+ *    logon) from it succeeded (error code 0) and failed (a code of
+ *    d2.failure_codes, as D1; MFA prompts and other codes are not counted). An IP from which at
  *    least incident.egress_users (5) users succeeded, and at least as many
  *    succeeded as failed (Sentinel's NAT rule, as D1), is an office / NAT
  *    egress (in the simulated tenants every other address has one or two
@@ -308,7 +309,10 @@ static mh_status feed_egress(struct session_det *s, struct mh_det_ctx *cx, struc
     bool has;
     int64_t code;
     MH_TRY(mh_det_error_code(cx, ev, &has, &code));
-    if (!has) return MH_OK;
+    /* as D1: a failure is a spray-type failure (d2.failure_codes), not an MFA
+       prompt or a blocked client; other codes say nothing about the address */
+    if (!has || (code != 0 && !mh_det_code_in(cx->cfg.failure_codes, cx->cfg.n_failure_codes, code)))
+        return MH_OK;
     struct mh_slice user, ip;
     MH_TRY(mh_det_entity(ev, MH_ENT_USER, &user));
     MH_TRY(mh_det_entity(ev, MH_ENT_IP, &ip));

@@ -1059,6 +1059,22 @@ static void t_shared_egress(void)
     CHECK(mh_detectors_links(r.det.d, on_link, &l) == MH_OK);
     CHECK_INT(l.n, 0);
     run_free(&r);
+
+    /* an office where 5 users succeed and 6 others are prompted for MFA
+       (50074): a prompt is not a failure (as D1), so it is shared egress */
+    run_begin(&r, NULL, NULL);
+    for (int i = 0; i < 11; i++) {
+        snprintf(user, sizeof user, "staff%02d@contoso.com", i);
+        snprintf(id, sizeof id, "e9200000-0000-4000-8000-%012d", i);
+        struct signin s = {.id = id, .user = user, .ip = "198.51.100.1", .code = i < 5 ? 0 : 50074};
+        feed(&r, signin_json(&j, at(0, 8, i, 0), &s));
+    }
+    run_end(&r);
+    memset(&l, 0, sizeof l);
+    CHECK(mh_detectors_links(r.det.d, on_link, &l) == MH_OK);
+    CHECK(strstr(l.text, "1:198.51.100.1>7:shared egress(shared egress)") != NULL);
+    CHECK_INT(l.n, 1);
+    run_free(&r);
 }
 
 /* A backup app that read many mailboxes within the baseline reading one more
