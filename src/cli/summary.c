@@ -123,24 +123,22 @@ static mh_status list(struct ctx *c, const struct mh_jdoc *d, uint32_t a, size_t
 
 /* ---- incidents ---- */
 
-static bool scoped(struct ctx *c, const char *id)
-{
-    const struct mh_jdoc *d = c->s->scope;
-    uint32_t incs = d->n ? get_arr(d, 0, "incidents") : MH_JNONE;
-    if (incs == MH_JNONE) return false;
-    for (uint32_t i = mh_json_first(d, incs); i != MH_JNONE; i = mh_json_next(d, incs, i))
-        if (!strcmp(str_of(c, d, i, "id"), id)) return true;
-    return false;
-}
-
+/* Incident id's node in scope.json, MH_JNONE when scope did not keep it.
+ * Compared in place: called for every incident in several sections. */
 static uint32_t scope_incident(struct ctx *c, const char *id)
 {
     const struct mh_jdoc *d = c->s->scope;
     uint32_t incs = d->n ? get_arr(d, 0, "incidents") : MH_JNONE;
     if (incs == MH_JNONE) return MH_JNONE;
+    size_t n = strlen(id);
     for (uint32_t i = mh_json_first(d, incs); i != MH_JNONE; i = mh_json_next(d, incs, i))
-        if (!strcmp(str_of(c, d, i, "id"), id)) return i;
+        if (mh_json_str_eq(d, get(d, i, "id"), id, n)) return i;
     return MH_JNONE;
+}
+
+static bool scoped(struct ctx *c, const char *id)
+{
+    return scope_incident(c, id) != MH_JNONE;
 }
 
 static mh_status incident_row(struct ctx *c, uint32_t in)
