@@ -53,6 +53,14 @@ void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
  * unless quiet, prints "mailhound: warning: FILE:LINE: record N, byte B: reason". */
 void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal);
 
+/* Reporter for a message of the mail store that the secret scan met
+ * (mh_secrets_mail_opts.on_malformed; ctx: a struct mh_cli_bad): a malformed
+ * message (MH_EPARSE, still scanned as far as readable) is counted in records
+ * and, unless quiet, printed "mailhound: warning: FILE: ..."; a copy that
+ * could not be read is counted in files and always printed "mailhound:
+ * error: reading a message: FILE: ...". */
+void mh_cli_on_message(void *ctx, const mh_error *err);
+
 /* An event stream over the logs paths[0..n) that reports through bad
  * (mh_cli_on_bad, mh_cli_on_warn). *out is set as soon as the stream exists,
  * also when queuing a path then fails, so the caller frees it (and may read

@@ -41,6 +41,20 @@ void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal)
     fprintf(stderr, "mailhound: warning: %s\n", line);
 }
 
+void mh_cli_on_message(void *ctx, const mh_error *err)
+{
+    struct mh_cli_bad *b = ctx;
+    bool fatal = err->code != MH_EPARSE;
+    if (b) {
+        if (fatal) b->files++;
+        else b->records++;
+    }
+    if (b && b->quiet && !fatal) return;
+    char line[1024];
+    mh_error_format(err, line, sizeof line);
+    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error: reading a message" : "warning", line);
+}
+
 mh_status mh_cli_open_logs(struct mh_cli_bad *bad, const char *const *paths, size_t n,
                            mh_evstream **out)
 {

@@ -424,15 +424,11 @@ static mh_status on_secret(void *ctx, const struct mh_secrets_place *p)
     return MH_OK;
 }
 
+/* An unreadable copy counts in bad.files (exit 1), as an unreadable log. */
 static void on_secret_malformed(void *ctx, const mh_error *err)
 {
     struct inv *v = ctx;
-    bool fatal = err->code != MH_EPARSE;
-    if (fatal) v->bad.files++;
-    if (v->quiet && !fatal) return;
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error: reading a message" : "warning", line);
+    mh_cli_on_message(&v->bad, err);
 }
 
 static const char *data_dir(void)
