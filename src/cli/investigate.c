@@ -577,6 +577,14 @@ static bool parse_args(struct inv *v, int argc, char **argv, bool *help)
         mh_cli_fail("investigate: --incident and --min-level exclude each other");
         return false;
     }
+    /* hunt and scope each read LOGS: standard input would reach hunt only,
+       and scope would silently see no record */
+    for (size_t i = 0; i < v->nlogs && !v->incidents_in; i++)
+        if (!strcmp(v->logs[i], "-")) {
+            mh_cli_fail("investigate: LOGS are read twice (hunt, then scope): standard input "
+                        "cannot be one (save it to a file, or give --incidents FILE)");
+            return false;
+        }
     if (v->incidents_in && v->nhunt) {
         mh_cli_fail("investigate: hunt options (-r, --no-builtin, --state, --detectors-config, -j) "
                     "do nothing with --incidents FILE");
