@@ -5,6 +5,7 @@
 # 1. LOGS from standard input: refused when hunt and scope would both read
 #    it (the second read would be empty: nothing scoped, exit 0); accepted
 #    with --incidents (scope alone reads it) and then equal to the file run.
+# 2. -q: warnings silenced, what they were about still counted in summary.md.
 set -uo pipefail
 : "${MH:?MH must be the mailhound binary}"
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -36,6 +37,25 @@ sed "s#\"$work/ual.jsonl\"#\"-\"#g" "$work/file/scope.json" >"$work/file.json"
 cmp -s "$work/file.json" "$work/pipe/scope.json" ||
   bad "stdin with --incidents: scope.json differs from the file run"
 grep -q '"messages":14,' "$work/pipe/scope.json" || bad "stdin with --incidents: not 14 messages"
+
+# 2. -q silences the warnings, summary.md still counts what they were about:
+#    a file in the log folder that is not a log, and an in-context Bind whose
+#    Folders is broken JSON text (record 1 of the crafted UAL, its own Id)
+cp -R "$D/logs" "$work/logs"
+printf '# exports of 2024-01\n' >"$work/logs/README.md"
+first=$(head -n 1 "$work/logs/ual.jsonl")
+prefix=${first%%\"Folders\":*}
+printf '%s"Folders":"[{\\"Path\\":"}\n' "${prefix/00000001-aaaa/000000f1-aaaa}" >>"$work/logs/ual.jsonl"
+"$MH" investigate -q "$work/logs" --mail "$D/mail" --incidents "$D/incidents.json" \
+  --min-level low --out "$work/quiet" >/dev/null 2>"$work/e"
+rc=$?
+[ $rc = 0 ] || bad "-q with stray file and bad Folders: exit $rc, want 0"
+grep -q "warning" "$work/e" && bad "-q: a warning was printed: $(head -2 "$work/e")"
+grep -qx -- "- 1 files in a log folder are not logs (skipped)" "$work/quiet/summary.md" ||
+  bad "summary.md does not count the file that is not a log"
+grep -q -- "^- 1 in-context mailbox records whose Folders text does not parse" \
+  "$work/quiet/summary.md" || bad "summary.md does not count the unparseable Folders"
+grep -q '"bad_folders":1' "$work/quiet/scope.json" || bad "scope.json: bad_folders is not 1"
 
 if [ $fail -gt 0 ]; then
   echo "investigate cli: $fail failures"
