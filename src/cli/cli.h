@@ -47,6 +47,8 @@ struct mh_cli_bad {
     uint64_t not_logs; /* files in a folder that are not logs (skipped) */
     uint64_t warnings; /* events kept with a problem (mh_cli_on_warn) */
     bool quiet;        /* count the warnings only */
+    bool reported;     /* count only, failed files too: an earlier read of the
+                          same input printed them (investigate: hunt, then scope) */
 };
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
 /* Reporter for mh_evstream_opts.on_warn (ctx: a struct mh_cli_bad): counts and,

@@ -12,7 +12,7 @@
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal)
 {
     struct mh_cli_bad *b = ctx;
-    bool quiet = b && b->quiet;
+    bool quiet = b && (b->quiet || b->reported);
     if (mh_reader_not_a_log(err)) {
         if (b) b->not_logs++;
         if (!quiet) fprintf(stderr, "mailhound: warning: not a log file, skipped: %s\n", err->origin);
@@ -22,7 +22,7 @@ void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal)
         if (fatal) b->files++;
         else b->records++;
     }
-    if (quiet && !fatal) return; /* a failed file is always shown */
+    if (quiet && (!fatal || b->reported)) return; /* a failed file is shown once */
     char line[1024];
     mh_error_format(err, line, sizeof line);
     fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error" : "warning: skipped", line);

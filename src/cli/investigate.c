@@ -311,6 +311,7 @@ static bool run_scope(struct inv *v, const struct mh_buf *incidents, const mh_ma
     so.first_party = have_fp ? &fp : NULL;
     so.on_warn = mh_cli_on_warn; /* a record whose Folders does not parse */
     so.warn_ctx = &v->bad;
+    v->bad.reported = !v->incidents_in; /* hunt read the same logs and said what was bad */
     mh_scope *sc = NULL;
     mh_evstream *es = NULL;
     bool ok = false;

@@ -6,6 +6,7 @@
 #    it (the second read would be empty: nothing scoped, exit 0); accepted
 #    with --incidents (scope alone reads it) and then equal to the file run.
 # 2. -q: warnings silenced, what they were about still counted in summary.md.
+# 3. without -q, a problem of LOGS is reported once, not by hunt and scope.
 set -uo pipefail
 : "${MH:?MH must be the mailhound binary}"
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -56,6 +57,13 @@ grep -qx -- "- 1 files in a log folder are not logs (skipped)" "$work/quiet/summ
 grep -q -- "^- 1 in-context mailbox records whose Folders text does not parse" \
   "$work/quiet/summary.md" || bad "summary.md does not count the unparseable Folders"
 grep -q '"bad_folders":1' "$work/quiet/scope.json" || bad "scope.json: bad_folders is not 1"
+
+# 3. hunt and scope both read LOGS: each problem is still reported once
+"$MH" investigate "$work/logs" --mail "$D/mail" --out "$work/loud" >/dev/null 2>"$work/e"
+n=$(grep -c "not a log file, skipped: $work/logs/README.md" "$work/e")
+[ "$n" = 1 ] || bad "hunted run: the file that is not a log reported $n times, want 1"
+grep -qx -- "- 1 files in a log folder are not logs (skipped)" "$work/loud/summary.md" ||
+  bad "hunted run: summary.md does not count the file that is not a log"
 
 if [ $fail -gt 0 ]; then
   echo "investigate cli: $fail failures"
