@@ -111,9 +111,10 @@ int mh_cli_parse_paths(const char *cmd, int argc, char **argv, void (*usage)(FIL
                        mh_cli_opt_fn opt, void *ctx, struct mh_cli_args *a);
 void mh_cli_args_fini(struct mh_cli_args *a);
 
-/* The value of option `name` at argv[*i], given as "name=V" or "name V" (then
- * *i moves past V). *is tells whether argv[*i] is that option at all; NULL
- * when it is not, or when it is but lacks a value. */
+/* The value of option `name` at argv[*i]: the next word (*i moves past it;
+ * main has already split "name=V", mh_cli_split_args). *is tells whether
+ * argv[*i] is that option at all; NULL when it is not, or when it is but
+ * lacks a value. */
 const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is);
 
 /* ---- shared by the commands of the pipeline (investigate reuses them) ---- */

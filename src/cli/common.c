@@ -139,11 +139,8 @@ FILE *mh_cli_open_out(const char *path)
 
 const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    *is = strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+    *is = strcmp(argv[*i], name) == 0;
     if (!*is) return NULL;
-    if (a[n] == '=') return a + n + 1;
     return *i + 1 < argc ? argv[++*i] : NULL;
 }
 
