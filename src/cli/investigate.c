@@ -648,6 +648,10 @@ int mh_cli_investigate(int argc, char **argv)
         mh_cli_error("investigate: --out", &err);
         goto out;
     }
+    /* the analyst's incidents before anything is removed: FILE may be
+       DIR/incidents.json itself, edited in place */
+    if (v->incidents_in && !read_file(v->incidents_in, &incj, MH_SCOPE_MAX_INCIDENTS_BYTES))
+        goto out;
     /* outputs of an earlier run must not pass for this run's */
     remove(p_inc);
     remove(p_sum);
@@ -655,7 +659,6 @@ int mh_cli_investigate(int argc, char **argv)
     /* 1. hunt (or the analyst's incidents) */
     int hunt_rc = 0;
     if (v->incidents_in) {
-        if (!read_file(v->incidents_in, &incj, MH_SCOPE_MAX_INCIDENTS_BYTES)) goto out;
         remove(p_alerts);
         if (!write_file(p_inc, &incj)) goto out;
     } else {

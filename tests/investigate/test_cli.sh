@@ -7,6 +7,7 @@
 #    with --incidents (scope alone reads it) and then equal to the file run.
 # 2. -q: warnings silenced, what they were about still counted in summary.md.
 # 3. without -q, a problem of LOGS is reported once, not by hunt and scope.
+# 4. --incidents may name DIR/incidents.json (edited in place).
 set -uo pipefail
 : "${MH:?MH must be the mailhound binary}"
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -64,6 +65,18 @@ n=$(grep -c "not a log file, skipped: $work/logs/README.md" "$work/e")
 [ "$n" = 1 ] || bad "hunted run: the file that is not a log reported $n times, want 1"
 grep -qx -- "- 1 files in a log folder are not logs (skipped)" "$work/loud/summary.md" ||
   bad "hunted run: summary.md does not count the file that is not a log"
+
+# 4. --incidents DIR/incidents.json --out DIR: the analyst edited the file in
+#    place; it is the input, not an old output to clear away
+mkdir -p "$work/inplace"
+cp "$D/incidents.json" "$work/inplace/incidents.json"
+"$MH" investigate -q "$D/logs" --mail "$D/mail" --incidents "$work/inplace/incidents.json" \
+  --min-level low --out "$work/inplace" >/dev/null 2>"$work/e"
+rc=$?
+[ $rc = 0 ] || bad "--incidents DIR/incidents.json: exit $rc, want 0: $(head -2 "$work/e")"
+cmp -s "$D/incidents.json" "$work/inplace/incidents.json" ||
+  bad "--incidents DIR/incidents.json: the file was not kept as it was"
+[ -s "$work/inplace/summary.md" ] || bad "--incidents DIR/incidents.json: no summary.md"
 
 if [ $fail -gt 0 ]; then
   echo "investigate cli: $fail failures"
