@@ -652,14 +652,14 @@ int mh_cli_investigate(int argc, char **argv)
        DIR/incidents.json itself, edited in place */
     if (v->incidents_in && !read_file(v->incidents_in, &incj, MH_SCOPE_MAX_INCIDENTS_BYTES))
         goto out;
-    /* outputs of an earlier run must not pass for this run's */
-    remove(p_inc);
-    remove(p_sum);
+    /* outputs of an earlier run must not pass for this run's, whichever
+       step this one stops at (the ledger and packages/ stay: reused) */
+    const char *const stale[] = {p_alerts, p_inc, p_scope, p_sec, p_sum};
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) remove(stale[i]);
 
     /* 1. hunt (or the analyst's incidents) */
     int hunt_rc = 0;
     if (v->incidents_in) {
-        remove(p_alerts);
         if (!write_file(p_inc, &incj)) goto out;
     } else {
         hunt_rc = run_hunt(v, p_alerts, p_inc);

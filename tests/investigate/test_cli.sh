@@ -8,6 +8,7 @@
 # 2. -q: warnings silenced, what they were about still counted in summary.md.
 # 3. without -q, a problem of LOGS is reported once, not by hunt and scope.
 # 4. --incidents may name DIR/incidents.json (edited in place).
+# 5. a rerun that stops early leaves none of the earlier run's outputs.
 set -uo pipefail
 : "${MH:?MH must be the mailhound binary}"
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -77,6 +78,16 @@ rc=$?
 cmp -s "$D/incidents.json" "$work/inplace/incidents.json" ||
   bad "--incidents DIR/incidents.json: the file was not kept as it was"
 [ -s "$work/inplace/summary.md" ] || bad "--incidents DIR/incidents.json: no summary.md"
+
+# 5. a rerun into the same DIR that stops early leaves no output of the
+#    earlier run to pass for its own (scope stops: no such incident)
+"$MH" investigate -q "$D/logs" --mail "$D/mail" --incidents "$work/inplace/incidents.json" \
+  --incident INC-NONE --out "$work/inplace" >/dev/null 2>"$work/e"
+rc=$?
+[ $rc = 1 ] || bad "--incident INC-NONE: exit $rc, want 1"
+for f in scope.json secrets.jsonl summary.md; do
+  [ -e "$work/inplace/$f" ] && bad "--incident INC-NONE: the earlier run's $f is still there"
+done
 
 if [ $fail -gt 0 ]; then
   echo "investigate cli: $fail failures"
