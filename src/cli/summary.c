@@ -563,7 +563,7 @@ static mh_status skipped(struct ctx *c, size_t nall, size_t nscoped)
                 (unsigned long long)s->scoped.by_confidence[2], &any));
     MH_TRY(item(c, "in-context Bind records list fewer items than they count (partial)\n",
                 (unsigned long long)s->scoped.partial, &any));
-    MH_TRY(item(c, "in-context mailbox records whose Folders text does not parse: their "
+    MH_TRY(item(c, "candidate mailbox records whose Folders text does not parse: their "
                    "items unknown\n",
                 (unsigned long long)s->scoped.bad_folders, &any));
     MH_TRY(item(c, "scope entries dropped at a limit (docs/scope.md)\n",

@@ -56,7 +56,7 @@ rc=$?
 grep -q "warning" "$work/e" && bad "-q: a warning was printed: $(head -2 "$work/e")"
 grep -qx -- "- 1 files in a log folder are not logs (skipped)" "$work/quiet/summary.md" ||
   bad "summary.md does not count the file that is not a log"
-grep -q -- "^- 1 in-context mailbox records whose Folders text does not parse" \
+grep -q -- "^- 1 candidate mailbox records whose Folders text does not parse" \
   "$work/quiet/summary.md" || bad "summary.md does not count the unparseable Folders"
 grep -q '"bad_folders":1' "$work/quiet/scope.json" || bad "scope.json: bad_folders is not 1"
 
