@@ -47,6 +47,8 @@ struct mh_cli_bad {
     uint64_t not_logs; /* files in a folder that are not logs (skipped) */
     uint64_t warnings; /* events kept with a problem (mh_cli_on_warn) */
     bool quiet;        /* count the warnings only */
+    bool reported;     /* count only, failed files too: an earlier read of the
+                          same input printed them (investigate: hunt, then scope) */
 };
 void mh_cli_on_bad(void *ctx, const mh_error *err, bool fatal);
 /* mh_cli_on_bad in two steps, for reports printed later (hunt holds the
@@ -58,6 +60,14 @@ void mh_cli_bad_line(const mh_error *err, bool fatal, char *line, size_t n);
 /* Reporter for mh_evstream_opts.on_warn (ctx: a struct mh_cli_bad): counts and,
  * unless quiet, prints "mailhound: warning: FILE:LINE: record N, byte B: reason". */
 void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal);
+
+/* Reporter for a message of the mail store that the secret scan met
+ * (mh_secrets_mail_opts.on_malformed; ctx: a struct mh_cli_bad): a malformed
+ * message (MH_EPARSE, still scanned as far as readable) is counted in records
+ * and, unless quiet, printed "mailhound: warning: FILE: ..."; a copy that
+ * could not be read is counted in files and always printed "mailhound:
+ * error: reading a message: FILE: ...". */
+void mh_cli_on_message(void *ctx, const mh_error *err);
 
 /* An event stream over the logs paths[0..n) that reports through bad
  * (mh_cli_on_bad, mh_cli_on_warn). *out is set as soon as the stream exists,
@@ -107,9 +117,10 @@ int mh_cli_parse_paths(const char *cmd, int argc, char **argv, void (*usage)(FIL
                        mh_cli_opt_fn opt, void *ctx, struct mh_cli_args *a);
 void mh_cli_args_fini(struct mh_cli_args *a);
 
-/* The value of option `name` at argv[*i], given as "name=V" or "name V" (then
- * *i moves past V). *is tells whether argv[*i] is that option at all; NULL
- * when it is not, or when it is but lacks a value. */
+/* The value of option `name` at argv[*i]: the next word (*i moves past it;
+ * main has already split "name=V", mh_cli_split_args). *is tells whether
+ * argv[*i] is that option at all; NULL when it is not, or when it is but
+ * lacks a value. */
 const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is);
 
 /* ---- shared by the commands of the pipeline (investigate reuses them) ---- */

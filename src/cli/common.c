@@ -11,7 +11,7 @@
 
 bool mh_cli_bad_count(struct mh_cli_bad *b, const mh_error *err, bool fatal)
 {
-    bool quiet = b && b->quiet;
+    bool quiet = b && (b->quiet || b->reported);
     if (mh_reader_not_a_log(err)) {
         if (b) b->not_logs++;
         return !quiet;
@@ -20,7 +20,7 @@ bool mh_cli_bad_count(struct mh_cli_bad *b, const mh_error *err, bool fatal)
         if (fatal) b->files++;
         else b->records++;
     }
-    return fatal || !quiet; /* a failed file is always shown */
+    return fatal ? !(b && b->reported) : !quiet; /* a failed file is shown once */
 }
 
 void mh_cli_bad_line(const mh_error *err, bool fatal, char *line, size_t n)
@@ -53,6 +53,20 @@ void mh_cli_on_warn(void *ctx, const mh_error *err, bool fatal)
     char line[1024];
     mh_error_format(err, line, sizeof line);
     fprintf(stderr, "mailhound: warning: %s\n", line);
+}
+
+void mh_cli_on_message(void *ctx, const mh_error *err)
+{
+    struct mh_cli_bad *b = ctx;
+    bool fatal = err->code != MH_EPARSE;
+    if (b) {
+        if (fatal) b->files++;
+        else b->records++;
+    }
+    if (b && b->quiet && !fatal) return;
+    char line[1024];
+    mh_error_format(err, line, sizeof line);
+    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error: reading a message" : "warning", line);
 }
 
 mh_status mh_cli_open_logs(struct mh_cli_bad *bad, const char *const *paths, size_t n,
@@ -139,11 +153,8 @@ FILE *mh_cli_open_out(const char *path)
 
 const char *mh_cli_value(const char *name, int argc, char **argv, int *i, bool *is)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    *is = strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+    *is = strcmp(argv[*i], name) == 0;
     if (!*is) return NULL;
-    if (a[n] == '=') return a + n + 1;
     return *i + 1 < argc ? argv[++*i] : NULL;
 }
 

@@ -311,6 +311,7 @@ static bool run_scope(struct inv *v, const struct mh_buf *incidents, const mh_ma
     so.first_party = have_fp ? &fp : NULL;
     so.on_warn = mh_cli_on_warn; /* a record whose Folders does not parse */
     so.warn_ctx = &v->bad;
+    v->bad.reported = !v->incidents_in; /* hunt read the same logs and said what was bad */
     mh_scope *sc = NULL;
     mh_evstream *es = NULL;
     bool ok = false;
@@ -424,15 +425,11 @@ static mh_status on_secret(void *ctx, const struct mh_secrets_place *p)
     return MH_OK;
 }
 
+/* An unreadable copy counts in bad.files (exit 1), as an unreadable log. */
 static void on_secret_malformed(void *ctx, const mh_error *err)
 {
     struct inv *v = ctx;
-    bool fatal = err->code != MH_EPARSE;
-    if (fatal) v->bad.files++;
-    if (v->quiet && !fatal) return;
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error: reading a message" : "warning", line);
+    mh_cli_on_message(&v->bad, err);
 }
 
 static const char *data_dir(void)
@@ -581,6 +578,14 @@ static bool parse_args(struct inv *v, int argc, char **argv, bool *help)
         mh_cli_fail("investigate: --incident and --min-level exclude each other");
         return false;
     }
+    /* hunt and scope each read LOGS: standard input would reach hunt only,
+       and scope would silently see no record */
+    for (size_t i = 0; i < v->nlogs && !v->incidents_in; i++)
+        if (!strcmp(v->logs[i], "-")) {
+            mh_cli_fail("investigate: LOGS are read twice (hunt, then scope): standard input "
+                        "cannot be one (save it to a file, or give --incidents FILE)");
+            return false;
+        }
     if (v->incidents_in && v->nhunt) {
         mh_cli_fail("investigate: hunt options (-r, --no-builtin, --state, --detectors-config, -j) "
                     "do nothing with --incidents FILE");
@@ -643,15 +648,18 @@ int mh_cli_investigate(int argc, char **argv)
         mh_cli_error("investigate: --out", &err);
         goto out;
     }
-    /* outputs of an earlier run must not pass for this run's */
-    remove(p_inc);
-    remove(p_sum);
+    /* the analyst's incidents before anything is removed: FILE may be
+       DIR/incidents.json itself, edited in place */
+    if (v->incidents_in && !read_file(v->incidents_in, &incj, MH_SCOPE_MAX_INCIDENTS_BYTES))
+        goto out;
+    /* outputs of an earlier run must not pass for this run's, whichever
+       step this one stops at (the ledger and packages/ stay: reused) */
+    const char *const stale[] = {p_alerts, p_inc, p_scope, p_sec, p_sum};
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) remove(stale[i]);
 
     /* 1. hunt (or the analyst's incidents) */
     int hunt_rc = 0;
     if (v->incidents_in) {
-        if (!read_file(v->incidents_in, &incj, MH_SCOPE_MAX_INCIDENTS_BYTES)) goto out;
-        remove(p_alerts);
         if (!write_file(p_inc, &incj)) goto out;
     } else {
         hunt_rc = run_hunt(v, p_alerts, p_inc);

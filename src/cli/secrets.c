@@ -98,6 +98,7 @@ struct run {
     struct mh_buf others; /* NUL-separated paths of non-mail files */
     size_t nothers;
     uint64_t malformed;   /* reported by the mail store */
+    struct mh_cli_bad msgs; /* reported by the scan (mh_cli_on_message) */
     uint64_t other_files, other_binary, other_skipped;
     mh_status err_st;
 };
@@ -131,12 +132,8 @@ static mh_status emit(void *ctx, const struct mh_secrets_place *p)
 static void on_malformed(void *ctx, const mh_error *err)
 {
     struct run *r = ctx;
-    bool fatal = err->code != MH_EPARSE;
-    if (fatal) r->err_st = MH_EIO;
-    if (r->quiet && !fatal) return;
-    char line[1024];
-    mh_error_format(err, line, sizeof line);
-    fprintf(stderr, "mailhound: %s: %s\n", fatal ? "error: reading a message" : "warning", line);
+    mh_cli_on_message(&r->msgs, err);
+    if (r->msgs.files) r->err_st = MH_EIO;
 }
 
 static void on_other(void *ctx, const char *path, uint64_t size)
@@ -272,6 +269,7 @@ int mh_cli_secrets(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.table = !strcmp(fmt, "table");
     r.quiet = quiet;
+    r.msgs.quiet = quiet;
     mh_buf_init(&r.line, (size_t)MH_MAX_FRAGMENT_BYTES * 8);
     mh_buf_init(&r.others, (size_t)1 << 32);
     struct mh_gl_config *cfg = NULL;

@@ -16,8 +16,9 @@
  *                         redacted secret, message(s), mailbox(es)
  *   ## Organisations to notify   packages/index.csv: key, kind, messages,
  *                         secrets
- *   ## Skipped or unverifiable   incidents not scoped, bad records, messages
- *                         the store lacks, throttled (unaudited) windows,
+ *   ## Skipped or unverifiable   incidents not scoped, bad records, files
+ *                         that are not logs, messages the store lacks,
+ *                         throttled (unaudited) windows, unparseable Folders,
  *                         addresses not resolved, limits reached
  *
  * Everything comes from the output documents and the stage counters, in
@@ -123,24 +124,22 @@ static mh_status list(struct ctx *c, const struct mh_jdoc *d, uint32_t a, size_t
 
 /* ---- incidents ---- */
 
-static bool scoped(struct ctx *c, const char *id)
-{
-    const struct mh_jdoc *d = c->s->scope;
-    uint32_t incs = d->n ? get_arr(d, 0, "incidents") : MH_JNONE;
-    if (incs == MH_JNONE) return false;
-    for (uint32_t i = mh_json_first(d, incs); i != MH_JNONE; i = mh_json_next(d, incs, i))
-        if (!strcmp(str_of(c, d, i, "id"), id)) return true;
-    return false;
-}
-
+/* Incident id's node in scope.json, MH_JNONE when scope did not keep it.
+ * Compared in place: called for every incident in several sections. */
 static uint32_t scope_incident(struct ctx *c, const char *id)
 {
     const struct mh_jdoc *d = c->s->scope;
     uint32_t incs = d->n ? get_arr(d, 0, "incidents") : MH_JNONE;
     if (incs == MH_JNONE) return MH_JNONE;
+    size_t n = strlen(id);
     for (uint32_t i = mh_json_first(d, incs); i != MH_JNONE; i = mh_json_next(d, incs, i))
-        if (!strcmp(str_of(c, d, i, "id"), id)) return i;
+        if (mh_json_str_eq(d, get(d, i, "id"), id, n)) return i;
     return MH_JNONE;
+}
+
+static bool scoped(struct ctx *c, const char *id)
+{
+    return scope_incident(c, id) != MH_JNONE;
 }
 
 static mh_status incident_row(struct ctx *c, uint32_t in)
@@ -552,6 +551,8 @@ static mh_status skipped(struct ctx *c, size_t nall, size_t nscoped)
                 (unsigned long long)s->logs.skipped, &any));
     MH_TRY(item(c, "log files could not be read\n",
                 (unsigned long long)s->logs.ingest.files_failed, &any));
+    MH_TRY(item(c, "files in a log folder are not logs (skipped)\n",
+                (unsigned long long)s->logs.ingest.files_not_logs, &any));
     MH_TRY(item(c, "events without a usable time (never matched to a window)\n",
                 (unsigned long long)s->logs.no_time, &any));
     MH_TRY(item(c, "messages taken that the mail store lacks: not scanned for secrets, "
@@ -562,6 +563,9 @@ static mh_status skipped(struct ctx *c, size_t nall, size_t nscoped)
                 (unsigned long long)s->scoped.by_confidence[2], &any));
     MH_TRY(item(c, "in-context Bind records list fewer items than they count (partial)\n",
                 (unsigned long long)s->scoped.partial, &any));
+    MH_TRY(item(c, "candidate mailbox records whose Folders text does not parse: their "
+                   "items unknown\n",
+                (unsigned long long)s->scoped.bad_folders, &any));
     MH_TRY(item(c, "scope entries dropped at a limit (docs/scope.md)\n",
                 (unsigned long long)s->scoped.dropped, &any));
     MH_TRY(item(c, "mail store problems (malformed or unreadable messages, files)\n",

@@ -163,8 +163,9 @@ struct mh_scope_stats {
     uint64_t by_confidence[3];  /* observed, inferred-sync, inferred-throttle */
     uint64_t by_basis[4];       /* bind, sync, throttle, sent (a pair may count in several) */
     uint64_t in_store, not_in_store, trace_joined;
-    uint64_t bad_folders;       /* in-context mailbox records whose Folders text does not
-                                   parse (items unknown; reported through opts.on_warn) */
+    uint64_t bad_folders;       /* candidate mailbox records (in a window, or throttled)
+                                   whose Folders text does not parse (items unknown;
+                                   reported through opts.on_warn) */
     uint64_t dropped;           /* records, items, trace rows or evidence lost to a cap */
 };
 void mh_scope_get_stats(const mh_scope *s, struct mh_scope_stats *out);
