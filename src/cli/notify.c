@@ -290,6 +290,10 @@ int mh_cli_notify(int argc, char **argv)
     printf("notify: addresses skipped: %llu internal, %llu unresolved, %llu invalid\n",
            (unsigned long long)s.addr_internal, (unsigned long long)s.addr_unresolved,
            (unsigned long long)s.addr_invalid);
+    if (s.scope_skipped || s.secrets_skipped) /* each also warned about, unless -q */
+        printf("notify: input skipped as malformed: %llu scope.json messages, %llu secrets.jsonl "
+               "lines\n",
+               (unsigned long long)s.scope_skipped, (unsigned long long)s.secrets_skipped);
     if (s.opaque)
         printf("notify: %llu messages hold encoded embedded messages not checked for Bcc\n",
                (unsigned long long)s.opaque);

@@ -595,6 +595,10 @@ static mh_status skipped(struct ctx *c, size_t nall, size_t nscoped)
                     (unsigned long long)t->no_certificate, &any));
         MH_TRY(item(c, "indicator values left out as invalid\n",
                     (unsigned long long)t->indicators_skipped, &any));
+        MH_TRY(item(c, "scope.json messages skipped by notify (malformed)\n",
+                    (unsigned long long)t->scope_skipped, &any));
+        MH_TRY(item(c, "secrets.jsonl lines skipped by notify (malformed)\n",
+                    (unsigned long long)t->secrets_skipped, &any));
     }
     if (!any) MH_TRY(mh_buf_puts(c->o, "Nothing.\n"));
     return MH_OK;

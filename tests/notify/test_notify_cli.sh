@@ -138,6 +138,11 @@ grep -q "^notify: 1 messages in scope" "$T/s3.out" || { cat "$T/s3.out"; fail "g
 [ "$(grep -c 'scope.json message skipped' "$T/s3.err")" = 2 ] || { cat "$T/s3.err"; fail "bad scope messages reported once each"; }; ok
 grep -q "scope.json: byte 270: message is not an object" "$T/s3.err" || fail "non-object message: place and reason"; ok
 grep -q "scope.json: byte 274: message without message_id" "$T/s3.err" || fail "message without id: place and reason"; ok
+grep -q "^notify: input skipped as malformed: 2 scope.json messages, 0 secrets.jsonl lines" "$T/s3.out" || fail "skipped counted in the summary"; ok
+# -q silences the warnings, never the counts
+"$MH" notify -q --scope "$T/scope3.json" --mail "$T/mail" --out "$T/s3q" --secrets "$T/secrets.jsonl" > "$T/s3q.out" 2> "$T/s3q.err" || fail "quiet run"
+[ ! -s "$T/s3q.err" ] || { cat "$T/s3q.err"; fail "-q printed warnings"; }; ok
+grep -q "^notify: input skipped as malformed: 2 scope.json messages, 3 secrets.jsonl lines" "$T/s3q.out" || { cat "$T/s3q.out"; fail "-q run: skipped still counted"; }; ok
 
 "$MH" notify --scope "$T/scope1.json" --out "$T/x" 2>/dev/null && fail "missing --mail accepted"; ok
 echo "$pass passed, 0 failed"
