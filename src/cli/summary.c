@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/time.h"
 #include "cli/investigate.h"
 
 #define MAX_MAILBOX_ROWS 30
@@ -142,14 +143,27 @@ static bool scoped(struct ctx *c, const char *id)
     return scope_incident(c, id) != MH_JNONE;
 }
 
+/* A time of the incidents document in whole seconds, as hunt's table shows
+ * it ("" when absent or unparseable). */
+static const char *time_sec(struct ctx *c, const struct mh_jdoc *d, uint32_t o, const char *k,
+                            char out[32])
+{
+    const char *s = str_of(c, d, o, k);
+    mh_time t;
+    if (mh_time_parse(s, strlen(s), &t) != MH_OK) t = MH_TIME_NONE;
+    mh_time_format_sec(t, out);
+    return out;
+}
+
 static mh_status incident_row(struct ctx *c, uint32_t in)
 {
     const struct mh_jdoc *d = c->s->incidents;
     const char *id = str_of(c, d, in, "id");
     uint32_t ent = get(d, in, "entities");
-    MH_TRY(mh_buf_printf(c->o, "%-20s  %-8s  %5lld  %-20.20s  %-20.20s  %5zu  %-6s  ", id,
+    char t0[32], t1[32];
+    MH_TRY(mh_buf_printf(c->o, "%-20s  %-8s  %5lld  %-20s  %-20s  %5zu  %-6s  ", id,
                          str_of(c, d, in, "level"), (long long)int_of(d, in, "score"),
-                         str_of(c, d, in, "first_seen"), str_of(c, d, in, "last_seen"),
+                         time_sec(c, d, in, "first_seen", t0), time_sec(c, d, in, "last_seen", t1),
                          arr_len(d, get_arr(d, in, "steps")), scoped(c, id) ? "yes" : "no"));
     static const char *const lists[][2] = {{"users", "users"}, {"ips", "ips"}, {"apps", "apps"}};
     bool first = true;

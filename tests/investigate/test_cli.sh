@@ -9,6 +9,7 @@
 # 3. without -q, a problem of LOGS is reported once, not by hunt and scope.
 # 4. --incidents may name DIR/incidents.json (edited in place).
 # 5. a rerun that stops early leaves none of the earlier run's outputs.
+# 6. the incidents table gives times in whole seconds.
 set -uo pipefail
 : "${MH:?MH must be the mailhound binary}"
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -88,6 +89,15 @@ rc=$?
 for f in scope.json secrets.jsonl summary.md; do
   [ -e "$work/inplace/$f" ] && bad "--incident INC-NONE: the earlier run's $f is still there"
 done
+
+# 6. the incidents table shows whole seconds, as hunt's does, also for a time
+#    with a fraction (it was cut after 20 characters: "...09:00:00.")
+sed 's/"first_seen": "2024-01-10T09:00:00Z"/"first_seen": "2024-01-10T09:00:00.123456Z"/' \
+  "$D/incidents.json" >"$work/frac.json"
+"$MH" investigate -q "$D/logs" --mail "$D/mail" --incidents "$work/frac.json" --min-level low \
+  --out "$work/frac" >/dev/null 2>&1
+grep -q "^INC-A .* 2024-01-10T09:00:00Z  " "$work/frac/summary.md" ||
+  bad "fractional first_seen not shown in whole seconds: $(grep '^INC-A' "$work/frac/summary.md")"
 
 if [ $fail -gt 0 ]; then
   echo "investigate cli: $fail failures"
