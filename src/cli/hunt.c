@@ -773,7 +773,6 @@ int mh_cli_hunt(int argc, char **argv)
     const char **rulepaths = mh_calloc((size_t)argc + 1, sizeof *rulepaths);
     const char **paths = mh_calloc((size_t)argc + 1, sizeof *paths);
     int nr = 0, np = 0, rc = MH_EXIT_OK;
-    bool fmt_set = false;
     if (!rulepaths || !paths) {
         mh_cli_fail("%s", "out of memory");
         rc = MH_EXIT_ERROR;
@@ -791,7 +790,6 @@ int mh_cli_hunt(int argc, char **argv)
         } else if (strcmp(a, "-r") == 0 && has) rulepaths[nr++] = argv[++i];
         else if (strcmp(a, "--format") == 0 && has) {
             const char *f = argv[++i];
-            fmt_set = true;
             if (strcmp(f, "table") == 0) h.fmt = MH_AF_TABLE;
             else if (strcmp(f, "jsonl") == 0 || strcmp(f, "json") == 0) h.fmt = MH_AF_JSONL;
             else if (strcmp(f, "csv") == 0) h.fmt = MH_AF_CSV;
@@ -851,7 +849,6 @@ int mh_cli_hunt(int argc, char **argv)
             goto done;
         } else paths[np++] = a;
     }
-    (void)fmt_set;
     if (!np) {
         usage(stderr);
         rc = MH_EXIT_ERROR;
