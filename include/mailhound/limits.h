@@ -178,6 +178,9 @@
 #define MH_D5_MAX_ACTORS 1000000u           /* (application key, actor) management records */
 #define MH_D5_MAX_CREDENTIALS 100000u       /* credential changes waiting for finish */
 #define MH_D5_MAX_KEYS 64u                  /* KeyIdentifiers parsed per KeyDescription side */
+#define MH_D5_MAX_ADDRESSES 1000000u       /* addresses with a successful sign-in (new-address
+                                               booster; beyond it the booster says unknown) */
+#define MH_D5_MAX_ASNS 100000u              /* networks (ASN) with a successful sign-in */
 #define MH_D9_MAX_PATHS 1000000u            /* (tenant, client app, Graph|direct) entries */
 #define MH_D14_MAX_OWNERS (2u << 20)        /* (UPN, object id) pairs from sign-ins */
 #define MH_D14_MAX_OWNER_CANDIDATES 1000000u /* (mailbox, TokenObjectId) owner-logon pairs */

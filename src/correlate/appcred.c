@@ -72,12 +72,27 @@
  *             a permission of rules/data/dangerous-permissions.tsv before the
  *             change (AppRole.Value / AppRole.Id / ConsentAction.Permissions),
  *             kept as history records of the actor "~danger".
- * Not built: the IP/ASN-new-to-tenant booster.
+ *   new address the actor's address is new to the tenant: no successful
+ *             sign-in (any user, application or stream) came from it at
+ *             least d5.new_address (1 d) before the change, and its network
+ *             (ASN, learned from a sign-in from that address, when one has
+ *             it) is not one the tenant signed in from before either. It
+ *             needs sign-in coverage of d5.min_history before the change;
+ *             without it, or when the address table is full, the verdict
+ *             is "unknown" and nothing is boosted. An address that only the
+ *             attacker's own spray success used hours before stays new (the
+ *             Midnight Blizzard path); a new address of a known ISP does not
+ *             boost (DHCP churn of employees). Addresses of all tenants in
+ *             the input form one set: with several tenants hunted together
+ *             one tenant's address counts as known for all, which can only
+ *             miss a booster, never add one.
  *
  * State (state.h): d5_signin(key, day, first) within d5.dormant + 1 day of
  * the run's end; d5_actor(key, actor, first, last) while last is within
  * d5.actor_history;
- * d5_cover(kind, first) for the directory and service-principal streams.
+ * d5_cover(kind, first) for the directory, service-principal and all sign-in
+ * streams; d5_address(ip, asn, first, last) and d5_asn(asn, first, last)
+ * while last is within d5.actor_history.
  * Verdicts use minima only, so the same input with the same state gives the
  * same detections.
  *
@@ -85,8 +100,9 @@
  * latest days each: an older day is dropped, which can only make an app look
  * dormant for longer than the logs show -- never when it signed in within
  * the kept days), MH_D5_MAX_ACTORS management records, MH_D5_MAX_CREDENTIALS
- * changes, MH_D5_MAX_KEYS key ids per KeyDescription side. New keys beyond a
- * cap are not tracked (stats.dropped). Not thread-safe.
+ * changes, MH_D5_MAX_KEYS key ids per KeyDescription side, MH_D5_MAX_ADDRESSES
+ * addresses and MH_D5_MAX_ASNS networks. New keys beyond a cap are not
+ * tracked (stats.dropped). Not thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +145,16 @@ struct actrec { /* one actor's changes to one application key */
     mh_time first, last;
 };
 
+struct addrrec { /* an address some sign-in succeeded from */
+    uint32_t ip, asn; /* asn 0: unknown */
+    mh_time first, last;
+};
+
+struct asnrec { /* a network some sign-in succeeded from */
+    uint32_t asn;
+    mh_time first, last;
+};
+
 struct cred {
     struct mh_det_evid ev; /* earliest copy */
     uint32_t name, app, object, actor, key_type;
@@ -146,8 +172,15 @@ struct appcred {
     struct mh_map cred_idx;  /* smallest new KeyIdentifier -> index in creds */
     struct cred *creds;
     size_t ncreds, cap_creds;
-    mh_time dir_first, sp_first;       /* this run */
-    mh_time st_dir_first, st_sp_first; /* state */
+    struct mh_map addr_idx;  /* ip string id -> index in addrs */
+    struct addrrec *addrs;
+    size_t naddrs, cap_addrs;
+    struct mh_map asn_idx;   /* asn -> index in asns */
+    struct asnrec *asns;
+    size_t nasns, cap_asns;
+    bool addrs_full;         /* an address was refused: "new" cannot be told */
+    mh_time dir_first, sp_first, si_first;          /* this run */
+    mh_time st_dir_first, st_sp_first, st_si_first; /* state */
 };
 
 static mh_time tmin(mh_time a, mh_time b)
@@ -170,7 +203,10 @@ static mh_status ac_create(struct mh_det_ctx *cx, void **self)
     mh_map_init(&a->act_idx, MH_D5_MAX_APPS, false);
     mh_map_init(&a->actors, MH_D5_MAX_ACTORS, false);
     mh_map_init(&a->cred_idx, MH_D5_MAX_CREDENTIALS, false);
-    a->dir_first = a->sp_first = a->st_dir_first = a->st_sp_first = MH_TIME_NONE;
+    mh_map_init(&a->addr_idx, MH_D5_MAX_ADDRESSES, false);
+    mh_map_init(&a->asn_idx, MH_D5_MAX_ASNS, false);
+    a->dir_first = a->sp_first = a->si_first = MH_TIME_NONE;
+    a->st_dir_first = a->st_sp_first = a->st_si_first = MH_TIME_NONE;
     *self = a;
     return MH_OK;
 }
@@ -182,6 +218,10 @@ static void ac_destroy(void *self)
     mh_free(a->acts);
     mh_free(a->creds);
     mh_free(a->acrs);
+    mh_free(a->addrs);
+    mh_free(a->asns);
+    mh_map_fini(&a->addr_idx);
+    mh_map_fini(&a->asn_idx);
     mh_map_fini(&a->act_idx);
     mh_map_fini(&a->actors);
     mh_map_fini(&a->cred_idx);
@@ -251,6 +291,88 @@ static mh_status note_signin(struct mh_det_ctx *cx, struct appcred *a, uint32_t 
     return p ? act_add(p, t) : MH_OK;
 }
 
+/* ---- addresses and networks the tenant signed in from ---- */
+
+static mh_status note_asn(struct mh_det_ctx *cx, struct appcred *a, uint32_t asn, mh_time first,
+                          mh_time last)
+{
+    struct asnrec *r;
+    bool created;
+    mh_status st;
+    MH_DET_SLOT(cx, &a->asn_idx, &asn, sizeof asn, a->asns, a->cap_asns, a->nasns, MH_D5_MAX_ASNS,
+                r, &created, st);
+    if (st || !r) return st; /* a network not kept: its addresses decide alone */
+    if (created) {
+        *r = (struct asnrec){asn, first, last};
+        return MH_OK;
+    }
+    if (first < r->first) r->first = first;
+    if (last > r->last) r->last = last;
+    return MH_OK;
+}
+
+static mh_status note_address(struct mh_det_ctx *cx, struct appcred *a, uint32_t ip, uint32_t asn,
+                              mh_time first, mh_time last)
+{
+    if (!ip) return MH_OK;
+    struct addrrec *r;
+    bool created;
+    mh_status st;
+    MH_DET_SLOT(cx, &a->addr_idx, &ip, sizeof ip, a->addrs, a->cap_addrs, a->naddrs,
+                MH_D5_MAX_ADDRESSES, r, &created, st);
+    if (st) return st;
+    if (!r) {
+        a->addrs_full = true;
+        return MH_OK;
+    }
+    if (created) {
+        *r = (struct addrrec){ip, asn, first, last};
+    } else {
+        if (first < r->first) r->first = first;
+        if (last > r->last) r->last = last;
+        if (!r->asn || (asn && asn < r->asn)) r->asn = asn; /* the smallest: order-free */
+    }
+    return asn ? note_asn(cx, a, asn, first, last) : MH_OK;
+}
+
+/* autonomousSystemNumber of a sign-in (Entra sign-in logs have it; UAL
+ * logons do not): 0 when absent or not a number in 1..2^32-1. */
+static mh_status asn_of(struct mh_event *ev, uint32_t *out)
+{
+    struct mh_slice s;
+    *out = 0;
+    MH_TRY(mh_det_field(ev, mh_det_asn_paths, &s));
+    uint64_t v = 0;
+    if (!s.len || s.len > 10) return MH_OK;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9') return MH_OK;
+        v = v * 10 + (uint64_t)(s.ptr[i] - '0');
+    }
+    if (v <= UINT32_MAX) *out = (uint32_t)v;
+    return MH_OK;
+}
+
+enum addr_verdict { A_NONE = 0, A_UNKNOWN, A_KNOWN, A_KNOWN_NETWORK, A_NEW };
+
+/* Is the change's address (interned ip) new to the tenant at t? */
+static enum addr_verdict address_verdict(const struct appcred *a, const struct mh_detector_config *cf,
+                                         uint32_t ip, mh_time t, uint32_t *asn)
+{
+    *asn = 0;
+    if (!ip) return A_NONE;
+    mh_time si = tmin(a->si_first, a->st_si_first);
+    if (a->addrs_full || si == MH_TIME_NONE || si > t - cf->d5_min_history) return A_UNKNOWN;
+    mh_time known_before = t - cf->d5_new_address;
+    struct mh_map_entry *e = mh_map_get(&a->addr_idx, (const char *)&ip, sizeof ip);
+    if (!e) return A_NEW;
+    const struct addrrec *r = &a->addrs[e->value];
+    *asn = r->asn;
+    if (r->first <= known_before) return A_KNOWN;
+    if (!r->asn) return A_NEW;
+    e = mh_map_get(&a->asn_idx, (const char *)&r->asn, sizeof r->asn);
+    return e && a->asns[e->value].first <= known_before ? A_KNOWN_NETWORK : A_NEW;
+}
+
 static bool is_hex(char ch)
 {
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
@@ -306,10 +428,18 @@ static mh_status feed_signin(struct appcred *a, struct mh_det_ctx *cx, struct mh
     bool app_only = ev->kind == MH_SRC_SIGNIN_SERVICE_PRINCIPAL ||
                     ev->kind == MH_SRC_SIGNIN_MANAGED_IDENTITY;
     if (ev->kind == MH_SRC_SIGNIN_SERVICE_PRINCIPAL) a->sp_first = tmin(a->sp_first, ev->time);
+    a->si_first = tmin(a->si_first, ev->time);
     bool has;
     int64_t code;
     MH_TRY(mh_det_error_code(cx, ev, &has, &code));
     if (has && code != 0) return MH_OK;
+    struct mh_slice ip;
+    MH_TRY(mh_det_entity(ev, MH_ENT_IP, &ip));
+    if (ip.len) {
+        uint32_t asn;
+        MH_TRY(asn_of(ev, &asn));
+        MH_TRY(note_address(cx, a, mh_det_intern(cx, ip), asn, ev->time, ev->time));
+    }
     struct mh_slice app;
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &app));
     if (!app.len || mh_det_first_party(cx, app)) {
@@ -680,7 +810,10 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
         }
         struct mh_slice actor_text = mh_det_str(cx, c->actor);
         bool app_actor = actor_text.len > 4 && memcmp(actor_text.ptr, "app:", 4) == 0;
-        bool boosted = grant || app_actor || danger;
+        uint32_t asn;
+        enum addr_verdict addr = address_verdict(a, cf, c->ev.ent[MH_ENT_IP], t, &asn);
+        bool new_addr = addr == A_NEW;
+        bool boosted = grant || app_actor || danger || new_addr;
 
         bool added = c->n_removed == 0;
         enum mh_level lvl;
@@ -717,10 +850,14 @@ static mh_status ac_finish(void *self, struct mh_det_ctx *cx)
         mh_det_pend_str(cx, d, "last_signin",
                         last != MH_TIME_NONE ? MH_SLICE_LIT("seen") : MH_SLICE_LIT("none in coverage"));
         if (c->msi && cert) mh_det_pend_str(cx, d, "note", MH_SLICE_LIT("managed identity certificate"));
+        static const char *const aname[] = {NULL, "unknown", "known", "new, known network", "new"};
+        if (addr != A_NONE) mh_det_pend_str(cx, d, "actor_address", mh_slice_cstr(aname[addr]));
+        if (asn) mh_det_pend_num(cx, d, "actor_asn", asn);
         if (boosted) {
-            char b[64];
-            int n = snprintf(b, sizeof b, "%s%s%s", grant ? ",grant_before" : "",
-                             danger ? ",dangerous_permission" : "", app_actor ? ",app_actor" : "");
+            char b[80];
+            int n = snprintf(b, sizeof b, "%s%s%s%s", grant ? ",grant_before" : "",
+                             danger ? ",dangerous_permission" : "", app_actor ? ",app_actor" : "",
+                             new_addr ? ",new_address" : "");
             mh_det_pend_str(cx, d, "boosters", mh_slice_make(b + 1, (size_t)n - 1));
         }
     }
@@ -750,6 +887,7 @@ static mh_status ac_load(void *self, struct mh_det_ctx *cx, mh_state *stt)
         int64_t kind = mh_db_column_int(q, 0);
         if (kind == 0) a->st_dir_first = mh_db_column_int(q, 1);
         else if (kind == 1) a->st_sp_first = mh_db_column_int(q, 1);
+        else if (kind == 2) a->st_si_first = mh_db_column_int(q, 1);
     }
     if (st) goto out;
     mh_db_finalize(q);
@@ -771,6 +909,27 @@ static mh_status ac_load(void *self, struct mh_det_ctx *cx, mh_state *stt)
         MH_CHECK(intern_col(cx, q, 1, &ac));
         MH_CHECK(note_actor(cx, a, k, ac, mh_db_column_int(q, 2), mh_db_column_int(q, 3)));
     }
+    if (st) goto out;
+    mh_db_finalize(q);
+    q = NULL;
+    MH_CHECK(mh_db_prepare(db, "SELECT asn, first, last FROM d5_asn ORDER BY asn", &q, cx->err));
+    while (!(st = mh_db_step(q, &row, cx->err)) && row) {
+        int64_t asn = mh_db_column_int(q, 0);
+        if (asn <= 0 || asn > UINT32_MAX) continue;
+        MH_CHECK(note_asn(cx, a, (uint32_t)asn, mh_db_column_int(q, 1), mh_db_column_int(q, 2)));
+    }
+    if (st) goto out;
+    mh_db_finalize(q);
+    q = NULL;
+    MH_CHECK(mh_db_prepare(db, "SELECT ip, asn, first, last FROM d5_address ORDER BY ip", &q,
+                           cx->err));
+    while (!(st = mh_db_step(q, &row, cx->err)) && row) {
+        uint32_t ip;
+        int64_t asn = mh_db_column_int(q, 1);
+        MH_CHECK(intern_col(cx, q, 0, &ip));
+        MH_CHECK(note_address(cx, a, ip, asn > 0 && asn <= UINT32_MAX ? (uint32_t)asn : 0,
+                              mh_db_column_int(q, 2), mh_db_column_int(q, 3)));
+    }
 out:
     mh_db_finalize(q);
     return st;
@@ -785,8 +944,9 @@ static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     mh_time now = cx->run_last != MH_TIME_NONE ? cx->run_last : 0;
     if (!cx->cfg.d5_enabled) return MH_OK;
     MH_CHECK(mh_db_prepare(db, "INSERT OR REPLACE INTO d5_cover VALUES(?1, ?2)", &q, cx->err));
-    mh_time firsts[2] = {tmin(a->dir_first, a->st_dir_first), tmin(a->sp_first, a->st_sp_first)};
-    for (int k = 0; k < 2; k++) {
+    mh_time firsts[3] = {tmin(a->dir_first, a->st_dir_first), tmin(a->sp_first, a->st_sp_first),
+                         tmin(a->si_first, a->st_si_first)};
+    for (int k = 0; k < 3; k++) {
         if (firsts[k] == MH_TIME_NONE) continue;
         MH_CHECK(mh_db_bind_int(q, 1, k, cx->err));
         MH_CHECK(mh_db_bind_int(q, 2, firsts[k], cx->err));
@@ -795,7 +955,8 @@ static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     mh_db_finalize(q);
     q = NULL;
     /* the merged sets are written whole: what was loaded is in memory */
-    MH_CHECK(mh_db_exec(db, "DELETE FROM d5_signin; DELETE FROM d5_actor", cx->err));
+    MH_CHECK(mh_db_exec(db, "DELETE FROM d5_signin; DELETE FROM d5_actor; DELETE FROM d5_address;"
+                            " DELETE FROM d5_asn", cx->err));
     MH_CHECK(mh_db_prepare(db, "INSERT INTO d5_signin VALUES(?1, ?2, ?3)", &q, cx->err));
     int64_t oldest = day_of(now - cx->cfg.d5_dormant) - 1;
     for (size_t i = 0; i < a->nacts; i++) {
@@ -818,6 +979,29 @@ static mh_status ac_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
         MH_CHECK(mh_det_bind_str(cx, q, 2, r->actor));
         MH_CHECK(mh_db_bind_int(q, 3, r->first, cx->err));
         MH_CHECK(mh_db_bind_int(q, 4, r->last, cx->err));
+        MH_CHECK(mh_det_step(cx, q));
+    }
+    mh_db_finalize(q);
+    q = NULL;
+    MH_CHECK(mh_db_prepare(db, "INSERT INTO d5_address VALUES(?1, ?2, ?3, ?4)", &q, cx->err));
+    for (size_t i = 0; i < a->naddrs; i++) {
+        const struct addrrec *r = &a->addrs[i];
+        if (now - r->last > cx->cfg.d5_actor_history) continue; /* retention */
+        MH_CHECK(mh_det_bind_str(cx, q, 1, r->ip));
+        MH_CHECK(mh_db_bind_int(q, 2, r->asn, cx->err));
+        MH_CHECK(mh_db_bind_int(q, 3, r->first, cx->err));
+        MH_CHECK(mh_db_bind_int(q, 4, r->last, cx->err));
+        MH_CHECK(mh_det_step(cx, q));
+    }
+    mh_db_finalize(q);
+    q = NULL;
+    MH_CHECK(mh_db_prepare(db, "INSERT INTO d5_asn VALUES(?1, ?2, ?3)", &q, cx->err));
+    for (size_t i = 0; i < a->nasns; i++) {
+        const struct asnrec *r = &a->asns[i];
+        if (now - r->last > cx->cfg.d5_actor_history) continue;
+        MH_CHECK(mh_db_bind_int(q, 1, r->asn, cx->err));
+        MH_CHECK(mh_db_bind_int(q, 2, r->first, cx->err));
+        MH_CHECK(mh_db_bind_int(q, 3, r->last, cx->err));
         MH_CHECK(mh_det_step(cx, q));
     }
 out:

@@ -113,6 +113,7 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d5_actor_history = DAY(90);
     c->d5_min_history = DAY(3);
     c->d5_grant_window = DAY(2);
+    c->d5_new_address = DAY(1);
 
     c->d7_window = DAY(7);
     c->d7_alert_score = 60;
@@ -321,6 +322,7 @@ static const struct opt options[] = {
     O("d5.actor_history", T_DUR, d5_actor_history),
     O("d5.min_history", T_DUR, d5_min_history),
     O("d5.grant_window", T_DUR, d5_grant_window),
+    O("d5.new_address", T_DUR, d5_new_address),
     O("d7.window", T_DUR, d7_window),
     O("d7.alert_score", T_I32, d7_alert_score),
     O("d7.sp_new_ip", T_BOOL, sp_new_ip_enabled),
@@ -1149,6 +1151,9 @@ bool mh_det_code_in(const int32_t *codes, size_t n, int64_t code)
         if (codes[i] == code) return true;
     return false;
 }
+
+const char *const mh_det_asn_paths[] = {"properties.autonomousSystemNumber",
+                                         "autonomousSystemNumber", "AutonomousSystemNumber", NULL};
 
 bool mh_det_is_signin(enum mh_source_kind k)
 {

@@ -217,6 +217,9 @@ struct mh_detector_config {
     mh_time d5_actor_history;                    /* d5.actor_history = 90d */
     mh_time d5_min_history;                      /* d5.min_history = 3d (partial verdicts) */
     mh_time d5_grant_window;                     /* d5.grant_window = 2d (consent-then-credential) */
+    mh_time d5_new_address;                      /* d5.new_address = 1d (actor address new to the
+                                                    tenant: first sign-in from it less than this
+                                                    before the change, or none) */
 
     /* D7 chain / incidents (incident.c) and D8 (chain.c) */
     mh_time d7_window;                           /* d7.window = 7d */
@@ -579,6 +582,9 @@ MH_MUST_CHECK mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *e
                                        struct mh_det_evid *out);
 bool mh_det_code_in(const int32_t *codes, size_t n, int64_t code);
 bool mh_det_is_signin(enum mh_source_kind k);
+/* Paths of a sign-in's autonomous system number (Entra sign-in logs: Azure
+ * Monitor, Graph, Log Analytics). */
+extern const char *const mh_det_asn_paths[];
 /* Stream bit of a sign-in source kind (0 for other kinds). */
 uint32_t mh_det_stream_bit(enum mh_source_kind k);
 /* Case-insensitive "is s one of the comma-separated items of list" (substring

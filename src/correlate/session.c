@@ -198,12 +198,9 @@ static mh_status feed_location(struct session_det *s, struct mh_det_ctx *cx, str
                                            "location.countryOrRegion",
                                            "LocationDetails.countryOrRegion", "location",
                                            "Location", NULL};
-    static const char *const asn_paths[] = {"properties.autonomousSystemNumber",
-                                            "autonomousSystemNumber", "AutonomousSystemNumber",
-                                            NULL};
     struct mh_slice cc, asn, user, ip;
     MH_TRY(mh_det_field(ev, cc_paths, &cc));
-    MH_TRY(mh_det_field(ev, asn_paths, &asn));
+    MH_TRY(mh_det_field(ev, mh_det_asn_paths, &asn));
     if (!cc.len && !asn.len) return MH_OK;
     uint32_t isess = mh_det_intern(cx, sess);
     if (!isess) return MH_OK;

@@ -53,7 +53,11 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS d9_path(tenant TEXT NOT NULL, client_app_id TEXT NOT NULL,"
     " path INTEGER NOT NULL, first INTEGER NOT NULL, PRIMARY KEY(tenant, client_app_id, path));"
     "CREATE TABLE IF NOT EXISTS d14_owner(upn TEXT NOT NULL, oid TEXT NOT NULL,"
-    " last INTEGER NOT NULL, PRIMARY KEY(upn, oid));";
+    " last INTEGER NOT NULL, PRIMARY KEY(upn, oid));"
+    "CREATE TABLE IF NOT EXISTS d5_address(ip TEXT PRIMARY KEY, asn INTEGER NOT NULL,"
+    " first INTEGER NOT NULL, last INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS d5_asn(asn INTEGER PRIMARY KEY, first INTEGER NOT NULL,"
+    " last INTEGER NOT NULL);";
 
 static mh_status read_version(mh_db *db, bool *has_meta, int64_t *version, int64_t *ntables,
                               mh_error *err)

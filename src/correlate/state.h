@@ -20,11 +20,14 @@
  *   d11_day(kind, key, day, sum)   daily mail-read volume (kind 0 app, 1 mailbox)
  *   d12_gap(mailbox, start, end)   throttled (unaudited) windows
  *   d2_good(user, ip, first, last) sources a user succeeded from
- *   d5_cover(kind, first)          earliest directory (0) / SP sign-in (1) event
+ *   d5_cover(kind, first)          earliest directory (0) / SP sign-in (1) /
+ *                                  any sign-in (2) event
  *   d5_signin(key, day, first)     days an application key signed in
  *   d5_actor(key, actor, first, last)  who managed an application
  *   d9_path(tenant, client_app_id, path, first)  mail read via Graph (0) / directly (1)
  *   d14_owner(upn, oid, last)      user object ids seen in sign-ins
+ *   d5_address(ip, asn, first, last)  addresses with a successful sign-in
+ *   d5_asn(asn, first, last)       networks (ASN) with a successful sign-in
  * Tables added later are created in existing files of the same version on
  * open (additive: no version change).
  * Times are microseconds since the epoch (mh_time). Strings are as the

@@ -72,13 +72,15 @@ def ual_logon(t, user, ip, code, op=None, ua="Mozilla/5.0"):
 
 
 def signin(t, user, ip, code, category="SignInLogs", client="Browser", req="multiFactorAuthentication",
-           ua="Mozilla/5.0 (Windows NT 10.0; Win64; x64)", protocol=None, country=None):
-    props = {"id": gid("a1000000"), "createdDateTime": t + "Z", "userPrincipalName": user,
+           ua="Mozilla/5.0 (Windows NT 10.0; Win64; x64)", protocol=None, country=None, rid=None, asn=None):
+    props = {"id": rid or gid("a1000000"), "createdDateTime": t + "Z", "userPrincipalName": user,
              "appId": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "appDisplayName": "Azure Portal", "ipAddress": ip,
              "status": {"errorCode": code}, "clientAppUsed": client, "isInteractive": category == "SignInLogs",
              "authenticationRequirement": req, "userAgent": ua}
     if protocol:
         props["authenticationProtocol"] = protocol
+    if asn:
+        props["autonomousSystemNumber"] = asn
     extra = {}
     if country:
         props["location"] = {"city": "x", "countryOrRegion": country}
@@ -516,8 +518,17 @@ def sp_signin(t, app_id, name, code=0):
 GOOD = "c0ffee00-0000-4000-8000-000000000001"
 KEYS = [gid("4e500000") for _ in range(6)]
 R = ["mh.d5.credential_added"]
+OFFICE = "198.51.100.7"  # every audit() actor's address
+
+
+def office_signin(t, n):
+    """The admins' office address signing in (fixed id: the gid() numbering of later cases stays)."""
+    return signin(t, "admin@contoso.com", OFFICE, 0, rid="a1000000-0000-4000-8000-0000000ff%03d" % n,
+                  asn=64500)
+
+
 base = [audit(T(0, 8), "Add member to role", target_type="User")] + \
-    [sp_signin(T(d, 2), GOOD, "Good App") for d in range(8)]
+    [sp_signin(T(d, 2), GOOD, "Good App") for d in range(8)] + [office_signin(T(0, 7), 1)]
 recs = base + [cred_change(T(6, 10), "test@contoso.com", gid("0b100000"), "Legacy App", KEYS[:1], KEYS[:2]),
                cred_change(T(6, 11), "admin@contoso.com", gid("0b100000"), "Good App", KEYS[2:3], KEYS[2:4])]
 case("d05b_pos", "a password added to an app without sign-ins for 6 days by an account new to it (high); "
@@ -616,7 +627,8 @@ K2 = [gid("4e600000") for _ in range(6)]
 base = [named(audit(T(0, 9), "Update application", target_type="Application", target_id=OBJ), "Daily App"),
         named(audit(T(0, 9, 5), "Update application", target_type="Application", target_id=OBJ2), "Other App")] + \
     [sp_signin(T(d, 2), "c0ffee00-0000-4000-8000-000000000002", "Daily App") for d in range(8)] + \
-    [sp_signin(T(d, 3), "c0ffee00-0000-4000-8000-000000000003", "Other App") for d in range(8)]
+    [sp_signin(T(d, 3), "c0ffee00-0000-4000-8000-000000000003", "Other App") for d in range(8)] + \
+    [office_signin(T(0, 7), 2)]
 recs = base + [named(audit(T(5, 16), "Consent to application", target_id=OBJ), "Daily App"),
                cred_change(T(6, 10), "admin@contoso.com", OBJ, "Daily App", K2[:1], K2[:2]),
                named(audit(T(6, 11), "Update application", target_type="Application", target_id=OBJ2,
@@ -640,6 +652,36 @@ recs = base + [named(audit(T(1, 16), "Consent to application", target_id=OBJ), "
                named(audit(T(6, 12), "Consent to application", target_id=OBJ), "Daily App")]
 case("d05c_neg", "the consent was 5 days before the credential (outside d5.grant_window); a consent after it", R,
      recs, [])
+
+
+# ---- D5 new-address booster ----
+
+def acting_from(rec, ip):
+    rec["initiatedBy"]["user"]["ipAddress"] = ip
+    return rec
+
+
+OBJ4 = gid("0b500000")
+K3 = [gid("4e700000") for _ in range(8)]
+base = [named(audit(T(0, 9), "Update application", target_type="Application", target_id=OBJ4), "Mail Sync"),
+        office_signin(T(0, 7), 3)] + \
+    [sp_signin(T(d, 2), "c0ffee00-0000-4000-8000-000000000005", "Mail Sync") for d in range(8)]
+recs = base + [acting_from(cred_change(T(6, 10), "admin@contoso.com", OBJ4, "Mail Sync", K3[:1], K3[:2]),
+                           "192.0.2.66"),
+               signin(T(6, 9), "admin@contoso.com", "192.0.2.77", 0, asn=9299),
+               acting_from(cred_change(T(6, 11), "admin@contoso.com", OBJ4, "Mail Sync", K3[2:3], K3[2:4]),
+                           "192.0.2.77")]
+case("d05d_pos", "a known admin adds a password to an active app from an address no sign-in used before (low); "
+     "again from an address of another network whose first sign-in was an hour before (low)", R, recs,
+     [(R[0], len(base) + 1), (R[0], len(base) + 3)])
+recs = base + [cred_change(T(6, 10), "admin@contoso.com", OBJ4, "Mail Sync", K3[:1], K3[:2]),
+               signin(T(6, 9), "admin@contoso.com", "198.51.100.99", 0, asn=64500),
+               acting_from(cred_change(T(6, 11), "admin@contoso.com", OBJ4, "Mail Sync", K3[2:3], K3[2:4]),
+                           "198.51.100.99"),
+               acting_from(cred_change(T(2, 11), "admin@contoso.com", OBJ4, "Mail Sync", K3[4:5], K3[4:6]),
+                           "192.0.2.66")]
+case("d05d_neg", "the admin's office address; a new address of the office's network; a new address two days "
+     "into the sign-in logs (unknown: too little coverage)", R, recs, [])
 
 def main():
     if os.path.isdir(OUT):

@@ -256,6 +256,21 @@ static const char *user_signin(mh_time t, const char *upn, const char *oid)
                ts, (long long)(t / MH_USEC_PER_SEC % 1000000000000LL), ts, upn, oid);
 }
 
+/* A user's successful sign-in from ip (asn 0: the record has none). */
+static const char *addr_signin(mh_time t, const char *upn, const char *ip, unsigned asn)
+{
+    char ts[40], as[48] = "";
+    if (asn) snprintf(as, sizeof as, ",\"autonomousSystemNumber\":%u", asn);
+    iso(t, ts);
+    return fmt("{\"time\":\"%s\",\"category\":\"SignInLogs\",\"operationName\":\"Sign-in activity\","
+               "\"tenantId\":\"" TENANT "\",\"properties\":{\"id\":"
+               "\"a2000000-0000-4000-8000-%012lld\",\"createdDateTime\":\"%s\","
+               "\"userPrincipalName\":\"%s\",\"appId\":"
+               "\"c44b4083-3bb0-49c1-b47d-974e53cbdf3c\",\"ipAddress\":\"%s\"%s,"
+               "\"status\":{\"errorCode\":0}}}",
+               ts, (long long)(t / MH_USEC_PER_SEC % 1000000000000LL), ts, upn, ip, as);
+}
+
 static const char *mia(mh_time t, const char *mailbox, const char *user, int user_type,
                        int logon, const char *app, const char *client, const char *info,
                        const char *token_oid)
@@ -280,10 +295,17 @@ static const char *mia(mh_time t, const char *mailbox, const char *user, int use
 #define LEG2_OBJ "0b100000-0000-4000-8000-000000000003"
 #define MI_OBJ "0b100000-0000-4000-8000-000000000004"
 
-/* Days 0..7: the SP stream (Good App daily), directory coverage from day 0. */
+/* The office address every al_cred / al_update actor acts from (198.51.100.7),
+ * known from a sign-in on day 0 unless a test says otherwise. */
+#define OFFICE_IP "198.51.100.7"
+#define OFFICE_ASN 64500u
+
+/* Days 0..7: the SP stream (Good App daily), directory coverage from day 0, the
+ * office address signed in from on day 0. */
 static void baseline(struct run *r, int days)
 {
     feed(r, al_role(at(0, 8, 0)));
+    feed(r, addr_signin(at(0, 7, 0), "admin@contoso.com", OFFICE_IP, OFFICE_ASN));
     for (int d = 0; d < days; d++) feed(r, sp_signin(at(d, 2, 0), GOOD_APP, "Good App", 0));
 }
 
@@ -394,6 +416,7 @@ static void t_d5_order_and_state(void)
     const char *recs[16];
     size_t n = 0;
     recs[n++] = al_role(at(0, 8, 0));
+    recs[n++] = addr_signin(at(0, 7, 0), "admin@contoso.com", OFFICE_IP, OFFICE_ASN);
     for (int d = 0; d < 8; d++) recs[n++] = sp_signin(at(d, 2, 0), GOOD_APP, "Good App", 0);
     recs[n++] = al_cred(at(6, 10, 17), "test@contoso.com", NULL, LEG_OBJ, "Legacy App", K1,
                         K1 " " K2, "Password");
@@ -442,6 +465,67 @@ static void t_d5_order_and_state(void)
     const struct got *g = find(&b, "mh.d5.credential_added", "application=legacy app;");
     CHECK(g && g->level == MH_LEVEL_HIGH && strstr(g->fields, "idle_days=20;"));
     if (b.ngot != 1) dump(&b);
+}
+
+/* rec (an al_cred) acted from ip instead of the office address. */
+static const char *from_ip(const char *rec, const char *ip)
+{
+    const char *at_ip = strstr(rec, OFFICE_IP);
+    if (!at_ip) return rec;
+    return fmt("%.*s%s%s", (int)(at_ip - rec), rec, ip, at_ip + strlen(OFFICE_IP));
+}
+
+/* The new-address booster: a known admin's change to an active app has no
+ * verdict of its own; from an address no sign-in used a day before, it is low. */
+static void t_d5_new_address(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    baseline(&r, 8);
+    feed(&r, al_update(at(1, 9, 0), "admin@contoso.com", GOOD_OBJ, "Good App"));
+    /* never signed in from */
+    feed(&r, from_ip(al_cred(at(6, 10, 0), "admin@contoso.com", NULL, GOOD_OBJ, "Good App", K1,
+                             K1 " " K2, "Password"),
+                     "192.0.2.66"));
+    /* signed in from it 2 hours before (the attacker's own success), other network */
+    feed(&r, addr_signin(at(6, 9, 0), "admin@contoso.com", "192.0.2.77", 9299));
+    feed(&r, from_ip(al_cred(at(6, 11, 0), "admin@contoso.com", NULL, GOOD_OBJ, "Good App", K3,
+                             K3 " " K4, "Password"),
+                     "192.0.2.77"));
+    /* new address of the office's network (DHCP churn): not boosted */
+    feed(&r, addr_signin(at(6, 11, 30), "admin@contoso.com", "198.51.100.99", OFFICE_ASN));
+    feed(&r, from_ip(al_cred(at(6, 12, 0), "admin@contoso.com", NULL, GOOD_OBJ, "Good App", K5,
+                             K5 " " K6, "Password"),
+                     "198.51.100.99"));
+    /* the office address itself (baseline, day 0): not boosted */
+    feed(&r, al_cred(at(6, 13, 0), "admin@contoso.com", NULL, GOOD_OBJ, "Good App", K2,
+                     K2 " " K3, "Password"));
+    run_end(&r);
+    CHECK_INT(r.ngot, 2);
+    const struct got *g = find(&r, "mh.d5.credential_added", "removed_keys=0;key_type=Password;"
+                                                             "actor=admin@contoso.com;");
+    CHECK(g && g->level == MH_LEVEL_LOW && strstr(g->fields, "actor_address=new;") &&
+          strstr(g->fields, "boosters=new_address;"));
+    size_t boosted = 0, asn = 0;
+    for (size_t i = 0; i < r.ngot; i++) {
+        boosted += strstr(r.got[i].fields, "boosters=new_address;") != NULL;
+        asn += strstr(r.got[i].fields, "actor_asn=9299;") != NULL;
+    }
+    CHECK_INT(boosted, 2);
+    CHECK_INT(asn, 1);
+    if (r.ngot != 2) dump(&r);
+
+    /* sign-in logs covering less than d5.min_history before the change: unknown, no boost */
+    run_begin(&r, NULL, NULL);
+    feed(&r, al_role(at(0, 8, 0)));
+    feed(&r, al_update(at(0, 9, 0), "admin@contoso.com", GOOD_OBJ, "Good App"));
+    for (int d = 4; d < 8; d++) feed(&r, sp_signin(at(d, 2, 0), GOOD_APP, "Good App", 0));
+    feed(&r, from_ip(al_cred(at(6, 10, 0), "admin@contoso.com", NULL, GOOD_OBJ, "Good App", K1,
+                             K1 " " K2, "Password"),
+                     "192.0.2.66"));
+    run_end(&r);
+    CHECK_INT(r.ngot, 0);
+    if (r.ngot) dump(&r);
 }
 
 /* ---- D9 Graph and direct ---- */
@@ -610,6 +694,7 @@ int main(void)
         {"d5_rotation_known_actor_msi", t_d5_rotation_known_actor_msi},
         {"d5_history_limits", t_d5_history_limits},
         {"d5_order_and_state", t_d5_order_and_state},
+        {"d5_new_address", t_d5_new_address},
         {"d9_graph_and_direct", t_d9_graph_and_direct},
         {"d14_token_owner", t_d14_token_owner},
         {"d5_permset", t_d5_permset},
