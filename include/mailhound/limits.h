@@ -181,6 +181,9 @@
 #define MH_D5_MAX_ADDRESSES 1000000u       /* addresses with a successful sign-in (new-address
                                                booster; beyond it the booster says unknown) */
 #define MH_D5_MAX_ASNS 100000u              /* networks (ASN) with a successful sign-in */
+#define MH_D10_MAX_PAIRS 2000000u           /* (tenant, accessor, other mailbox, folder) pairs */
+#define MH_D10_MAX_FOLDERS 32u              /* folder paths taken per MailItemsAccessed record */
+#define MH_D10_MAX_TENANTS 4096u            /* tenants with MailItemsAccessed coverage (D10) */
 #define MH_D9_MAX_PATHS 1000000u            /* (tenant, client app, Graph|direct) entries */
 #define MH_D14_MAX_OWNERS (2u << 20)        /* (UPN, object id) pairs from sign-ins */
 #define MH_D14_MAX_OWNER_CANDIDATES 1000000u /* (mailbox, TokenObjectId) owner-logon pairs */

@@ -134,6 +134,12 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d9_dual_path = true;
     c->d9_bulk_mailboxes = 6;
 
+    c->d10_enabled = true;
+    c->d10_baseline = DAY(30);
+    c->d10_new_window = DAY(14);
+    c->d10_max_new_mailboxes = 1;
+    c->d10_max_new_folders = 5;
+
     c->d11_enabled = true;
     c->d11_k = 2.5;
     c->d11_mailbox_k = 3.0;
@@ -339,6 +345,11 @@ static const struct opt options[] = {
     O("d9.per_mailbox", T_BOOL, d9_mailbox),
     O("d9.graph_and_direct", T_BOOL, d9_dual_path),
     O("d9.bulk_reader_mailboxes", T_U32, d9_bulk_mailboxes),
+    O("d10.enabled", T_BOOL, d10_enabled),
+    O("d10.baseline", T_DUR, d10_baseline),
+    O("d10.new_window", T_DUR, d10_new_window),
+    O("d10.max_new_mailboxes", T_U32, d10_max_new_mailboxes),
+    O("d10.max_new_folders", T_U32, d10_max_new_folders),
     O("d11.enabled", T_BOOL, d11_enabled),
     O("d11.k", T_DBL, d11_k),
     O("d11.mailbox_k", T_DBL, d11_mailbox_k),
@@ -643,7 +654,7 @@ struct mh_slice mh_permset_find(const struct mh_permset *s, struct mh_slice text
 static const struct mh_det_ops *const registry[] = {
     &mh_det_firstseen_ops, &mh_det_tokencheck_ops, &mh_det_session_ops, &mh_det_volume_ops,
     &mh_det_throttle_ops,  &mh_det_spray_ops,      &mh_det_appcred_ops, &mh_det_mailpath_ops,
-    &mh_det_tokenowner_ops, &mh_det_chain_ops,
+    &mh_det_tokenowner_ops, &mh_det_crossmbx_ops, &mh_det_chain_ops,
 };
 #define NDET (sizeof registry / sizeof registry[0])
 

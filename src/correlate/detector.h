@@ -252,6 +252,13 @@ struct mh_detector_config {
                                                     that read this many mailboxes in its
                                                     baseline is a routine bulk reader */
 
+    /* D10 baseline variant (crossmbx.c) */
+    bool d10_enabled;                            /* d10.enabled = true */
+    mh_time d10_baseline;                        /* d10.baseline = 30d */
+    mh_time d10_new_window;                      /* d10.new_window = 14d */
+    uint32_t d10_max_new_mailboxes;              /* d10.max_new_mailboxes = 1 */
+    uint32_t d10_max_new_folders;                /* d10.max_new_folders = 5 */
+
     /* D11 (volume.c) */
     bool d11_enabled;                            /* d11.enabled = true */
     double d11_k;                                /* d11.k = 2.5 (per app) */
@@ -501,6 +508,7 @@ extern const struct mh_det_ops mh_det_chain_ops;
 extern const struct mh_det_ops mh_det_appcred_ops;
 extern const struct mh_det_ops mh_det_mailpath_ops;
 extern const struct mh_det_ops mh_det_tokenowner_ops;
+extern const struct mh_det_ops mh_det_crossmbx_ops;
 
 /* Internal records of the shared context. */
 struct mh_det_gap_rec {

@@ -57,7 +57,11 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS d5_address(ip TEXT PRIMARY KEY, asn INTEGER NOT NULL,"
     " first INTEGER NOT NULL, last INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS d5_asn(asn INTEGER PRIMARY KEY, first INTEGER NOT NULL,"
-    " last INTEGER NOT NULL);";
+    " last INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS d10_cover(tenant TEXT PRIMARY KEY, first INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS d10_pair(tenant TEXT NOT NULL, accessor TEXT NOT NULL,"
+    " mailbox TEXT NOT NULL, folder TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY(tenant, accessor, mailbox, folder));";
 
 static mh_status read_version(mh_db *db, bool *has_meta, int64_t *version, int64_t *ntables,
                               mh_error *err)

@@ -28,6 +28,10 @@
  *   d14_owner(upn, oid, last)      user object ids seen in sign-ins
  *   d5_address(ip, asn, first, last)  addresses with a successful sign-in
  *   d5_asn(asn, first, last)       networks (ASN) with a successful sign-in
+ *   d10_cover(tenant, first)       earliest MailItemsAccessed per tenant
+ *   d10_pair(tenant, accessor, mailbox, folder, first, last)
+ *                                  other users' mailboxes (folder '') and their
+ *                                  folders a user read
  * Tables added later are created in existing files of the same version on
  * open (additive: no version change).
  * Times are microseconds since the epoch (mh_time). Strings are as the

@@ -683,6 +683,38 @@ recs = base + [cred_change(T(6, 10), "admin@contoso.com", OBJ4, "Mail Sync", K3[
 case("d05d_neg", "the admin's office address; a new address of the office's network; a new address two days "
      "into the sign-in logs (unknown: too little coverage)", R, recs, [])
 
+# ---- D10 baseline variant (30 days of history: dates past T()'s month) ----
+
+def TD(day, h=9, m=0):
+    import datetime
+    return (datetime.datetime(2026, 1, 5, h, m) + datetime.timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def read_as(t, user, mailbox, folders=("Inbox",)):
+    r = mia(t, mailbox, user=user)
+    r["Folders"] = [{"Id": "LgAAAA", "Path": "\\" + f, "FolderItems": []} for f in folders]
+    return r
+
+
+IDS["mh.d10.new_other_mailboxes"] = ("mh.d10.new_other_mailboxes", False)
+R = ["mh.d10.new_other_mailboxes"]
+base = [read_as(TD(d), "alice@contoso.com", "alice@contoso.com") for d in range(4)] + \
+    [read_as(TD(d, 10), "assistant@contoso.com", "ceo@contoso.com") for d in range(4)]
+recs = base + [read_as(TD(33), "assistant@contoso.com", "ceo@contoso.com"),
+               read_as(TD(33, 11), "assistant@contoso.com", "cfo@contoso.com"),
+               read_as(TD(40), "assistant@contoso.com", "legal@contoso.com")]
+case("d10b_pos", "after 30 days in which the assistant read only the CEO's mailbox, it reads two mailboxes it never "
+     "read, a week apart", R, recs, [(R[0], len(recs))])
+recs = base + [read_as(TD(33), "assistant@contoso.com", "ceo@contoso.com", ("Inbox", "Sent Items")),
+               read_as(TD(33, 11), "helper@contoso.com", "hr@contoso.com"),
+               read_as(TD(31), "temp@contoso.com", "a@contoso.com"),
+               read_as(TD(50), "temp@contoso.com", "b@contoso.com"),
+               read_as(TD(10), "early@contoso.com", "c@contoso.com"),
+               read_as(TD(10, 11), "early@contoso.com", "d@contoso.com")]
+case("d10b_neg", "the assistant's usual mailbox (one new folder); one new mailbox; two new mailboxes 19 days apart; "
+     "two new mailboxes within the 30-day baseline", R, recs, [])
+
+
 def main():
     if os.path.isdir(OUT):
         for d in glob.glob(os.path.join(OUT, "*", "expect")):

@@ -85,7 +85,7 @@ static void jb_close(struct jb *j)
 
 struct mia {
     const char *mailbox, *user, *app, *client, *ip, *session, *uti, *access, *throttled, *tenant,
-        *user_type;
+        *user_type, *folders; /* folders: comma-separated paths (Folders[].Path) */
     mh_time iat;
     int count;
 };
@@ -121,6 +121,19 @@ static const char *mia_json(struct jb *j, mh_time t, const struct mia *m, int id
                                   m->uti ? "," : "", iso(m->iat, ia));
         snprintf(ctx + n, sizeof ctx - n, "}");
         jb_raw(j, "AppAccessContext", "%s", ctx);
+    }
+    if (m->folders) {
+        char fb[1024];
+        size_t n = (size_t)snprintf(fb, sizeof fb, "[");
+        for (const char *p = m->folders; *p;) {
+            const char *e = strchr(p, ',');
+            size_t l = e ? (size_t)(e - p) : strlen(p);
+            n += (size_t)snprintf(fb + n, sizeof fb - n, "%s{\"Path\":\"\\\\%.*s\"}",
+                                  p == m->folders ? "" : ",", (int)l, p);
+            p += l + (e ? 1 : 0);
+        }
+        snprintf(fb + n, sizeof fb - n, "]");
+        jb_raw(j, "Folders", "%s", fb);
     }
     jb_close(j);
     return j->s;
@@ -1202,6 +1215,127 @@ static void t_state_reload(void)
     unlink(wal);
 }
 
+/* ---- D10 baseline variant ---- */
+
+/* A delegate reading mailbox on day at 09:00 + minute (folders optional). */
+static const char *delegate(struct jb *j, const char *user, const char *mailbox, int day, int minute,
+                            const char *folders, int id)
+{
+    struct mia m = {.mailbox = mailbox, .user = user, .app = EXO, .folders = folders};
+    return mia_json(j, at(day, 9, minute, 0), &m, id);
+}
+
+/* Days 0..3 are the baseline (coverage from day 0; d10.baseline = 30d). */
+static void d10_baseline(struct run *r)
+{
+    struct jb j;
+    for (int d = 0; d < 4; d++) {
+        feed(r, delegate(&j, "alice@contoso.com", "alice@contoso.com", d, 0, NULL, 100 + d));
+        feed(r, delegate(&j, "assistant@contoso.com", "ceo@contoso.com", d, 1, NULL, 110 + d));
+        feed(r, delegate(&j, "auditor@contoso.com", "pa@contoso.com", d, 2, "Inbox", 120 + d));
+    }
+}
+
+static void t_d10_new_mailboxes(void)
+{
+    struct jb j;
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    d10_baseline(&r);
+    /* the assistant's usual mailbox (known), then two new ones 7 days apart */
+    feed(&r, delegate(&j, "assistant@contoso.com", "ceo@contoso.com", 33, 0, NULL, 1));
+    feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", 33, 5, NULL, 2));
+    feed(&r, delegate(&j, "assistant@contoso.com", "legal@contoso.com", 40, 0, NULL, 3));
+    /* one new mailbox only */
+    feed(&r, delegate(&j, "helper@contoso.com", "hr@contoso.com", 33, 0, NULL, 4));
+    /* two new mailboxes 19 days apart (outside d10.new_window) */
+    feed(&r, delegate(&j, "temp@contoso.com", "a@contoso.com", 31, 0, NULL, 5));
+    feed(&r, delegate(&j, "temp@contoso.com", "b@contoso.com", 50, 0, NULL, 6));
+    /* two new mailboxes within the baseline (day 10): not judged */
+    feed(&r, delegate(&j, "early@contoso.com", "c@contoso.com", 10, 0, NULL, 7));
+    feed(&r, delegate(&j, "early@contoso.com", "d@contoso.com", 10, 5, NULL, 8));
+    /* six new folders of a known mailbox in one read */
+    feed(&r, delegate(&j, "auditor@contoso.com", "pa@contoso.com", 35, 0,
+                      "Inbox,Finance,Legal,HR,Board,Payroll,Archive", 9));
+    /* an application reading many new mailboxes is D9's, not D10's */
+    for (int i = 0; i < 4; i++) {
+        struct mia m = {.mailbox = i % 2 ? "x@contoso.com" : "y@contoso.com", .user = EVIL_APP,
+                        .app = GRAPH, .client = EVIL_APP, .user_type = "5"};
+        feed(&r, mia_json(&j, at(36, 9, i, 0), &m, 20 + i));
+    }
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d10.new_other_mailboxes"), 2);
+    const struct got *g = find_rule(&r, "mh.d10.new_other_mailboxes", "legal@contoso.com");
+    CHECK(g && g->level == MH_LEVEL_MEDIUM && g->time == at(40, 9, 0, 0));
+    CHECK(g && strstr(g->fields, "accessor=assistant@contoso.com;crossed=mailboxes;"
+                                 "new_mailboxes=2;new_folders=0;"
+                                 "mailboxes=cfo@contoso.com,legal@contoso.com;") != NULL);
+    g = find_rule(&r, "mh.d10.new_other_mailboxes", "pa@contoso.com");
+    CHECK(g && strstr(g->fields, "accessor=auditor@contoso.com;crossed=folders;new_mailboxes=0;"
+                                 "new_folders=6;") != NULL);
+    if (count_rule(&r, "mh.d10.new_other_mailboxes") != 2) dump(&r);
+    run_free(&r);
+
+    /* d10.max_new_mailboxes = 2: the assistant's two new mailboxes are allowed */
+    struct mh_detector_config c;
+    mh_detector_config_defaults(&c);
+    CHECK(mh_detector_config_set(&c, "d10.max_new_mailboxes", "2", NULL) == MH_OK);
+    CHECK(mh_detector_config_set(&c, "d10.enabled", "true", NULL) == MH_OK);
+    run_begin(&r, &c, NULL);
+    d10_baseline(&r);
+    feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", 33, 5, NULL, 2));
+    feed(&r, delegate(&j, "assistant@contoso.com", "legal@contoso.com", 40, 0, NULL, 3));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d10.new_other_mailboxes"), 0);
+    run_free(&r);
+}
+
+/* The baseline and the pairs carry over in --state; a reported accessor is
+ * not reported again for the same pairs; the same input twice gives the same. */
+static void t_d10_state(void)
+{
+    char path[] = "/tmp/mh_test_d10_XXXXXX";
+    if (!mh_testdet_state_path(path)) return;
+    mh_state *st = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    struct jb j;
+    struct run r;
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    run_begin(&r, NULL, st);
+    d10_baseline(&r);
+    run_end(&r);
+    CHECK_INT(r.ngot, 0);
+    run_free(&r);
+    char first[sizeof r.all] = "";
+    for (int pass = 0; pass < 2; pass++) {
+        run_begin(&r, NULL, st);
+        feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", 33, 5, NULL, 2));
+        feed(&r, delegate(&j, "assistant@contoso.com", "legal@contoso.com", 40, 0, NULL, 3));
+        run_end(&r);
+        CHECK_INT(count_rule(&r, "mh.d10.new_other_mailboxes"), 1);
+        if (pass == 0) snprintf(first, sizeof first, "%s", r.all);
+        else CHECK_STREQ(r.all, first);
+        run_free(&r);
+    }
+    /* later reads of the same mailboxes: known by now */
+    run_begin(&r, NULL, st);
+    feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", 41, 5, NULL, 2));
+    feed(&r, delegate(&j, "assistant@contoso.com", "legal@contoso.com", 41, 6, NULL, 3));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d10.new_other_mailboxes"), 0);
+    run_free(&r);
+    /* without the state, days 33..40 alone have no baseline */
+    run_begin(&r, NULL, NULL);
+    feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", 33, 5, NULL, 2));
+    feed(&r, delegate(&j, "assistant@contoso.com", "legal@contoso.com", 40, 0, NULL, 3));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d10.new_other_mailboxes"), 0);
+    run_free(&r);
+    mh_state_close(st);
+    unlink(path);
+}
+
 /* ---- config ---- */
 
 static void t_config(void)
@@ -1359,6 +1493,8 @@ int main(void)
         {"shared_egress", t_shared_egress},
         {"d9_bulk_reader", t_d9_bulk_reader},
         {"state_reload", t_state_reload},
+        {"d10_new_mailboxes", t_d10_new_mailboxes},
+        {"d10_state", t_d10_state},
         {"config", t_config},
         {"alloc_failure", t_alloc_failure},
         {"pending_fields", t_pending_fields},
