@@ -10,8 +10,10 @@
  *   select   incidents at --min-level (default high) or above, or the
  *            --incident ids (scope/scope.h opts.keep)
  *   scope    incidents + LOGS (+ --trace) + mail store -> DIR/scope.json
- *   secrets  the messages scope lists, in the mail store -> DIR/secrets.jsonl
- *            (secrets/mail.h with a message filter; redacted)
+ *   secrets  the copies scope lists, in the mail store -> DIR/secrets.jsonl
+ *            (secrets/mail.h with a per-copy filter: a message in the
+ *            mailboxes scope took it from, so a finding names a mailbox
+ *            the attacker read; redacted)
  *   notify   scope.json + mail store + secrets -> DIR/packages/,
  *            DIR/indicators.stix.json, the ledger (notify/run.h)
  *   summary  DIR/summary.md (summary.c), from the outputs above only
@@ -119,6 +121,11 @@ static void usage(FILE *out)
           out);
 }
 
+/* A copy scope says was taken: Message-ID in a store mailbox (its name). */
+struct inv_copy {
+    const char *id, *box;
+};
+
 struct inv {
     /* options */
     const char *out, *incidents_in, *owner, *secrets_rules, *min_level_name;
@@ -142,8 +149,10 @@ struct inv {
     struct mh_buf secbuf;    /* secrets.jsonl */
     struct mh_inv_rule *rules; /* rule titles from alerts.jsonl */
     size_t nrules, caprules;
-    const char **scoped_ids; /* message ids in scope.json, sorted */
-    size_t nscoped;
+    struct inv_copy *taken;  /* the copies scope.json lists, sorted */
+    size_t ntaken;
+    const char **elsewhere;  /* listed ids stored only outside those, sorted */
+    size_t nelsewhere;
     mh_status cb_st;
 };
 
@@ -362,45 +371,118 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The message ids scope.json lists (sorted, unique): what secrets scans. */
-static bool collect_scoped(struct inv *v, const struct mh_jdoc *d)
+/* d's string node n copied into the arena; *out NULL when n is not a
+ * string. false: no memory. */
+static bool json_dup(struct inv *v, const struct mh_jdoc *d, uint32_t n, const char **out)
 {
-    uint32_t mbs = mh_json_get(d, 0, "mailboxes", 9);
-    if (mbs == MH_JNONE || mh_json_type(d, mbs) != MH_JARR) return true;
-    size_t cap = 0;
-    for (uint32_t mb = mh_json_first(d, mbs); mb != MH_JNONE; mb = mh_json_next(d, mbs, mb)) {
-        uint32_t ms = mh_json_get(d, mb, "messages", 8);
-        if (ms != MH_JNONE && mh_json_type(d, ms) == MH_JARR) cap += mh_json_node(d, ms)->len;
+    struct mh_slice s;
+    *out = NULL;
+    if (n == MH_JNONE || mh_json_type(d, n) != MH_JSTR) return true;
+    if (mh_json_str(d, n, &v->arena, &s)) return false;
+    *out = mh_arena_strndup(&v->arena, s.ptr, s.len);
+    return *out != NULL;
+}
+
+/* The array member key of object o, MH_JNONE when absent or not an array. */
+static uint32_t json_arr(const struct mh_jdoc *d, uint32_t o, const char *key)
+{
+    uint32_t a = mh_json_get(d, o, key, strlen(key));
+    return a != MH_JNONE && mh_json_type(d, a) == MH_JARR ? a : MH_JNONE;
+}
+
+static size_t json_len(const struct mh_jdoc *d, uint32_t a)
+{
+    return a == MH_JNONE ? 0 : mh_json_node(d, a)->len;
+}
+
+static int cmp_copy(const void *a, const void *b)
+{
+    const struct inv_copy *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : strcmp(x->box, y->box);
+}
+
+static bool taken_copy(const struct inv *v, const char *id, const char *box)
+{
+    struct inv_copy k = {id, box};
+    return v->ntaken && bsearch(&k, v->taken, v->ntaken, sizeof k, cmp_copy) != NULL;
+}
+
+/* The store holds id, but in none of the mailboxes scope took it from. */
+static bool only_elsewhere(const struct inv *v, const mh_mailstore *store, const char *id)
+{
+    const struct mh_mail_msg *m = mh_mailstore_find(store, id, strlen(id));
+    if (!m) return false; /* not in the store: nothing to scan */
+    for (uint32_t k = m->first_loc; k != MH_MAIL_NONE;) {
+        const struct mh_mail_loc *L = mh_mailstore_loc(store, k);
+        if (taken_copy(v, id, mh_mailstore_mailbox(store, L->mailbox)->name)) return false;
+        k = L->next;
     }
-    if (!cap) return true;
-    v->scoped_ids = mh_calloc(cap, sizeof *v->scoped_ids);
-    if (!v->scoped_ids) return false;
-    for (uint32_t mb = mh_json_first(d, mbs); mb != MH_JNONE; mb = mh_json_next(d, mbs, mb)) {
-        uint32_t ms = mh_json_get(d, mb, "messages", 8);
-        if (ms == MH_JNONE || mh_json_type(d, ms) != MH_JARR) continue;
-        for (uint32_t m = mh_json_first(d, ms); m != MH_JNONE; m = mh_json_next(d, ms, m)) {
-            uint32_t id = mh_json_get(d, m, "message_id", 10);
-            struct mh_slice s;
-            if (id == MH_JNONE || mh_json_type(d, id) != MH_JSTR) continue;
-            if (mh_json_str(d, id, &v->arena, &s)) return false;
-            char *c = mh_arena_strndup(&v->arena, s.ptr, s.len);
-            if (!c) return false;
-            v->scoped_ids[v->nscoped++] = c;
-        }
-    }
-    qsort(v->scoped_ids, v->nscoped, sizeof *v->scoped_ids, cmp_str);
-    size_t k = 0;
-    for (size_t i = 0; i < v->nscoped; i++)
-        if (!k || strcmp(v->scoped_ids[k - 1], v->scoped_ids[i])) v->scoped_ids[k++] = v->scoped_ids[i];
-    v->nscoped = k;
     return true;
 }
 
-static bool want_message(void *ctx, const struct mh_mail_msg *m)
+/*
+ * What secrets scans: the copies scope.json says were taken -- each
+ * mailboxes[].messages[].message_id in each of that mailbox's
+ * store_mailboxes (the store's names scope matched the address to) --
+ * sorted and unique in v->taken. A listed id the store holds only in other
+ * mailboxes (deleted from the victim's, or the victim's not exported) is
+ * still scanned, in every copy (v->elsewhere, sorted): its content was
+ * taken, and a secret in it must not go unreported.
+ */
+static bool collect_scoped(struct inv *v, const struct mh_jdoc *d, const mh_mailstore *store)
+{
+    uint32_t mbs = json_arr(d, 0, "mailboxes");
+    if (mbs == MH_JNONE) return true;
+    size_t nids = 0, ncopies = 0;
+    for (uint32_t mb = mh_json_first(d, mbs); mb != MH_JNONE; mb = mh_json_next(d, mbs, mb)) {
+        size_t nm = json_len(d, json_arr(d, mb, "messages"));
+        nids += nm;
+        ncopies += nm * json_len(d, json_arr(d, mb, "store_mailboxes"));
+    }
+    if (!nids) return true;
+    const char **ids = mh_calloc(nids, sizeof *ids);
+    v->taken = mh_calloc(ncopies ? ncopies : 1, sizeof *v->taken);
+    v->elsewhere = ids;
+    if (!ids || !v->taken) return false;
+    size_t n = 0;
+    for (uint32_t mb = mh_json_first(d, mbs); mb != MH_JNONE; mb = mh_json_next(d, mbs, mb)) {
+        uint32_t ms = json_arr(d, mb, "messages"), sb = json_arr(d, mb, "store_mailboxes");
+        if (ms == MH_JNONE) continue;
+        size_t first = n;
+        for (uint32_t m = mh_json_first(d, ms); m != MH_JNONE; m = mh_json_next(d, ms, m)) {
+            if (!json_dup(v, d, mh_json_get(d, m, "message_id", 10), &ids[n])) return false;
+            if (ids[n]) n++;
+        }
+        if (sb == MH_JNONE) continue;
+        for (uint32_t b = mh_json_first(d, sb); b != MH_JNONE; b = mh_json_next(d, sb, b)) {
+            const char *box;
+            if (!json_dup(v, d, b, &box)) return false;
+            if (!box) continue;
+            for (size_t i = first; i < n; i++)
+                v->taken[v->ntaken++] = (struct inv_copy){ids[i], box};
+        }
+    }
+    qsort(v->taken, v->ntaken, sizeof *v->taken, cmp_copy);
+    size_t k = 0;
+    for (size_t i = 0; i < v->ntaken; i++)
+        if (!k || cmp_copy(&v->taken[k - 1], &v->taken[i])) v->taken[k++] = v->taken[i];
+    v->ntaken = k;
+    qsort(ids, n, sizeof *ids, cmp_str);
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((!i || strcmp(ids[i - 1], ids[i])) && only_elsewhere(v, store, ids[i])) ids[k++] = ids[i];
+    v->nelsewhere = k;
+    return true;
+}
+
+static bool want_copy(void *ctx, const struct mh_mail_msg *m, const struct mh_mailbox *mb)
 {
     struct inv *v = ctx;
     const char *id = m->message_id;
-    return v->nscoped && bsearch(&id, v->scoped_ids, v->nscoped, sizeof id, cmp_str) != NULL;
+    return taken_copy(v, id, mb->name) ||
+           (v->nelsewhere &&
+            bsearch(&id, v->elsewhere, v->nelsewhere, sizeof id, cmp_str) != NULL);
 }
 
 static char *keep_str(struct inv *v, const char *s, size_t n)
@@ -461,7 +543,7 @@ static bool run_secrets(struct inv *v, const mh_mailstore *store, struct mh_secr
         mh_cli_error("cannot compile the secret rules", &err);
         goto out;
     }
-    struct mh_secrets_mail_opts mo = {eng, false, want_message, on_secret, on_secret_malformed, v};
+    struct mh_secrets_mail_opts mo = {eng, false, want_copy, on_secret, on_secret_malformed, v};
     if (mh_secrets_scanner_new(&mo, &sc, &err)) {
         mh_cli_error("investigate: secrets", &err);
         goto out;
@@ -694,7 +776,7 @@ int mh_cli_investigate(int argc, char **argv)
     if (!write_file(p_scope, &scj) || !parse_json(&scd, &scj, p_scope)) goto out;
 
     /* 4. secrets in the messages taken */
-    if (!collect_scoped(v, &scd)) goto oom;
+    if (!collect_scoped(v, &scd, store)) goto oom;
     if (!run_secrets(v, store, &sec)) goto out;
     if (!write_file(p_sec, &v->secbuf)) goto out;
 
@@ -782,7 +864,8 @@ out:
     mh_arena_fini(&v->arena);
     mh_free(v->secs);
     mh_free(v->rules);
-    mh_free(v->scoped_ids);
+    mh_free(v->elsewhere);
+    mh_free(v->taken);
     mh_free(v->id_found);
     mh_free(v);
     return rc;

@@ -2,11 +2,12 @@
  * secrets/mail.c -- secrets in a mail store, message by message (mail.h)
  *
  * Moved out of cli/secrets.c so that `mailhound secrets` and `mailhound
- * investigate` share one scan: index order, identical copies skipped, MIME
- * fragments scanned, raw fallback, redaction, the jsonl rendering. The
- * scanner holds "what is being scanned now" (message, mailbox, folder,
- * part) while mh_mime_walk delivers fragments and mh_secrets_scan delivers
- * findings; each finding becomes an mh_secrets_place for the caller.
+ * investigate` share one scan: index order, the caller's per-copy filter,
+ * identical wanted copies skipped, MIME fragments scanned, raw fallback,
+ * redaction, the jsonl rendering. The scanner holds "what is being scanned
+ * now" (message, mailbox, folder, part) while mh_mime_walk delivers
+ * fragments and mh_secrets_scan delivers findings; each finding becomes an
+ * mh_secrets_place for the caller.
  */
 #include <stdio.h>
 #include <string.h>
@@ -173,12 +174,21 @@ static void report(mh_secrets_scanner *s, const mh_mailstore *store, const struc
     s->o.on_malformed(s->o.ctx, &e);
 }
 
-static bool seen_copy(const mh_mailstore *store, const struct mh_mail_loc *loc, size_t li)
+static bool wanted(const mh_secrets_scanner *s, const mh_mailstore *store,
+                   const struct mh_mail_msg *m, const struct mh_mail_loc *loc)
 {
-    const struct mh_mail_msg *m = mh_mailstore_msg(store, loc->msg);
+    return !s->o.want || s->o.want(s->o.ctx, m, mh_mailstore_mailbox(store, loc->mailbox));
+}
+
+/* An identical copy of m came earlier in index order and was itself wanted
+ * (so it was scanned, or reported unreadable): an unwanted copy never
+ * stands in for a wanted one, and the finding names the first wanted copy. */
+static bool seen_copy(const mh_secrets_scanner *s, const mh_mailstore *store,
+                      const struct mh_mail_msg *m, const struct mh_mail_loc *loc, size_t li)
+{
     for (uint32_t k = m->first_loc; k != MH_MAIL_NONE && k < li;) {
         const struct mh_mail_loc *o = mh_mailstore_loc(store, k);
-        if (!memcmp(o->sha256, loc->sha256, 32)) return true;
+        if (!memcmp(o->sha256, loc->sha256, 32) && wanted(s, store, m, o)) return true;
         k = o->next;
     }
     return false;
@@ -211,8 +221,8 @@ mh_status mh_secrets_scan_store(mh_secrets_scanner *s, const mh_mailstore *store
     for (size_t li = 0; li < n && !st; li++) {
         const struct mh_mail_loc *loc = mh_mailstore_loc(store, li);
         const struct mh_mail_msg *m = mh_mailstore_msg(store, loc->msg);
-        if (s->o.want && !s->o.want(s->o.ctx, m)) continue;
-        if (seen_copy(store, loc, li)) continue;
+        if (!wanted(s, store, m, loc)) continue;
+        if (seen_copy(s, store, m, loc, li)) continue;
         const struct mh_mailbox *mb = mh_mailstore_mailbox(store, loc->mailbox);
         mh_error err;
         mh_error_clear(&err);

@@ -5,11 +5,19 @@
  * findings with their place (message, mailbox, folder, part) -> the
  * secrets.jsonl contract (docs/secrets.md). `mailhound secrets` scans a
  * whole store (and plain text files); `mailhound investigate` scans only
- * the messages scope found taken (opts.want).
+ * the copies scope found taken: opts.want, asked per location with the
+ * message and the mailbox that holds the copy.
  *
- * Scan unit: each location of the store's index in order; a copy whose raw
- * bytes (SHA-256) equal an earlier copy of the same message is not scanned
- * again. Per location: mh_mime_walk -> each decoded fragment (text) or, for
+ * Scan unit: each location of the store's index in order that opts.want
+ * accepts; a wanted copy whose raw bytes (SHA-256) equal an earlier WANTED
+ * copy of the same message is not scanned again. Unwanted copies are never
+ * scanned and never stand in for a wanted one, so a finding names the first
+ * wanted copy of its content. Example: <m1> sits byte-identical in
+ * archive@ (indexed first) and in exec@, and opts.want accepts only exec@'s
+ * copy (investigate: scope.json lists <m1> under exec@ only): the scan reads
+ * exec@'s copy and the finding names exec@; without a filter (`mailhound
+ * secrets`) it reads archive@'s copy once and names archive@.
+ * Per location: mh_mime_walk -> each decoded fragment (text) or, for
  * binary/opaque parts with a file name, the fragment path only (path rules)
  * -> mh_secrets_scan. A message GMime cannot build at all is scanned as its
  * raw bytes (UTF-8, else windows-1252 -> UTF-8), part "raw". Malformed
@@ -63,8 +71,12 @@ typedef mh_status (*mh_secrets_place_fn)(void *ctx, const struct mh_secrets_plac
 struct mh_secrets_mail_opts {
     const struct mh_secrets_engine *eng; /* required */
     bool show;                           /* secrets in full */
-    /* Scan this message? NULL: every message. */
-    bool (*want)(void *ctx, const struct mh_mail_msg *m);
+    /* Scan the copy of message m that mailbox mb holds? Asked for each
+     * location in index order, and again for the earlier locations of the
+     * same message when deciding whether an identical copy was already
+     * scanned: it must give the same answer for the same (m, mb). Both
+     * pointers are the store's, valid for the call. NULL: every copy. */
+    bool (*want)(void *ctx, const struct mh_mail_msg *m, const struct mh_mailbox *mb);
     mh_secrets_place_fn on_finding;      /* required; a non-MH_OK status stops the scan */
     /* A malformed message (err has file, message number, byte offset,
      * reason). May be NULL. */
@@ -92,9 +104,9 @@ MH_MUST_CHECK mh_status mh_secrets_scanner_new(const struct mh_secrets_mail_opts
 void mh_secrets_scanner_free(mh_secrets_scanner *s);
 
 /*
- * Scan every wanted message of store. Unreadable copies are counted (and
- * reported through on_malformed with MH_EIO), not fatal. MH_ENOMEM, or the
- * callback's status.
+ * Scan every wanted copy of store (see "Scan unit"). Unreadable copies
+ * are counted (and reported through on_malformed with MH_EIO), not fatal.
+ * MH_ENOMEM, or the callback's status.
  */
 MH_MUST_CHECK mh_status mh_secrets_scan_store(mh_secrets_scanner *s, const mh_mailstore *store);
 
