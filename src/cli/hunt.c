@@ -64,15 +64,29 @@
 #define NAME_PAGE 1024u
 #define NAME_PAGES 1024u
 
+/* A file's name as the reader gives it (source.file) and its key, the name
+ * relative to its input root (a suffix of name: mh_reader_file_key), which
+ * incident ids hash so that they do not depend on where the logs lie. */
+struct fname {
+    char *name;
+    const char *key;
+};
+
 struct names {
-    char **page[NAME_PAGES]; /* fixed table of pages: workers read while main appends */
+    struct fname *page[NAME_PAGES]; /* fixed table of pages: workers read while main appends */
     uint32_t n;
 };
 
 static const char *name_get(const struct names *nm, uint32_t i)
 {
     if (i >= nm->n) return NULL;
-    return nm->page[i / NAME_PAGE][i % NAME_PAGE];
+    return nm->page[i / NAME_PAGE][i % NAME_PAGE].name;
+}
+
+static const char *key_get(const struct names *nm, uint32_t i)
+{
+    if (i >= nm->n) return NULL;
+    return nm->page[i / NAME_PAGE][i % NAME_PAGE].key;
 }
 
 /* A Sigma alert kept for the detectors and the incident builder: its
@@ -80,7 +94,7 @@ static const char *name_get(const struct names *nm, uint32_t i)
 struct kept_alert {
     const struct mh_rule *rule;
     mh_time time;
-    const char *file;
+    const char *file, *key;
     uint64_t record, offset;
     struct mh_slice ent[MH_ALERT_ENTITIES];
 };
@@ -149,7 +163,7 @@ struct hitctx {
     struct hunt *h;
     struct slot *s;
     mh_matcher *m;
-    const char *file;
+    const char *file, *key; /* name_get, key_get of the record's file */
 };
 
 static const enum mh_entity ents[MH_ALERT_ENTITIES] = {
@@ -188,6 +202,7 @@ static mh_status corr_hits(struct hitctx *c, const struct mh_rule *r, struct mh_
             hit->pos = j;
             hit->time = ev->time;
             hit->ref.file = c->file;
+            hit->ref.key = c->key;
             hit->ref.record = ev->rec->number;
             hit->ref.offset = ev->rec->offset;
             /* group key: values joined by 0x1f */
@@ -229,6 +244,7 @@ static mh_status keep_alert(struct slot *s, const struct mh_alert *a)
     k->rule = a->rule;
     k->time = a->time;
     k->file = a->source.file;
+    k->key = a->source.key;
     k->record = a->source.record;
     k->offset = a->source.offset;
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) k->ent[i] = a->ent[i];
@@ -249,6 +265,7 @@ static mh_status on_hit(void *ctx, const struct mh_rule *r, struct mh_event *ev)
     if (r->emit && (r->level >= c->h->min_level || c->h->detectors)) {
         struct mh_alert a;
         MH_TRY(mh_alert_from_match(c->m, r, ev, c->file, &a));
+        a.source.key = c->key;
         if (r->level >= c->h->min_level) {
             MH_TRY(mh_alert_render(&c->s->out, c->h->fmt, &a));
             c->s->alerts++;
@@ -333,7 +350,7 @@ static void process_slot(struct hunt *h, struct worker *w, struct slot *s)
         if (ev.time != MH_TIME_NONE && ((h->from != MH_TIME_NONE && ev.time < h->from) ||
                                         (h->to != MH_TIME_NONE && ev.time > h->to)))
             continue;
-        struct hitctx c = {h, s, w->m, file};
+        struct hitctx c = {h, s, w->m, file, key_get(&h->names, rec->file)};
         st = any ? mh_match_event(w->m, &ev, on_hit, &c) : MH_OK;
         if (st == MH_ELIMIT) {
             if (!h->quiet)
@@ -421,6 +438,7 @@ static mh_status consume(struct hunt *h, struct slot *s)
             a.rule = k->rule;
             a.time = k->time;
             a.source.file = k->file;
+            a.source.key = k->key;
             a.source.record = k->record;
             a.source.offset = k->offset;
             for (int e = 0; e < MH_ALERT_ENTITIES; e++) a.ent[e] = k->ent[e];
@@ -438,7 +456,12 @@ static mh_status on_detection(void *ctx, const struct mh_detection *d)
 {
     struct hunt *h = ctx;
     const struct mh_finding *f = &d->finding;
-    if (h->inc) MH_TRY(mh_incidents_add(h->inc, f));
+    if (h->inc) {
+        /* detectors know the reader's file index; incident ids hash the key */
+        struct mh_finding g = *f;
+        if (!g.file_key) g.file_key = key_get(&h->names, f->ref.file);
+        MH_TRY(mh_incidents_add(h->inc, &g));
+    }
     if (f->level < h->min_level) return MH_OK;
     struct mh_rule r;
     memset(&r, 0, sizeof r);
@@ -477,13 +500,16 @@ static mh_status remember_names(struct hunt *h, const struct mh_batch *b)
             uint32_t k = h->names.n;
             if (k / NAME_PAGE >= NAME_PAGES) return MH_ELIMIT;
             if (!h->names.page[k / NAME_PAGE]) {
-                h->names.page[k / NAME_PAGE] = mh_calloc(NAME_PAGE, sizeof(char *));
+                h->names.page[k / NAME_PAGE] = mh_calloc(NAME_PAGE, sizeof(struct fname));
                 if (!h->names.page[k / NAME_PAGE]) return MH_ENOMEM;
             }
             const char *nm = mh_reader_file_name(h->rd, k);
+            const char *key = mh_reader_file_key(h->rd, k);
             char *d = mh_strdup(nm ? nm : "-");
             if (!d) return MH_ENOMEM;
-            h->names.page[k / NAME_PAGE][k % NAME_PAGE] = d;
+            /* the key is a suffix of the name: point into the copy */
+            h->names.page[k / NAME_PAGE][k % NAME_PAGE] =
+                (struct fname){d, nm && key ? d + (key - nm) : d};
             h->names.n++;
         }
     }
@@ -1085,7 +1111,7 @@ done:
     mh_buf_fini(&h.obuf);
     for (uint32_t p = 0; p < NAME_PAGES; p++) {
         if (!h.names.page[p]) continue;
-        for (uint32_t i = 0; i < NAME_PAGE; i++) mh_free(h.names.page[p][i]);
+        for (uint32_t i = 0; i < NAME_PAGE; i++) mh_free(h.names.page[p][i].name);
         mh_free(h.names.page[p]);
     }
     if (alerts_tmp) fclose(alerts_tmp);

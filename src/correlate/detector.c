@@ -55,6 +55,7 @@ void mh_finding_from_alert(const struct mh_alert *a, struct mh_finding *out)
     out->ref.record = a->source.record;
     out->ref.offset = a->source.offset;
     out->file_name = a->source.file;
+    out->file_key = a->source.key;
 }
 
 const char *mh_finding_detection(const struct mh_finding *a, char buf[8])

@@ -129,6 +129,9 @@ struct mh_finding {
     struct mh_slice ent[MH_ALERT_ENTITIES];
     struct mh_source_ref ref;   /* file: the reader's file index */
     const char *file_name;      /* the file's name when known (Sigma alerts), else NULL */
+    const char *file_key;       /* its name relative to its input root (ingest/reader.h
+                                   mh_reader_file_key), hashed into incident ids; NULL:
+                                   unknown (the incident builder then hashes "") */
 };
 
 /* Catalogue item of a finding: a->detection, else "Dn" from a tag
@@ -137,7 +140,7 @@ const char *mh_finding_detection(const struct mh_finding *a, char buf[8]);
 
 struct mh_alert; /* match/alert.h */
 /* View a Sigma alert (match/alert.h) as a finding: rule id, title, level and
- * tags from its rule, entities, time, source (file name; ref.file = 0).
+ * tags from its rule, entities, time, source (file name and key; ref.file = 0).
  * Borrows from a. */
 void mh_finding_from_alert(const struct mh_alert *a, struct mh_finding *out);
 

@@ -14,7 +14,9 @@
  *   3. links: each endpoint is the key's alert nearest the link time (within
  *      the window) or, for a key without alerts, a bridge node of its own;
  *   4. groups (union-find roots) become incidents: steps, score, level
- *      (stages and escalation, see incident.h), entities, id; the kept ones
+ *      (stages and escalation, see incident.h), entities, id (incident_id:
+ *      SHA-256 over the members' evidence -- rule, file key, time, record,
+ *      offset, entities -- so not over where the files lie); the kept ones
  *      are sorted.
  * Example: office 198.51.100.7 (40 users sign in there) is marked shared by
  * session.c; admin A's consent grant and admin B's role add from it stay two
@@ -33,6 +35,7 @@
 #include "base/alloc.h"
 #include "base/hash.h"
 #include "base/jsonw.h"
+#include "base/sha256.h"
 
 void mh_incident_config_from(const struct mh_detector_config *dc, struct mh_incident_config *out)
 {
@@ -48,6 +51,7 @@ void mh_incident_config_from(const struct mh_detector_config *dc, struct mh_inci
 struct ialert {
     uint32_t rule, title, det; /* interned; det 0 = no catalogue item */
     uint32_t fname;            /* interned file name (Sigma alerts), 0 = none */
+    uint32_t key;              /* interned file key (name below its input root), 0 = none */
     uint32_t ent[MH_ALERT_ENTITIES];
     uint8_t level;
     uint8_t stage; /* STAGE_* of the alert, 0 = none (stage_of) */
@@ -205,6 +209,7 @@ mh_status mh_incidents_add(mh_incidents *b, const struct mh_finding *a)
     if (!st) st = intern(b, mh_slice_cstr(a->title ? a->title : ""), false, &x.title);
     if (!st && det) st = intern(b, mh_slice_cstr(det), false, &x.det);
     if (!st && a->file_name) st = intern(b, mh_slice_cstr(a->file_name), false, &x.fname);
+    if (!st && a->file_key) st = intern(b, mh_slice_cstr(a->file_key), false, &x.key);
     for (int i = 0; i < MH_ALERT_ENTITIES && !st; i++)
         st = intern(b, a->ent[i], lower_entity(i), &x.ent[i]);
     if (st == MH_ELIMIT) {
@@ -290,7 +295,11 @@ static int cmp_occ(const void *pa, const void *pb, void *arg)
     return 0;
 }
 
-/* Total order on alerts by identity (for ids and steps). */
+/* Order on alerts by identity (for ids and steps): by what the id hashes
+ * (incident_id) and det and level, never by where the file lies or the
+ * reader's file index; alerts equal in all of those (the same evidence read
+ * twice) hash alike, so the id does not depend on their order; the file
+ * name last only so that steps show the same file whatever the add order. */
 static int cmp_alert(const mh_incidents *m, const struct ialert *a, const struct ialert *b)
 {
     CMP(a->time, b->time);
@@ -298,8 +307,7 @@ static int cmp_alert(const mh_incidents *m, const struct ialert *a, const struct
     if (c) return c;
     c = strcmp(cstr(m, a->rule), cstr(m, b->rule));
     if (c) return c;
-    CMP(a->ref.file, b->ref.file);
-    c = strcmp(cstr(m, a->fname), cstr(m, b->fname));
+    c = strcmp(cstr(m, a->key), cstr(m, b->key));
     if (c) return c;
     CMP(a->ref.record, b->ref.record);
     CMP(a->ref.offset, b->ref.offset);
@@ -308,7 +316,7 @@ static int cmp_alert(const mh_incidents *m, const struct ialert *a, const struct
         if (c) return c;
     }
     CMP(a->level, b->level);
-    return 0;
+    return strcmp(cstr(m, a->fname), cstr(m, b->fname));
 }
 
 struct member {
@@ -476,6 +484,61 @@ static int popcount8(uint8_t x)
     return n;
 }
 
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A string into the id digest, length first so that field boundaries are
+ * unambiguous ("ab" + "c" never digests as "a" + "bc"). */
+static mh_status digest_str(struct mh_sha256 *h, struct mh_slice s)
+{
+    uint8_t len[8];
+    put_u64(len, s.len);
+    MH_TRY(mh_sha256_update(h, len, sizeof len, NULL));
+    return mh_sha256_update(h, s.ptr, s.len, NULL);
+}
+
+/*
+ * The incident id: "INC-" + the first 8 bytes of SHA-256, in hex, over its
+ * members in cmp_alert order, each as (rule id, file key, time, record,
+ * offset, entities), strings length-prefixed, integers 8 bytes little-endian,
+ * after a version tag. Only the evidence counts: the file key is the file's
+ * name below the input root it was found under (ingest/reader.h), not the
+ * path as given nor the reader's file index, so the same logs hunted from
+ * another folder keep their ids. A collision needs two different member
+ * lists with equal digests: about 2^-64 per pair.
+ * MH_ENOMEM, MH_ECRYPTO (OpenSSL).
+ */
+static mh_status incident_id(const mh_incidents *b, const struct member *mm, size_t n,
+                             char id[24])
+{
+    static const char tag[] = "mailhound incident id v2";
+    struct mh_sha256 h = {0};
+    uint8_t md[MH_SHA256_LEN];
+    mh_status st = MH_OK;
+    MH_CHECK(mh_sha256_init(&h, NULL));
+    MH_CHECK(mh_sha256_update(&h, tag, sizeof tag, NULL));
+    for (size_t i = 0; i < n; i++) {
+        const struct ialert *a = &b->alerts[mm[i].alert];
+        uint8_t num[24];
+        MH_CHECK(digest_str(&h, str(b, a->rule)));
+        MH_CHECK(digest_str(&h, str(b, a->key)));
+        put_u64(num, (uint64_t)a->time);
+        put_u64(num + 8, a->ref.record);
+        put_u64(num + 16, a->ref.offset);
+        MH_CHECK(mh_sha256_update(&h, num, sizeof num, NULL));
+        for (int e = 0; e < MH_ALERT_ENTITIES; e++) MH_CHECK(digest_str(&h, str(b, a->ent[e])));
+    }
+    MH_CHECK(mh_sha256_final(&h, md, NULL));
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | md[i];
+    snprintf(id, 24, "INC-%016llx", (unsigned long long)v);
+out:
+    mh_sha256_fini(&h);
+    return st;
+}
+
 static enum mh_level score_level(const mh_incidents *b, int32_t score, enum mh_level max)
 {
     enum mh_level l = max;
@@ -492,7 +555,6 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
     enum mh_level max = MH_LEVEL_INFORMATIONAL;
     bool access_high = false, collected = false;
     uint8_t stages = 0; /* STAGE_* bits of the medium+ alerts */
-    uint64_t h = 0x696e636964656e74ull;
     inc.pub.first_seen = inc.pub.last_seen = MH_TIME_NONE;
     for (size_t i = 0; i < n; i++) {
         const struct ialert *a = &b->alerts[mm[i].alert];
@@ -511,12 +573,6 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
             uint8_t w = a->level >= MH_LEVEL_MEDIUM ? 2 : 1;
             if (w > seen[v]) seen[v] = w;
         }
-        /* identity hash over the sorted members */
-        struct mh_slice r = str(b, a->rule), fn = str(b, a->fname);
-        uint64_t idn[4] = {(uint64_t)a->time, a->ref.file, a->ref.record, a->ref.offset};
-        h = mh_hash64(r.ptr, r.len, h);
-        if (fn.len) h = mh_hash64(fn.ptr, fn.len, h);
-        h = mh_hash64(idn, sizeof idn, h);
     }
     int32_t score = 0, strong = 0; /* strong: items with a medium+ alert only */
     for (int v = 1; v < MH_DET_NWEIGHTS; v++) {
@@ -538,7 +594,7 @@ static mh_status build_incident(mh_incidents *b, const struct member *mm, size_t
     }
     /* weak (low) attributes add to a chain but never make an incident alone */
     if (strong < b->cfg.min_score && lvl < MH_LEVEL_HIGH) return MH_OK;
-    snprintf(inc.pub.id, sizeof inc.pub.id, "INC-%016llx", (unsigned long long)h);
+    MH_TRY(incident_id(b, mm, n, inc.pub.id));
     inc.pub.score = score;
     inc.pub.level = lvl;
     inc.pub.nalerts = n;

@@ -55,10 +55,17 @@
  * detection, rule id); "detection" is the catalogue item ("D9") or "other",
  * "alert" the rule id.
  *
- * Determinism: ids are "INC-" + 16 hex digits of a hash of the incident's
- * sorted alert identities (rule id, source reference, time); incidents are
+ * Determinism: ids are "INC-" + 16 hex digits of SHA-256 over the
+ * incident's sorted alert identities (rule id, file key, time, record,
+ * offset, entities). The file key is the finding's file_key, the file's name
+ * relative to the input root it was found under (ingest/reader.h), never the
+ * path as given nor the reader's file index: the same logs hunted from
+ * another folder (or a copy of it, or through a link) keep their ids. (Logs
+ * named in another order can still give other ids when the alerts change:
+ * a logon in two exports is cited from the one read first.) Incidents are
  * ordered by score (descending), first_seen, id; entity lists are sorted.
- * The same alerts in any order give byte-identical output.
+ * The same alerts in any order give byte-identical output. Building can
+ * then fail with MH_ECRYPTO (OpenSSL) besides MH_ENOMEM.
  *
  * Limits: MH_INCIDENT_MAX_ALERTS (alerts beyond are dropped and counted),
  * MH_INCIDENT_MAX_LINKS, MH_INCIDENT_MAX_ENTITIES per list ("more" counts the
@@ -142,7 +149,8 @@ MH_MUST_CHECK mh_status mh_incidents_add_link(void *builder, const struct mh_lin
 /* mh_detection_fn adapter: adds &d->finding (ctx = the builder). */
 MH_MUST_CHECK mh_status mh_incidents_add_detection(void *builder, const struct mh_detection *d);
 
-/* Group, score and order. Call once, after every add. MH_ENOMEM. */
+/* Group, score and order. Call once, after every add. MH_ENOMEM, MH_ECRYPTO
+ * (the SHA-256 of an id: OpenSSL failed). */
 MH_MUST_CHECK mh_status mh_incidents_build(mh_incidents *b);
 
 size_t mh_incidents_count(const mh_incidents *b);

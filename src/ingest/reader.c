@@ -45,6 +45,9 @@
  * MH_MAX_PATH_DEPTH levels) through a stack, so walking is O(entries).
  * Symbolic links are followed (the depth limit and MH_MAX_INPUT_FILES bound
  * a link loop).
+ * Each file also gets a key, its name relative to the input it was found
+ * under (reader.h): the walk carries, per entry, where in its path the name
+ * below the caller's folder starts, so the key is a suffix of the name.
  *
  * Batches: each record's bytes are copied into b->mem (JSON: the element;
  * CSV: the synthesised object, then the row text), so a filled batch stays
@@ -85,10 +88,12 @@ struct input {
     const void *mem; /* IN_MEMORY (borrowed) */
     size_t mem_len;
     uint32_t depth; /* directory depth (0 = given by the caller) */
+    size_t key_off; /* depth > 0: where the name below the caller's folder starts */
 };
 
 struct file_info {
     char *name;
+    size_t key_off; /* name + key_off: the name relative to its input root (see reader.h) */
     enum mh_format format;
 };
 
@@ -243,7 +248,7 @@ static mh_status add_input(mh_reader *r, enum input_kind kind, const char *name,
     if (MH_GROW(r->inputs, r->inputs_cap, r->ninputs + 1, 8, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     char *p = mh_strdup(name);
     if (!p) return MH_ENOMEM;
-    r->inputs[r->ninputs++] = (struct input){kind, p, mem, len, 0};
+    r->inputs[r->ninputs++] = (struct input){kind, p, mem, len, 0, 0};
     return MH_OK;
 }
 
@@ -263,6 +268,11 @@ mh_status mh_reader_add_memory(mh_reader *r, const char *name, const void *data,
 const char *mh_reader_file_name(const mh_reader *r, uint32_t file)
 {
     return file < r->nfiles ? r->files[file].name : NULL;
+}
+
+const char *mh_reader_file_key(const mh_reader *r, uint32_t file)
+{
+    return file < r->nfiles ? r->files[file].name + r->files[file].key_off : NULL;
 }
 
 enum mh_format mh_reader_file_format(const mh_reader *r, uint32_t file)
@@ -318,13 +328,30 @@ static void set_fatal(mh_reader *r, mh_status st, const mh_error *e)
 
 /* ------------------------------------------------------------ input walk */
 
-static mh_status new_file(mh_reader *r, const char *name)
+/* Offset of the last path component of p (after its last '/'). */
+static size_t base_off(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? (size_t)(s + 1 - p) : 0;
+}
+
+/* Where the key (reader.h, mh_reader_file_key) of input `in` starts in its
+ * path: below the caller's folder for a walked entry, the base name for a
+ * path or buffer named by the caller, all of "-" for stdin. */
+static size_t key_off_of(const struct input *in)
+{
+    if (in->kind == IN_STDIN) return 0;
+    return in->depth ? in->key_off : base_off(in->path);
+}
+
+static mh_status new_file(mh_reader *r, const char *name, size_t key_off)
 {
     if (r->nfiles >= UINT32_MAX) return MH_ELIMIT;
     if (MH_GROW(r->files, r->files_cap, r->nfiles + 1, 16, SIZE_MAX) != MH_OK) return MH_ENOMEM;
     char *p = mh_strdup(name);
     if (!p) return MH_ENOMEM;
-    r->files[r->nfiles] = (struct file_info){p, MH_FMT_UNKNOWN};
+    if (key_off > strlen(p)) key_off = 0;
+    r->files[r->nfiles] = (struct file_info){p, key_off, MH_FMT_UNKNOWN};
     r->cur = (uint32_t)r->nfiles++;
     r->stats.files++;
     return MH_OK;
@@ -351,7 +378,10 @@ static mh_status expand_dir(mh_reader *r, const struct input *dir, mh_error *e)
         r->walk_cap = nc;
     }
     for (size_t i = n; i-- > 0;) {
-        r->walk[r->nwalk++] = (struct input){IN_PATH, list[i], NULL, 0, dir->depth + 1};
+        /* the key of an entry of the caller's folder starts at the entry's
+           own name ("logs/" + "ual"); deeper entries keep their parent's */
+        size_t key = dir->depth ? dir->key_off : base_off(list[i]);
+        r->walk[r->nwalk++] = (struct input){IN_PATH, list[i], NULL, 0, dir->depth + 1, key};
         list[i] = NULL;
     }
     mh_free(list);
@@ -588,13 +618,13 @@ static mh_status open_next(mh_reader *r)
     if (in.kind == IN_PATH) {
         enum mh_path_kind kind = MH_PATH_FILE;
         if (mh_source_path_kind(in.path, &kind, &e) != MH_OK) {
-            MH_CHECK(new_file(r, in.path));
+            MH_CHECK(new_file(r, in.path, key_off_of(&in)));
             report_fatal(r, in.path, &e);
             goto out;
         }
         if (kind == MH_PATH_DIR) {
             if (in.depth >= MH_MAX_PATH_DEPTH) {
-                MH_CHECK(new_file(r, in.path));
+                MH_CHECK(new_file(r, in.path, key_off_of(&in)));
                 mh_error_set(&e, MH_ELIMIT, "directory nesting too deep", "more than %d levels",
                              MH_MAX_PATH_DEPTH);
                 report_fatal(r, in.path, &e);
@@ -604,19 +634,19 @@ static mh_status open_next(mh_reader *r)
             if (st == MH_ENOMEM) goto out;
             if (st != MH_OK) {
                 st = MH_OK;
-                MH_CHECK(new_file(r, in.path));
+                MH_CHECK(new_file(r, in.path, key_off_of(&in)));
                 report_fatal(r, in.path, &e);
             }
             goto out;
         }
         if (kind == MH_PATH_OTHER && from_walk) {
-            MH_CHECK(new_file(r, in.path));
+            MH_CHECK(new_file(r, in.path, key_off_of(&in)));
             mh_error_set(&e, MH_EUNSUPPORTED, "not a regular file", NULL);
             report_fatal(r, in.path, &e);
             goto out;
         }
     }
-    MH_CHECK(new_file(r, in.kind == IN_STDIN ? "-" : in.path));
+    MH_CHECK(new_file(r, in.kind == IN_STDIN ? "-" : in.path, key_off_of(&in)));
     r->cur_walked = from_walk;
     if (open_source(r, &in, &e) != MH_OK) {
         report_fatal(r, r->files[r->cur].name, &e);

@@ -154,6 +154,16 @@ MH_MUST_CHECK mh_status mh_reader_fill(mh_reader *r, struct mh_batch *b);
 /* Name of file index `file` (the path as given or found; "-" for stdin; the
  * name passed to mh_reader_add_memory); NULL when out of range. */
 const char *mh_reader_file_name(const mh_reader *r, uint32_t file);
+/*
+ * Key of file index `file`: its name relative to the input it was found
+ * under, the same wherever the evidence lies -- for a file met while walking
+ * a folder named by the caller, the path below that folder ("logs" and
+ * "/case/logs/" both give "ual/2024-03.jsonl"); for a path or buffer named by
+ * the caller, its last component (the text after the last '/'); "-" for
+ * stdin. A suffix of mh_reader_file_name() (same lifetime); NULL when out of
+ * range. Incident ids hash it (correlate/incident.c) instead of the name.
+ */
+const char *mh_reader_file_key(const mh_reader *r, uint32_t file);
 /* Format detected for a file (MH_FMT_UNKNOWN before it is opened). */
 enum mh_format mh_reader_file_format(const mh_reader *r, uint32_t file);
 const struct mh_ingest_stats *mh_reader_stats(const mh_reader *r);

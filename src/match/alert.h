@@ -26,8 +26,13 @@
 #define MH_ALERT_MAX_FIELDS 64
 #define MH_ALERT_ENTITIES 7 /* user ip app_id client_app_id session_id token_id mailbox */
 
+/* Where an alert's evidence is. file: the path as given or found (rendered
+ * as source.file); key: the file's name relative to its input root
+ * (ingest/reader.h mh_reader_file_key), never rendered -- what incident ids
+ * hash, so that they do not depend on where the logs lie; NULL = unknown. */
 struct mh_alert_ref {
     const char *file;
+    const char *key;
     uint64_t record, offset;
 };
 

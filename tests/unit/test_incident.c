@@ -5,8 +5,9 @@
  * linking by shared actors within the window, links through principals
  * without alerts, shared (NAT) keys and learnt shared-egress markers,
  * first-party exclusion, scoring and levels (stages, escalation of a
- * confirmed access that read mail), the exact JSON, and that the add order
- * changes nothing.
+ * confirmed access that read mail), the exact JSON, that the add order
+ * changes nothing, and that ids hash the evidence (file key, record), not
+ * where the files lie (path as given, reader file index).
  */
 #include <stdio.h>
 #include <string.h>
@@ -423,6 +424,7 @@ static void t_from_alert(void)
     a.rule = &r;
     a.time = T0;
     a.source.file = "logs/ual/x.jsonl";
+    a.source.key = "ual/x.jsonl";
     a.source.record = 7;
     a.ent[MH_ENT_USER] = MH_SLICE_LIT("a@contoso.com");
     a.ent[MH_ENT_IP] = MH_SLICE_LIT("192.0.2.1");
@@ -432,6 +434,7 @@ static void t_from_alert(void)
     CHECK(f.level == MH_LEVEL_MEDIUM);
     CHECK_INT(f.ref.record, 7);
     CHECK_STREQ(f.file_name, "logs/ual/x.jsonl");
+    CHECK_STREQ(f.file_key, "ual/x.jsonl");
     CHECK_SLICE(f.ent[MH_ENT_IP], "192.0.2.1");
     CHECK(f.ent[MH_ENT_MAILBOX].len == 0);
     char buf[8];
@@ -455,6 +458,78 @@ static void t_from_alert(void)
     mh_incidents_free(b);
 }
 
+/* Id of the one incident of two alerts whose evidence lies in files named
+ * name0/name1 (paths as given), keyed key0/key1 (relative to their input
+ * roots), at reader file indexes file0/file1; record of the second + dr. */
+struct where {
+    const char *name[2], *key[2];
+    uint32_t file[2];
+    uint64_t dr;
+};
+
+static void id_of(const struct where *w, char id[24])
+{
+    struct a xs[2] = {
+        {"r-1", "D14", MH_LEVEL_HIGH, 60, "u@contoso.com", "192.0.2.1", NULL, NULL, NULL, NULL, 1},
+        {"r-2", "D15", MH_LEVEL_MEDIUM, 0, "u@contoso.com", "192.0.2.2", NULL, NULL, NULL, NULL, 2},
+    };
+    struct mh_detector_config dc;
+    mh_detector_config_defaults(&dc);
+    struct mh_incident_config c;
+    mh_incident_config_from(&dc, &c);
+    mh_incidents *b = NULL;
+    CHECK(mh_incidents_new(&c, &fp, &b) == MH_OK);
+    for (int i = 0; i < 2; i++) {
+        struct mh_finding f = mk(&xs[i]);
+        f.file_name = w->name[i];
+        f.file_key = w->key[i];
+        f.ref.file = w->file[i];
+        if (i) f.ref.record += w->dr;
+        CHECK(mh_incidents_add(b, &f) == MH_OK);
+    }
+    CHECK(mh_incidents_build(b) == MH_OK);
+    const struct mh_incident *inc = mh_incidents_get(b, 0);
+    CHECK(inc != NULL);
+    snprintf(id, 24, "%s", inc ? inc->id : "?");
+    mh_incidents_free(b);
+}
+
+/* Ids hash the evidence (file key, record, ...), never where the files lie:
+ * neither the path as given nor the reader's file index. */
+static void t_id_evidence(void)
+{
+    static const struct where base = {{"/case/logs/ual/a.jsonl", "/case/logs/signin/b.json"},
+                                      {"ual/a.jsonl", "signin/b.json"}, {0, 1}, 0};
+    char want[24], got[24];
+    id_of(&base, want);
+    CHECK(strncmp(want, "INC-", 4) == 0 && strlen(want) == 20);
+    /* another folder, relative, other file indexes (argument order): same id */
+    struct where w = base;
+    w.name[0] = "logs/ual/a.jsonl";
+    w.name[1] = "/mnt/copy/logs/signin/b.json";
+    w.file[0] = 7;
+    w.file[1] = 2;
+    id_of(&w, got);
+    CHECK_STREQ(got, want);
+    /* a detector finding: no file name, only the index and the key */
+    w.name[0] = w.name[1] = NULL;
+    id_of(&w, got);
+    CHECK_STREQ(got, want);
+    /* other evidence: another file below the root, another record, no key */
+    w = base;
+    w.key[1] = "signin/c.json";
+    id_of(&w, got);
+    CHECK(strcmp(got, want) != 0);
+    w = base;
+    w.dr = 1;
+    id_of(&w, got);
+    CHECK(strcmp(got, want) != 0);
+    w = base;
+    w.key[0] = NULL;
+    id_of(&w, got);
+    CHECK(strcmp(got, want) != 0);
+}
+
 int main(void)
 {
     if (mh_time_parse("2024-03-01T00:00:00Z", 20, &T0) != MH_OK) return 1;
@@ -470,6 +545,7 @@ int main(void)
         {"group_with_link", t_group_with_link}, {"shared_ip", t_shared_ip},
         {"json_exact", t_json_exact},           {"order_independent", t_order_independent},
         {"levels", t_levels},                   {"from_alert", t_from_alert},
+        {"id_evidence", t_id_evidence},
         {"shared_marker", t_shared_marker},     {"escalation", t_escalation},
     };
     int rc = MH_TEST_RUN(tests);

@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_reader.c -- ingest/reader.c end to end: every format, every
- * wrapper, every encoding and compression, bad input, limits, chunking.
+ * wrapper, every encoding and compression, bad input, limits, chunking, and
+ * the file keys (names relative to the input root).
  *
  * Inputs are the files under tests/data/formats/ (written for this project)
  * and variants built here: UTF-16LE with and without BOM, UTF-16BE, gzip
@@ -774,6 +775,83 @@ static void t_directories(void)
     rmdir(root);
 }
 
+/* Keys (mh_reader_file_key): below the caller's folder however the folder
+ * is spelt (trailing slashes, relative), the base name of a file or buffer
+ * named by the caller, "-" for stdin; always a suffix of the name. */
+static void t_file_keys(void)
+{
+    char root[] = "/tmp/mh_test_keys_XXXXXX";
+    if (!mkdtemp(root)) {
+        CHECK(0);
+        return;
+    }
+    /* a tree, in creation order; removed in reverse (NULL content: a folder) */
+    static const struct {
+        const char *rel, *text;
+    } tree[] = {{"a", NULL},
+                {"a/z", NULL},
+                {"a/z/deep.json", "{\"f\":1}\n"},
+                {"a/Z.json", "{\"f\":2}\n"},
+                {"top.json", "{\"f\":3}\n"}};
+    enum { NTREE = sizeof tree / sizeof tree[0] };
+    char p[600], slash[600], zf[600];
+    for (size_t i = 0; i < NTREE; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, tree[i].rel);
+        if (tree[i].text) write_file(p, tree[i].text);
+        else mkdir(p, 0700);
+    }
+    snprintf(zf, sizeof zf, "%s/a/Z.json", root);
+    snprintf(slash, sizeof slash, "%s//", root);
+    int saved = dup(0);
+    FILE *devnull = fopen("/dev/null", "rb");
+    CHECK(saved >= 0 && devnull && dup2(fileno(devnull), 0) == 0);
+    mh_reader *r = NULL;
+    CHECK(mh_reader_new(NULL, &r) == MH_OK);
+    CHECK(mh_reader_add_path(r, root) == MH_OK);
+    CHECK(mh_reader_add_path(r, slash) == MH_OK);
+    CHECK(mh_reader_add_path(r, zf) == MH_OK);
+    CHECK(mh_reader_add_path(r, "tests/data/formats") == MH_OK); /* relative */
+    CHECK(mh_reader_add_path(r, DATA "purview8.csv") == MH_OK);
+    CHECK(mh_reader_add_path(r, "-") == MH_OK);
+    CHECK(mh_reader_add_memory(r, "x/y/mem.json", "{}\n", 3) == MH_OK);
+    struct mh_batch b;
+    mh_batch_init(&b);
+    while (mh_reader_fill(r, &b) == MH_OK) {
+    }
+    mh_batch_fini(&b);
+    struct mh_buf keys;
+    mh_buf_init(&keys, 1u << 16);
+    uint32_t f = 0;
+    for (; mh_reader_file_name(r, f); f++) {
+        const char *nm = mh_reader_file_name(r, f), *k = mh_reader_file_key(r, f);
+        CHECK(k && k >= nm && k <= nm + strlen(nm) && k[0] != '/'); /* a suffix */
+        /* the formats folder: only its two CSV files named below */
+        if (strstr(nm, "formats") && strcmp(k, "purview8.csv") != 0 &&
+            strcmp(k, "trace_v2.csv") != 0)
+            continue;
+        CHECK(mh_buf_printf(&keys, "%s\n", k ? k : "(null)") == MH_OK);
+    }
+    CHECK(mh_reader_file_key(r, f) == NULL);
+    CHECK_STREQ(keys.data, "a/Z.json\na/z/deep.json\ntop.json\n" /* root */
+                           "a/Z.json\na/z/deep.json\ntop.json\n" /* root// */
+                           "Z.json\n"                            /* root/a/Z.json */
+                           "purview8.csv\ntrace_v2.csv\n"        /* tests/data/formats */
+                           "purview8.csv\n"                      /* DATA "purview8.csv" */
+                           "-\nmem.json\n");                     /* stdin, x/y/mem.json */
+    mh_buf_fini(&keys);
+    mh_reader_free(r);
+    if (saved >= 0) {
+        dup2(saved, 0);
+        close(saved);
+    }
+    if (devnull) fclose(devnull);
+    for (size_t i = NTREE; i-- > 0;) {
+        snprintf(p, sizeof p, "%s/%s", root, tree[i].rel);
+        if (remove(p) != 0) CHECK(0);
+    }
+    rmdir(root);
+}
+
 /* A file in a folder that is not a log: one non-fatal report, counted in
  * files_not_logs; the same file named by the caller (or given in memory)
  * fails. Records of the other files are unaffected. */
@@ -1130,6 +1208,7 @@ int main(void)
         {"compression", t_compression},
         {"zip_bomb", t_zip_bomb},
         {"directories", t_directories},
+        {"file_keys", t_file_keys},
         {"not_a_log", t_not_a_log},
         {"directory_depth", t_directory_depth},
         {"empty_and_blank", t_empty_and_blank},
