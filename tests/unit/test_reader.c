@@ -942,11 +942,14 @@ static void t_directory_depth(void)
     static char path[LEVELS + 1][512];
     snprintf(path[0], sizeof path[0], "%s", root);
     for (int i = 1; i <= LEVELS; i++) {
-        snprintf(path[i], sizeof path[i], "%s/d", path[i - 1]);
+        char prev[sizeof path[0]];
+        memcpy(prev, path[i - 1], sizeof prev);
+        int n = snprintf(path[i], sizeof path[i], "%s/d", prev);
+        CHECK(n > 0 && (size_t)n < sizeof path[i]);
         mkdir(path[i], 0700);
     }
     char f[600], top[600];
-    snprintf(f, sizeof f, "%s/deep.json", path[LEVELS]);
+    CHECK(snprintf(f, sizeof f, "%s/deep.json", path[LEVELS]) < (int)sizeof f);
     write_file(f, "{\"deep\":1}\n");
     snprintf(top, sizeof top, "%s/top.json", root);
     write_file(top, "{\"top\":1}\n");
