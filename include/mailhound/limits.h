@@ -134,6 +134,9 @@
 #define MH_MAX_SIGMA_VALUE_BYTES 65536    /* one Sigma value after transforms (sigma) */
 #define MH_MAX_SIGMA_ITEM_VALUES 65536    /* values of one detection item (SigmaHQ has 4,100+) */
 #define MH_MAX_CORR_PENDING 262144        /* Sigma correlation hits held for time ordering */
+#define MH_MAX_CORR_CARRY 262144u         /* Sigma correlation hits carried to the next run
+                                             (--state), the most recent kept */
+#define MH_MAX_PATH_BYTES 4096u           /* a file name carried in the state (longer: skipped) */
 #define MH_MAX_CORR_ENTRIES 4000000       /* window entries over all Sigma correlation groups */
 #define MH_MAX_CORR_REFS 64               /* contributing events listed in one correlation alert */
 

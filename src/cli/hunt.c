@@ -452,6 +452,12 @@ static mh_status consume(struct hunt *h, struct slot *s)
 /* A detection of the stateful detectors, written as an alert with the same
  * keys as a Sigma alert: rule_id = the detector id, its title, level, tags,
  * source, entities and fields (no logsource: a detector reads many). */
+/* The correlator's carry-over, written in the detectors' state transaction. */
+static mh_status save_carry(void *ctx, mh_state *st, mh_error *err)
+{
+    return mh_correlator_save(ctx, mh_state_db(st), err);
+}
+
 static mh_status on_detection(void *ctx, const struct mh_detection *d)
 {
     struct hunt *h = ctx;
@@ -940,6 +946,15 @@ int mh_cli_hunt(int argc, char **argv)
             rc = MH_EXIT_ERROR;
             goto done;
         }
+        /* Sigma correlation windows continue across runs as the baselines do */
+        if (state) {
+            if (mh_correlator_load(h.corr, mh_state_db(state), &err) != MH_OK) {
+                mh_cli_error("state", &err);
+                rc = MH_EXIT_ERROR;
+                goto done;
+            }
+            mh_detectors_set_saver(h.det, save_carry, h.corr);
+        }
         struct mh_incident_config ic;
         mh_incident_config_from(&dc, &ic);
         if ((inc_path || h.fmt == MH_AF_TABLE) &&
@@ -1078,6 +1093,14 @@ int mh_cli_hunt(int argc, char **argv)
                     (unsigned long long)cs->untimed, (unsigned long long)cs->late,
                     (unsigned long long)cs->groups_expired, (unsigned long long)cs->groups_evicted,
                     (unsigned long long)cs->entries_evicted, (unsigned long long)cs->distinct_saturated);
+        if (cs->replayed || cs->replay_skipped || cs->carry_dropped)
+            fprintf(stderr,
+                    "mailhound: stats: correlation carry-over: %llu hits from the state (%llu "
+                    "firings already reported, %llu superseded by the same hit, %llu skipped: rule "
+                    "gone or changed), %llu hits not kept for the next run (cap)\n",
+                    (unsigned long long)cs->replayed, (unsigned long long)cs->replay_fired,
+                    (unsigned long long)cs->replay_superseded, (unsigned long long)cs->replay_skipped,
+                    (unsigned long long)cs->carry_dropped);
     }
     if (is->files_failed) rc = MH_EXIT_ERROR;
     if (rc == MH_EXIT_OK && h.fail_on_alert && h.alerts + h.corr_alerts + h.det_alerts) rc = MH_EXIT_ALERT;

@@ -665,8 +665,16 @@ struct mh_detectors {
     mh_state *state;
     mh_detection_fn emit;
     void *emit_ctx;
+    mh_state_saver_fn saver;
+    void *saver_ctx;
     bool finished;
 };
+
+void mh_detectors_set_saver(mh_detectors *d, mh_state_saver_fn fn, void *ctx)
+{
+    d->saver = fn;
+    d->saver_ctx = ctx;
+}
 
 void mh_detectors_free(mh_detectors *d)
 {
@@ -907,6 +915,7 @@ mh_status mh_detectors_finish(mh_detectors *d, mh_error *err)
         in_tx = true;
         for (size_t i = 0; i < NDET; i++)
             if (registry[i]->save) MH_CHECK(registry[i]->save(d->self[i], &d->cx, d->state));
+        if (d->saver) MH_CHECK(d->saver(d->saver_ctx, d->state, err));
         if (d->cx.run_first != MH_TIME_NONE)
             MH_CHECK(mh_state_add_run(d->state, d->cx.run_first, d->cx.run_last, err));
         MH_CHECK(mh_state_commit(d->state, err));

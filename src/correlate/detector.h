@@ -430,6 +430,14 @@ MH_MUST_CHECK mh_status mh_detectors_add_finding(mh_detectors *d, const struct m
                                                mh_error *err);
 
 /*
+ * Another engine's state written with the detectors' (in their transaction,
+ * so a killed run leaves neither half): the Sigma correlator's carry-over.
+ * One saver; set before finish.
+ */
+typedef mh_status (*mh_state_saver_fn)(void *ctx, mh_state *st, mh_error *err);
+void mh_detectors_set_saver(mh_detectors *d, mh_state_saver_fn fn, void *ctx);
+
+/*
  * End of input: every detector decides, detections are sorted and passed to
  * emit, the state (if any) is written in one transaction. Call once.
  */

@@ -61,7 +61,11 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS d10_cover(tenant TEXT PRIMARY KEY, first INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS d10_pair(tenant TEXT NOT NULL, accessor TEXT NOT NULL,"
     " mailbox TEXT NOT NULL, folder TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
-    " PRIMARY KEY(tenant, accessor, mailbox, folder));";
+    " PRIMARY KEY(tenant, accessor, mailbox, folder));"
+    "CREATE TABLE IF NOT EXISTS sigma_carry(seq INTEGER PRIMARY KEY, corr TEXT NOT NULL,"
+    " pos INTEGER NOT NULL, base TEXT NOT NULL, time INTEGER NOT NULL, grp TEXT NOT NULL,"
+    " value TEXT, file TEXT NOT NULL, key TEXT NOT NULL, record INTEGER NOT NULL,"
+    " off INTEGER NOT NULL);";
 
 static mh_status read_version(mh_db *db, bool *has_meta, int64_t *version, int64_t *ntables,
                               mh_error *err)

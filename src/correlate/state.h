@@ -32,6 +32,9 @@
  *   d10_pair(tenant, accessor, mailbox, folder, first, last)
  *                                  other users' mailboxes (folder '') and their
  *                                  folders a user read
+ *   sigma_carry(seq, corr, pos, base, time, grp, value, file, key, record, off)
+ *                                  Sigma correlation hits still inside their
+ *                                  window at the end of the run (window.h)
  * Tables added later are created in existing files of the same version on
  * open (additive: no version change).
  * Times are microseconds since the epoch (mh_time). Strings are as the

@@ -9,8 +9,27 @@
  *   group    a ring of window entries (time, value hash, value, source
  *            ref), a distinct-value table (hash -> hits in window), the
  *            running sum, and for temporal types the per-position state.
+ *   carry    base-rule hits already processed whose time is within the
+ *            correlation's horizon (its timespan plus the horizon of every
+ *            correlation chained on it) of this run's EARLIEST hit, in
+ *            release (= time) order: what a later run needs to continue the
+ *            windows -- and a rerun of this run's own input, which starts
+ *            that early again.
  * Invariants: entries in a ring are time-ordered; dist[] counts exactly
- * the ring's entries; total_entries = sum of ring sizes.
+ * the ring's entries; total_entries = sum of ring sizes; carry is
+ * time-ordered and holds at most MH_MAX_CORR_CARRY hits.
+ *
+ * Carry-over between runs (mh_correlator_save / _load, --state): instead of
+ * serializing groups, rings and temporal positions, a run saves its carry
+ * (the hits, with their file name, file key, record and offset) and the next
+ * run feeds them back first, marked REPLAY: they are sorted in with the new
+ * hits and rebuild every window exactly as one run over both inputs would,
+ * but a firing on a replayed hit emits nothing (the earlier run reported
+ * it). A new hit of the same correlation, position, file key, record and
+ * offset as a pending replay supersedes it (the replay is dropped, the new
+ * hit emits): rerunning the same input with the state it wrote gives the
+ * same alerts. With --lateness, a replay already released when its
+ * duplicate arrives cannot be superseded and counts twice.
  */
 #include "correlate/window.h"
 
@@ -18,12 +37,15 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/hash.h"
 #include "mailhound/limits.h"
 
 struct pend {
     uint64_t seq;
-    struct mh_corr_hit h; /* strings point into the same allocation */
+    bool replay;          /* fed back from the state: fires silently */
+    bool dead;            /* a replay superseded by the same hit of this run */
+    struct mh_corr_hit h; /* strings (and a replay's file names) point into the same allocation */
 };
 
 struct entry {
@@ -78,10 +100,31 @@ struct mh_correlator {
     size_t total_entries;
     struct refby **refby; /* by rule index */
     uint32_t *nrefby;
+    int64_t *horizon;     /* by rule index: how long a hit fed to it matters */
+    int64_t max_horizon;
+    struct pend **carry;  /* ring of processed base hits, oldest at carry_head */
+    mh_time first_live;   /* earliest hit of this run released (INT64_MIN: none yet) */
+    size_t carry_head, ncarry, capcarry;
+    struct mh_map replays; /* replay identity -> pending replay (to supersede) */
+    bool replaying;        /* the hit being processed is a replay */
     struct mh_corr_stats st;
 };
 
 static const uint64_t SEED = 0x5167a3c1u;
+
+/* Timespan of correlation r plus the longest horizon of the correlations
+ * chained on it (a firing of r is a hit of theirs). */
+static int64_t horizon_of(const mh_correlator *c, uint32_t r, int depth)
+{
+    const struct mh_rule *rule = c->rs->rules[r];
+    int64_t own = rule->corr ? rule->corr->timespan_us : 0, up = 0;
+    if (depth >= 64) return own;
+    for (uint32_t i = 0; i < c->nrefby[r]; i++) {
+        int64_t h = horizon_of(c, c->refby[r][i].corr, depth + 1);
+        if (h > up) up = h;
+    }
+    return own > INT64_MAX - up ? INT64_MAX : own + up;
+}
 
 bool mh_corr_is_input(const mh_ruleset *rs, uint32_t rule)
 {
@@ -102,7 +145,7 @@ mh_status mh_correlator_new(const mh_ruleset *rs, const struct mh_correlator_opt
     if (!c) return MH_ENOMEM;
     c->rs = rs;
     if (o) c->o = *o;
-    c->max_seen = c->released = INT64_MIN;
+    c->max_seen = c->released = c->first_live = INT64_MIN;
     size_t n = rs->nrules ? rs->nrules : 1;
     c->cs = mh_calloc(n, sizeof *c->cs);
     c->refby = mh_calloc(n, sizeof *c->refby);
@@ -123,6 +166,15 @@ mh_status mh_correlator_new(const mh_ruleset *rs, const struct mh_correlator_opt
             c->nrefby[t]++;
         }
     }
+    c->horizon = mh_calloc(n, sizeof *c->horizon);
+    if (!c->horizon) MH_CHECK(MH_ENOMEM);
+    for (size_t i = 0; i < rs->ncorrs; i++) {
+        const struct mh_rule *r = rs->rules[rs->corrs[i]];
+        if (r->disabled) continue;
+        c->horizon[r->index] = horizon_of(c, r->index, 0);
+        if (c->horizon[r->index] > c->max_horizon) c->max_horizon = c->horizon[r->index];
+    }
+    mh_map_init(&c->replays, MH_MAX_CORR_CARRY, false);
     *out = c;
     c = NULL;
 out:
@@ -155,7 +207,11 @@ void mh_correlator_free(mh_correlator *c)
     }
     for (size_t i = 0; c->refby && i < c->rs->nrules; i++) mh_free(c->refby[i]);
     for (size_t i = 0; i < c->nheap; i++) mh_free(c->heap[i]);
+    for (size_t i = 0; i < c->ncarry; i++) mh_free(c->carry[(c->carry_head + i) % c->capcarry]);
+    mh_free(c->carry);
     mh_free(c->heap);
+    mh_free(c->horizon);
+    mh_map_fini(&c->replays);
     mh_free(c->refby);
     mh_free(c->nrefby);
     mh_free(c->cs);
@@ -424,8 +480,12 @@ static mh_status fire(mh_correlator *c, struct cstate *s, struct group *g,
         uint32_t from = g->n > MH_MAX_CORR_REFS ? g->n - MH_MAX_CORR_REFS : 0;
         for (uint32_t i = from; i < g->n; i++) refs[nrefs++] = g->ring[(g->head + i) % g->cap].ref;
     }
-    c->st.fired++;
-    if (r->emit && c->o.out) {
+    if (c->replaying) {
+        c->st.replay_fired++; /* reported by the run that saw it */
+    } else {
+        c->st.fired++;
+    }
+    if (r->emit && c->o.out && !c->replaying) {
         struct mh_alert a;
         memset(&a, 0, sizeof a);
         a.time = h->time;
@@ -598,12 +658,75 @@ static struct pend *heap_pop(mh_correlator *c)
     return top;
 }
 
+static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool replay);
+
+/* Identity of a hit for superseding a replay: correlation, position, file
+ * key, record, offset. */
+static size_t replay_key(const struct mh_corr_hit *h, char out[32])
+{
+    const char *k = h->ref.key ? h->ref.key : "";
+    uint64_t v[4] = {(uint64_t)h->corr << 32 | h->pos, h->ref.record, h->ref.offset,
+                     mh_hash64(k, strlen(k), SEED)};
+    memcpy(out, v, sizeof v);
+    return sizeof v;
+}
+
+/* Keep a processed base hit while it may matter to a later run. */
+static void carry_push(mh_correlator *c, struct pend *p)
+{
+    if (!c->max_horizon) { /* no correlation: nothing to carry */
+        mh_free(p);
+        return;
+    }
+    mh_time from = c->first_live != INT64_MIN ? c->first_live : p->h.time;
+    mh_time cutoff = from > INT64_MIN + c->max_horizon ? from - c->max_horizon : INT64_MIN;
+    while (c->ncarry) {
+        struct pend *o = c->carry[c->carry_head];
+        bool old = o->h.time < cutoff;
+        if (!old && c->ncarry < MH_MAX_CORR_CARRY) break;
+        if (!old) c->st.carry_dropped++;
+        mh_free(o);
+        c->carry_head = (c->carry_head + 1) % c->capcarry;
+        c->ncarry--;
+    }
+    if (c->ncarry == c->capcarry) {
+        size_t nc = c->capcarry ? c->capcarry * 2 : 1024;
+        if (nc > MH_MAX_CORR_CARRY) nc = MH_MAX_CORR_CARRY;
+        struct pend **v = mh_malloc(nc * sizeof *v);
+        if (!v) { /* no room to keep it: the next run misses this hit */
+            c->st.carry_dropped++;
+            mh_free(p);
+            return;
+        }
+        for (size_t i = 0; i < c->ncarry; i++) v[i] = c->carry[(c->carry_head + i) % c->capcarry];
+        mh_free(c->carry);
+        c->carry = v;
+        c->capcarry = nc;
+        c->carry_head = 0;
+    }
+    c->carry[(c->carry_head + c->ncarry) % c->capcarry] = p;
+    c->ncarry++;
+}
+
 static mh_status release_one(mh_correlator *c)
 {
     struct pend *p = heap_pop(c);
+    if (p->replay && !p->dead && c->replays.n) {
+        char k[32];
+        size_t kl = replay_key(&p->h, k);
+        struct mh_map_entry *e = mh_map_get(&c->replays, k, kl);
+        if (e) e->value = 0; /* released: can no longer be superseded */
+    }
+    if (p->dead) {
+        mh_free(p);
+        return MH_OK;
+    }
     c->released = p->h.time;
+    if (!p->replay && c->first_live == INT64_MIN) c->first_live = p->h.time;
+    c->replaying = p->replay;
     mh_status st = process(c, &p->h, 0);
-    mh_free(p);
+    c->replaying = false;
+    carry_push(c, p);
     return st;
 }
 
@@ -628,22 +751,59 @@ mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
         c->st.late++;
         return MH_OK;
     }
+    if (c->replays.n) {
+        char k[32];
+        size_t kl = replay_key(h, k);
+        struct mh_map_entry *e = mh_map_get(&c->replays, k, kl);
+        if (e && e->value) {
+            ((struct pend *)(uintptr_t)e->value)->dead = true;
+            e->value = 0;
+            c->st.replay_superseded++;
+        }
+    }
+    return push_hit(c, h, false);
+}
+
+/* Copy h into a pending hit (a replay also copies its file name and key). */
+static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool replay)
+{
     size_t extra = h->group.len + h->value.len;
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) extra += h->ent[i].len;
-    struct pend *p = mh_malloc(sizeof *p + extra);
+    size_t fl = replay && h->ref.file ? strlen(h->ref.file) + 1 : 0;
+    size_t kl = replay && h->ref.key ? strlen(h->ref.key) + 1 : 0;
+    struct pend *p = mh_malloc(sizeof *p + extra + fl + kl);
     if (!p) return MH_ENOMEM;
     p->seq = c->seq++;
+    p->replay = replay;
+    p->dead = false;
     p->h = *h;
     char *w = (char *)(p + 1);
     copy_slice(&w, &p->h.group);
     copy_slice(&w, &p->h.value);
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) copy_slice(&w, &p->h.ent[i]);
+    if (fl) {
+        memcpy(w, h->ref.file, fl);
+        p->h.ref.file = w;
+        w += fl;
+    }
+    if (kl) {
+        memcpy(w, h->ref.key, kl);
+        p->h.ref.key = w;
+    }
     if (MH_GROW(c->heap, c->capheap, c->nheap + 1, 1024, SIZE_MAX) != MH_OK) {
         mh_free(p);
         return MH_ENOMEM;
     }
     c->heap[c->nheap++] = p;
     heap_up(c, c->nheap - 1);
+    if (replay) {
+        /* remembered so that the same hit of this run can supersede it; a
+           full table only means that one cannot */
+        char k[32];
+        size_t n = replay_key(&p->h, k);
+        struct mh_map_entry *e;
+        if (mh_map_put(&c->replays, k, n, &e, NULL) == MH_OK) e->value = (uint64_t)(uintptr_t)p;
+    }
     if (h->time > c->max_seen) c->max_seen = h->time;
     if (c->nheap > c->st.pending_max) c->st.pending_max = c->nheap;
     while (c->nheap && (c->nheap > MH_MAX_CORR_PENDING ||
@@ -656,4 +816,117 @@ mh_status mh_correlator_finish(mh_correlator *c)
 {
     while (c->nheap) MH_TRY(release_one(c));
     return MH_OK;
+}
+
+/* ---- carry-over (--state) ---- */
+
+/* A rule as the state names it: its id, else its name, else its title. */
+static const char *ident(const struct mh_rule *r)
+{
+    return r->id ? r->id : r->name ? r->name : r->title ? r->title : "";
+}
+
+static const struct mh_rule *find_corr(const mh_correlator *c, struct mh_slice id)
+{
+    for (size_t i = 0; i < c->rs->ncorrs; i++) {
+        const struct mh_rule *r = c->rs->rules[c->rs->corrs[i]];
+        if (!r->disabled && mh_slice_eq(mh_slice_cstr(ident(r)), id)) return r;
+    }
+    return NULL;
+}
+
+static const char *base_id(const mh_correlator *c, const struct mh_rule *r, uint32_t pos)
+{
+    uint32_t b = pos < r->corr->nrules ? r->corr->rule_idx[pos] : UINT32_MAX;
+    return b < c->rs->nrules ? ident(c->rs->rules[b]) : NULL;
+}
+
+mh_status mh_correlator_load(mh_correlator *c, mh_db *db, mh_error *err)
+{
+    mh_status st = MH_OK;
+    mh_db_stmt *q = NULL;
+    bool row;
+    MH_CHECK(mh_db_prepare(db, "SELECT corr, pos, base, time, grp, value, file, key, record, off"
+                               " FROM sigma_carry ORDER BY seq", &q, err));
+    while (!(st = mh_db_step(q, &row, err)) && row) {
+        struct mh_slice id, base, grp, val, file, key;
+        MH_CHECK(mh_db_column_text(q, 0, &id, err));
+        const struct mh_rule *r = find_corr(c, id);
+        int64_t pos = mh_db_column_int(q, 1);
+        MH_CHECK(mh_db_column_text(q, 2, &base, err));
+        const char *want = r && pos >= 0 && pos < (int64_t)r->corr->nrules ? base_id(c, r, (uint32_t)pos) : NULL;
+        if (!want || !mh_slice_eq(mh_slice_cstr(want), base)) {
+            c->st.replay_skipped++; /* the rule is gone or changed */
+            continue;
+        }
+        MH_CHECK(mh_db_column_text(q, 4, &grp, err));
+        MH_CHECK(mh_db_column_text(q, 5, &val, err));
+        MH_CHECK(mh_db_column_text(q, 6, &file, err));
+        MH_CHECK(mh_db_column_text(q, 7, &key, err));
+        char fbuf[MH_MAX_PATH_BYTES], kbuf[MH_MAX_PATH_BYTES];
+        if (file.len >= sizeof fbuf || key.len >= sizeof kbuf) {
+            c->st.replay_skipped++;
+            continue;
+        }
+        memcpy(fbuf, file.ptr ? file.ptr : "", file.len);
+        fbuf[file.len] = 0;
+        memcpy(kbuf, key.ptr ? key.ptr : "", key.len);
+        kbuf[key.len] = 0;
+        struct mh_corr_hit h;
+        memset(&h, 0, sizeof h);
+        h.corr = r->index;
+        h.pos = (uint32_t)pos;
+        h.time = mh_db_column_int(q, 3);
+        h.group = mh_slice_make(grp.ptr ? grp.ptr : "", grp.len);
+        h.value = mh_db_column_is_null(q, 5) ? MH_SLICE_NULL : mh_slice_make(val.ptr ? val.ptr : "", val.len);
+        h.ref.file = fbuf;
+        h.ref.key = kbuf;
+        h.ref.record = (uint64_t)mh_db_column_int(q, 8);
+        h.ref.offset = (uint64_t)mh_db_column_int(q, 9);
+        c->st.replayed++;
+        MH_CHECK(push_hit(c, &h, true));
+    }
+out:
+    mh_db_finalize(q);
+    return st;
+}
+
+mh_status mh_correlator_save(const mh_correlator *c, mh_db *db, mh_error *err)
+{
+    mh_status st = MH_OK;
+    mh_db_stmt *q = NULL;
+    bool row;
+    MH_CHECK(mh_db_exec(db, "DELETE FROM sigma_carry", err));
+    MH_CHECK(mh_db_prepare(db, "INSERT INTO sigma_carry VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                               " ?10, ?11)", &q, err));
+    int64_t seq = 0;
+    for (size_t i = 0; i < c->ncarry; i++) {
+        const struct pend *p = c->carry[(c->carry_head + i) % c->capcarry];
+        const struct mh_corr_hit *h = &p->h;
+        const struct mh_rule *r = c->rs->rules[h->corr];
+        int64_t hz = c->horizon[h->corr];
+        /* what no later hit -- nor this run's input again -- can reach; a run
+           without hits of its own passes its carry on unchanged */
+        if (c->first_live != INT64_MIN && c->first_live > INT64_MIN + hz && h->time < c->first_live - hz)
+            continue;
+        const char *base = base_id(c, r, h->pos);
+        const char *file = h->ref.file ? h->ref.file : "", *key = h->ref.key ? h->ref.key : "";
+        MH_CHECK(mh_db_bind_int(q, 1, seq++, err));
+        MH_CHECK(mh_db_bind_text(q, 2, ident(r), strlen(ident(r)), err));
+        MH_CHECK(mh_db_bind_int(q, 3, h->pos, err));
+        MH_CHECK(mh_db_bind_text(q, 4, base ? base : "", base ? strlen(base) : 0, err));
+        MH_CHECK(mh_db_bind_int(q, 5, h->time, err));
+        MH_CHECK(mh_db_bind_text(q, 6, h->group.ptr ? h->group.ptr : "", h->group.len, err));
+        if (h->value.ptr) MH_CHECK(mh_db_bind_text(q, 7, h->value.ptr, h->value.len, err));
+        else MH_CHECK(mh_db_bind_null(q, 7, err));
+        MH_CHECK(mh_db_bind_text(q, 8, file, strlen(file), err));
+        MH_CHECK(mh_db_bind_text(q, 9, key, strlen(key), err));
+        MH_CHECK(mh_db_bind_int(q, 10, (int64_t)h->ref.record, err));
+        MH_CHECK(mh_db_bind_int(q, 11, (int64_t)h->ref.offset, err));
+        MH_CHECK(mh_db_step(q, &row, err));
+        mh_db_reset(q);
+    }
+out:
+    mh_db_finalize(q);
+    return st;
 }

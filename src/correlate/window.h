@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/db.h"
 #include "base/time.h"
 #include "match/alert.h"
 #include "rules/ruleset.h"
@@ -64,6 +65,10 @@ struct mh_corr_stats {
     uint64_t hits, untimed, late, fired, emitted;
     uint64_t groups_expired, groups_evicted, entries_evicted, distinct_saturated;
     uint64_t pending_max;
+    /* carry-over: hits fed back from the state, their (silent) firings, those
+       a hit of this run superseded, those skipped (rule gone or changed), and
+       hits the carry had no room for (MH_MAX_CORR_CARRY) */
+    uint64_t replayed, replay_fired, replay_superseded, replay_skipped, carry_dropped;
 };
 
 typedef struct mh_correlator mh_correlator;
@@ -75,6 +80,12 @@ void mh_correlator_free(mh_correlator *c);
 MH_MUST_CHECK mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h);
 /* Release every pending hit (end of input). */
 MH_MUST_CHECK mh_status mh_correlator_finish(mh_correlator *c);
+/* Carry-over between runs (table sigma_carry of the case database, see
+ * correlate/state.h): load feeds the previous run's recent hits back (call it
+ * after mh_correlator_new, before the first feed); save writes this run's
+ * (after mh_correlator_finish, inside the state's transaction). */
+MH_MUST_CHECK mh_status mh_correlator_load(mh_correlator *c, mh_db *db, mh_error *err);
+MH_MUST_CHECK mh_status mh_correlator_save(const mh_correlator *c, mh_db *db, mh_error *err);
 const struct mh_corr_stats *mh_correlator_stats(const mh_correlator *c);
 
 /* True when rule r feeds at least one enabled correlation. */
