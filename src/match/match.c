@@ -56,6 +56,8 @@ struct mh_matcher {
     uint32_t *touched;
     size_t ntouched;
     bool all;
+    const char *raw; /* the record being scanned (the escape check reads it) */
+    uint64_t rawn;
     uint8_t *dcache; /* per identifier: 0 unknown, 1 false, 2 true */
     uint32_t dcap;
     int8_t *when; /* per route, per event: 0 unknown, 1 yes, 2 no */
@@ -106,14 +108,24 @@ const struct mh_match_stats *mh_matcher_stats(const mh_matcher *m)
 
 /* ---- prefilter ---- */
 
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 static int on_lit(void *ctx, unsigned id, uint64_t from, uint64_t to)
 {
     (void)from;
-    (void)to;
     mh_matcher *m = ctx;
     const mh_ruleset *rs = m->rs;
     if (id >= rs->pf_unsafe_id) {
-        /* an escape hides characters from the literals: everything is a candidate */
+        /* "\u00XX": when XX is a character a literal may hold, the escape could
+           hide it from the literals: everything is a candidate */
+        if (to + 2 > m->rawn) return 0;
+        int hi = hexval((unsigned char)m->raw[to]), lo = hexval((unsigned char)m->raw[to + 1]);
+        if (hi < 0 || lo < 0 || !mh_byte_is_safe((unsigned char)(hi << 4 | lo))) return 0;
         m->all = true;
         return 1;
     }
@@ -135,6 +147,8 @@ mh_status mh_match_prefilter(mh_matcher *m, const char *raw, size_t n, bool *any
     m->all = m->ref;
     m->st.records++;
     if (!m->ref && m->rs->pf_db) {
+        m->raw = raw;
+        m->rawn = n;
         mh_status st = mh_mm_scan(m->rs->pf_db, m->mm, raw, n, on_lit, m);
         if (st == MH_ELIMIT) m->all = true; /* a record over 4 GiB cannot exist (64 MiB cap) */
         else if (st) return st;
