@@ -125,7 +125,8 @@ mh_status mh_cli_scope_logs(mh_scope *sc, mh_evstream *es)
     while (!st) {
         struct mh_event *ev;
         st = mh_evstream_next(es, &ev);
-        if (!st) st = mh_scope_feed(sc, ev, mh_evstream_file_name(es, ev->rec->file));
+        if (!st) st = mh_scope_feed(sc, ev, mh_evstream_file_name(es, ev->rec->file),
+                                         mh_evstream_file_key(es, ev->rec->file));
     }
     return st == MH_EOF ? MH_OK : st;
 }

@@ -95,6 +95,11 @@ const char *mh_evstream_file_name(const mh_evstream *s, uint32_t file)
     return mh_reader_file_name(s->reader, file);
 }
 
+const char *mh_evstream_file_key(const mh_evstream *s, uint32_t file)
+{
+    return mh_reader_file_key(s->reader, file);
+}
+
 void mh_evstream_stats(const mh_evstream *s, struct mh_evstream_stats *out)
 {
     *out = s->st;

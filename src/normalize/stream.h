@@ -61,6 +61,9 @@ MH_MUST_CHECK mh_status mh_evstream_add_memory(mh_evstream *s, const char *name,
 MH_MUST_CHECK mh_status mh_evstream_next(mh_evstream *s, struct mh_event **ev);
 /* Name of the file an event came from (ev->rec->file). */
 const char *mh_evstream_file_name(const mh_evstream *s, uint32_t file);
+/* Its name relative to the input it was found under (ingest/reader.h
+ * mh_reader_file_key): the same wherever the logs lie. */
+const char *mh_evstream_file_key(const mh_evstream *s, uint32_t file);
 void mh_evstream_stats(const mh_evstream *s, struct mh_evstream_stats *out);
 
 #endif

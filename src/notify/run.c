@@ -182,7 +182,10 @@ static mh_status evidence_text(struct run *r, uint32_t msg, const char **out)
             if (mh_json_type(&r->d, e) != MH_JOBJ) continue;
             struct mh_slice file;
             int64_t rec = 0;
-            MH_CHECK(jstr(r, e, "file", &file));
+            /* the file's name below the input folder: packages go to other
+               organisations, which need not learn where our logs lie */
+            MH_CHECK(jstr(r, e, "file_key", &file));
+            if (!file.len) MH_CHECK(jstr(r, e, "file", &file));
             uint32_t rn = mh_json_get(&r->d, e, "record", 6);
             if (rn != MH_JNONE && mh_json_int(&r->d, rn, &rec) != MH_OK) rec = 0;
             if (!file.len) continue;

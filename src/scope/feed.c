@@ -102,14 +102,17 @@ static mh_status msgid_str(mh_scope *s, struct mh_slice v, uint32_t *id)
     return mh_scope_str(s, s->tmp.data, s->tmp.len, id);
 }
 
-static mh_status file_str(mh_scope *s, const struct mh_event *ev, const char *name, uint32_t *id)
+static mh_status file_str(mh_scope *s, const struct mh_event *ev, const char *name,
+                         const char *key, uint32_t *id, uint32_t *kid)
 {
     if (ev->rec->file != s->last_file || s->last_file_str == SC_NONE) {
-        const char *n = name ? name : "";
+        const char *n = name ? name : "", *k = key ? key : n;
         MH_TRY(mh_scope_str(s, n, strlen(n), &s->last_file_str));
+        MH_TRY(mh_scope_str(s, k, strlen(k), &s->last_key_str));
         s->last_file = ev->rec->file;
     }
     *id = s->last_file_str;
+    *kid = s->last_key_str;
     return MH_OK;
 }
 
@@ -388,7 +391,7 @@ static mh_status fields(mh_scope *s, struct mh_event *ev, bool create, uint32_t 
 }
 
 static mh_status mailbox_record(mh_scope *s, struct mh_event *ev, enum rec_kind rk,
-                                struct mh_slice op, const char *file_name)
+                                struct mh_slice op, const char *file_name, const char *file_key)
 {
     s->st.mailbox_records++;
     uint32_t f[SC_F__N];
@@ -444,7 +447,7 @@ static mh_status mailbox_record(mh_scope *s, struct mh_event *ev, enum rec_kind 
     r.record = ev->rec->number;
     r.line = ev->rec->line;
     r.offset = ev->rec->offset;
-    MH_TRY(file_str(s, ev, file_name, &r.file));
+    MH_TRY(file_str(s, ev, file_name, file_key, &r.file, &r.fkey));
     r.rid = SC_NONE;
     if (rid.len) MH_TRY(mh_scope_str(s, rid.ptr, rid.len, &r.rid));
     MH_TRY(mh_scope_str(s, op.ptr, op.len, &r.opname));
@@ -538,7 +541,8 @@ static mh_status recipient_status(mh_scope *s, struct sc_trace *t, struct mh_sli
     return MH_OK;
 }
 
-static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_name)
+static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_name,
+                           const char *file_key)
 {
     struct mh_slice v;
     MH_TRY(first_field(ev, P_MSGID, &v));
@@ -570,18 +574,19 @@ static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_na
         t->sender = t->subject = SC_NONE;
         t->rc_first = t->rc_last = SC_NONE;
         t->t = ev->time;
-        t->file = SC_NONE;
+        t->file = t->fkey = SC_NONE;
         e->value = s->ntraces++;
     }
     if (e->value == SC_NONE) return MH_OK;
     struct sc_trace *t = &s->traces[e->value];
-    uint32_t file;
-    MH_TRY(file_str(s, ev, file_name, &file));
+    uint32_t file, fkey;
+    MH_TRY(file_str(s, ev, file_name, file_key, &file, &fkey));
     uint64_t record = ev->rec->number;
     /* the least row (file name, record) names the message: any input order gives the same */
     bool least = t->rows == 0 || mh_scope_ref_less(s, file, record, t->file, t->record);
     if (least) {
         t->file = file;
+        t->fkey = fkey;
         t->record = record;
         t->offset = ev->rec->offset;
     }
@@ -605,16 +610,17 @@ static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_na
 
 /* ------------------------------------------------------------ entry point */
 
-mh_status mh_scope_feed(mh_scope *s, struct mh_event *ev, const char *file_name)
+mh_status mh_scope_feed(mh_scope *s, struct mh_event *ev, const char *file_name,
+                        const char *file_key)
 {
     if (s->finished) return MH_EINVAL;
     if (!s->fed) MH_TRY(build_windows(s));
     s->fed = true;
     s->st.events++;
     mh_arena_reset(&s->scratch);
-    if (ev->kind == MH_SRC_MESSAGE_TRACE) return trace_row(s, ev, file_name);
+    if (ev->kind == MH_SRC_MESSAGE_TRACE) return trace_row(s, ev, file_name, file_key);
     struct mh_slice op;
     enum rec_kind rk = record_kind(ev, &op);
     if (rk == RK_NONE) return MH_OK;
-    return mailbox_record(s, ev, rk, op, file_name);
+    return mailbox_record(s, ev, rk, op, file_name, file_key);
 }

@@ -109,7 +109,7 @@ enum sc_op { SC_OP_BIND = 0, SC_OP_SYNC, SC_OP_SEND };
 struct sc_rec {
     mh_time t;
     uint64_t record, line, offset;
-    uint32_t file, rid, opname; /* strings */
+    uint32_t file, fkey, rid, opname; /* strings (fkey: the file's relative name) */
     uint32_t f[SC_F__N];        /* keys or SC_NONE */
     uint32_t opcount;           /* OperationCount (0 when absent) */
     uint32_t item0, nitems;     /* range in items */
@@ -190,7 +190,7 @@ struct sc_trace {
     mh_time t;                       /* earliest row time */
     uint32_t rows;
     uint32_t rc_first, rc_last, nrc;
-    uint32_t file;                   /* the least row by (file name, record) */
+    uint32_t file, fkey;             /* the least row by (file name, record), its file key */
     uint64_t record, offset;
 };
 
@@ -249,6 +249,7 @@ struct mh_scope {
 
     uint32_t last_file;             /* file index of the previous event, its string */
     uint32_t last_file_str;
+    uint32_t last_key_str;          /* and its key (relative name) */
     struct mh_buf tmp, tmp2;        /* scratch */
     struct mh_arena scratch;        /* per event (decoded strings) */
     struct mh_jdoc nested;          /* Folders held in a JSON string (Log Analytics) */

@@ -180,6 +180,7 @@ static void ref(struct out *o, uint32_t rec)
 {
     const struct sc_rec *r = &o->s->recs[rec];
     jsid(o, "file", r->file);
+    jsid(o, "file_key", r->fkey);
     juint(o, "record", r->record);
     juint(o, "line", r->line);
     juint(o, "offset", r->offset);
@@ -414,6 +415,7 @@ static mh_status trace_obj(struct out *o, const struct sc_trace *t)
     mh_jw_arr_end(&o->w);
     juint(o, "rows", t->rows);
     jsid(o, "file", t->file);
+    jsid(o, "file_key", t->fkey);
     juint(o, "record", t->record);
     juint(o, "offset", t->offset);
     mh_jw_obj_end(&o->w);

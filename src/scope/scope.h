@@ -128,11 +128,13 @@ MH_MUST_CHECK mh_status mh_scope_load_incidents_file(mh_scope *s, const char *pa
 size_t mh_scope_incident_count(const mh_scope *s);
 
 /*
- * Consider one event. file_name names ev->rec->file in evidence (copied once
- * per file). Events of no interest cost a few lookups. MH_ENOMEM only: caps
- * are counted, not failed.
+ * Consider one event. file_name names ev->rec->file in evidence, file_key its
+ * name relative to the input it was found under (NULL: file_name), which
+ * notify packages cite (copied once per file). Events of no interest cost a
+ * few lookups. MH_ENOMEM only: caps are counted, not failed.
  */
-MH_MUST_CHECK mh_status mh_scope_feed(mh_scope *s, struct mh_event *ev, const char *file_name);
+MH_MUST_CHECK mh_status mh_scope_feed(mh_scope *s, struct mh_event *ev, const char *file_name,
+                                      const char *file_key);
 
 /* Decide the contexts and collect the messages. Call once, after the last
  * feed. MH_ENOMEM. */

@@ -10,6 +10,8 @@
 # 4. --incidents may name DIR/incidents.json (edited in place).
 # 5. a rerun that stops early leaves none of the earlier run's outputs.
 # 6. the incidents table gives times in whole seconds.
+# 7. packages cite evidence by the file's name below the input, never by
+#    where our logs lie (they go to other organisations).
 set -uo pipefail
 : "${MH:?MH must be the mailhound binary}"
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -36,10 +38,16 @@ cp "$D/logs/ual.jsonl" "$work/ual.jsonl"
   --out "$work/pipe" <"$work/ual.jsonl" >/dev/null 2>&1
 rc=$?
 [ $rc = 0 ] || bad "stdin with --incidents: exit $rc, want 0"
-# the same bytes but for the file name the evidence gives ("-" for stdin)
-sed "s#\"$work/ual.jsonl\"#\"-\"#g" "$work/file/scope.json" >"$work/file.json"
+# the same bytes but for the file name and key the evidence gives ("-" for stdin)
+sed "s#\"$work/ual.jsonl\"#\"-\"#g; s#\"file_key\":\"ual.jsonl\"#\"file_key\":\"-\"#g" "$work/file/scope.json" >"$work/file.json"
 cmp -s "$work/file.json" "$work/pipe/scope.json" ||
   bad "stdin with --incidents: scope.json differs from the file run"
+# 7. the file run named its logs by absolute path: no package may repeat it
+csvs=$(find "$work/file/packages" -name messages.csv | wc -l)
+[ "$csvs" -gt 0 ] || bad "the file run wrote no package"
+grep -rl -- "$work" "$work/file/packages" >/dev/null 2>&1 && bad "a package names the logs' location ($work)"
+grep -rhq 'ual\.jsonl:[0-9]' "$work/file/packages" --include=messages.csv ||
+  bad "messages.csv evidence does not cite ual.jsonl:RECORD"
 grep -q '"messages":14,' "$work/pipe/scope.json" || bad "stdin with --incidents: not 14 messages"
 
 # 2. -q silences the warnings, summary.md still counts what they were about:

@@ -220,7 +220,9 @@ static mh_status run(const struct env *e, const struct run_opts *ro, struct mh_b
         st = mh_evstream_next(es, &ev);
         if (st == MH_EOF) break;
         if (st) goto out;
-        if (SCOPED(mh_scope_feed(s, ev, mh_evstream_file_name(es, ev->rec->file)))) goto out;
+        if (SCOPED(mh_scope_feed(s, ev, mh_evstream_file_name(es, ev->rec->file),
+                                 mh_evstream_file_key(es, ev->rec->file))))
+            goto out;
     }
     if (SCOPED(mh_scope_finish(s))) goto out;
     mh_buf_clear(out);
