@@ -172,7 +172,11 @@
 #define MH_D2_MAX_USERS 1000000u            /* users with failures or successes */
 #define MH_D2_MAX_SOURCES_PER_USER 256u     /* distinct IPs per user (saturates) */
 #define MH_D1_MAX_SOURCES 2000000u          /* source IPs and IPv6 /64s with sign-in results */
-#define MH_D1_MAX_FAILURES_PER_SOURCE 4096u /* failures kept per source (saturates) */
+#define MH_D1_MAX_FAILURES_PER_SOURCE 4096u /* failures kept per source, the state's loaded
+                                               first (later ones dropped, counted) */
+#define MH_D1_STATE_FAILURES_PER_SOURCE 2048u /* of them written to --state: the newest (the
+                                               rest counted as dropped), so that the next run
+                                               keeps room for its own */
 #define MH_D1_MAX_SUCCESSES_PER_SOURCE 16u  /* earliest successes kept per source */
 #define MH_D1_MAX_SUCCESS_USERS 64u         /* distinct succeeding accounts counted (saturates) */
 #define MH_D5_MAX_APPS 200000u              /* application keys (app id, object id, name) with

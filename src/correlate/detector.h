@@ -22,7 +22,8 @@
  *                    egress learnt from sign-ins (MH_KEY_SHARED links)
  *   volume.c     D11 mail-read volume per app and per mailbox (mean + k.sigma)
  *   throttle.c   D12 IsThrottled: mailbox unaudited for 24 h (coverage gap)
- *   spray.c      D2 low-and-slow spray followed by a success from a new
+ *   spray.c      D1 spray from one source followed by a success; D2
+ *                    low-and-slow spray followed by a success from a new
  *                    source; D3 that success without MFA / over legacy auth
  *   appcred.c    D5 credential added to a dormant application / by an
  *                    actor new to it (KeyDescription diff)
@@ -52,7 +53,8 @@
  * Strings (users, IPs, ids) are interned once per detector set.
  *
  * State: with an mh_state (state.h) the baselines (D9 pairs and coverage, D11
- * daily volumes, D12 gaps, D2 known-good sources, D7 SP addresses) are loaded
+ * daily volumes, D12 gaps, D2 known-good sources, D7 SP addresses, D1 recent
+ * failures, succeeding accounts and reported successes per source) are loaded
  * at creation and written back by finish, so a run continues the baseline of
  * the previous one. Merging is idempotent: rerunning the same input with the
  * same state file gives the same detections.

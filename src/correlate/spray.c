@@ -5,13 +5,45 @@
  *
  * D1 (detections.md §4 D1): per source -- the client IP, and for IPv6 also its
  * /64 (privacy addresses rotate) -- the failures (code in d2.failure_codes:
- * time, account), the distinct accounts that succeeded from it and its
- * earliest successes. At finish: the first moment at least d1.min_users
- * distinct accounts failed within d1.window; then the earliest success (code
- * in d.success_codes, any account) within d1.success_lookback after it ->
- * mh.d1.spray_success (high). Sentinel's NAT suppression: a source whose
- * distinct succeeding accounts are not fewer than its failing ones is shared
- * egress and skipped. The spray alone is Sigma's (medium).
+ * time, account), the distinct accounts that succeeded from it (with their
+ * latest success) and its earliest successes. At finish: the SPRAY MOMENTS are
+ * the failures at which at least d1.min_users distinct accounts had failed
+ * within the preceding d1.window; the earliest success (code in
+ * d.success_codes, any account) within d1.success_lookback after a spray
+ * moment -> mh.d1.spray_success (high), spray_at = the first moment within
+ * the lookback before it. Sentinel's NAT suppression: a source whose distinct
+ * succeeding accounts are not fewer than its failing ones is shared egress and
+ * skipped. The spray alone is Sigma's (medium). One detection per source; the
+ * exact address is judged before its /64, and a success already reported for
+ * the address is not reported again for the prefix.
+ *
+ * D1 across runs (--state; tables d1_fail, d1_account, d1_success). Daily
+ * exports cut sprays from their successes, so a run keeps what a later event
+ * (one at or after this run's last event time) can still combine with: the
+ * failures and succeeding accounts of every source within
+ * d1.success_lookback + d1.window of the run's end (a later success links to
+ * spray moments at most the lookback before it, and a moment needs the
+ * failures of the window before it), and per source the earliest success
+ * already REPORTED (the mark). The next run merges them with its own, so the
+ * spray moments, failing_accounts and succeeding_accounts are those of one
+ * run over both exports; its detection's evidence is always a success of the
+ * run itself, reported only when no earlier run reported an earlier one for
+ * the source (firstseen.c's rule: the run's evidence is reportable when it is
+ * not later than the state's). Hence:
+ *   split exports  -> reported once, by the run holding the success;
+ *   rerun          -> the run's success equals the mark: reported again, the
+ *                     same (failures and accounts are sets: merging the run's
+ *                     own copies back changes no count);
+ *   next run       -> a later success of a source already reported is not.
+ * Example: failures of 4 accounts at 09:00-09:03 in Monday's export, 2 more
+ * and a success at 10:00 in Tuesday's: Monday reports nothing and keeps the
+ * 4 failures; Tuesday sees 6 failing accounts, the spray moment 09:04 and
+ * reports the 10:00 success exactly as one run would, then keeps its mark.
+ * Not covered: exports that overlap in time the other way round (a success
+ * kept only in an earlier run's export, the failures completing the spray
+ * older than it in a later one): the success's evidence is not kept, so only
+ * a success of the later run can be reported. Over exports spanning more than
+ * the retention, failing/succeeding counts are those within it.
  *
  * Midnight Blizzard's entry (detections.md §4 D2): few attempts per source
  * address, spread over days, against one legacy account -- no source crosses
@@ -44,9 +76,16 @@
  *
  * Streams: interactive and non-interactive sign-ins and UAL logons (service
  * principals do not spray passwords). State (state.h): d2_good, the sources
- * each user succeeded from (merged, retention d2.new_source_lookback).
+ * each user succeeded from (merged, retention d2.new_source_lookback); D1's
+ * tables above.
  * Limits: MH_D2_MAX_USERS, MH_D2_MAX_SOURCES_PER_USER (saturates: a user with
- * that many sources is still judged on those kept). Not thread-safe.
+ * that many sources is still judged on those kept); MH_D1_MAX_SOURCES (new
+ * sources beyond are not tracked, counted), MH_D1_MAX_FAILURES_PER_SOURCE
+ * (later failures dropped, counted in stats.dropped; the state holds the newest
+ * MH_D1_STATE_FAILURES_PER_SOURCE, the rest counted, so a run keeps room for
+ * its own), MH_D1_MAX_SUCCESS_USERS (saturates: treated as shared egress),
+ * MH_D1_MAX_SUCCESSES_PER_SOURCE (the earliest kept). The state holds at most
+ * that per source and MH_D1_MAX_SOURCES sources. Not thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,15 +152,23 @@ struct d1succ {
     uint32_t user;
 };
 
+struct d1acct {
+    uint32_t user;
+    uint32_t last; /* latest success from the source, seconds (retention) */
+};
+
 struct d1src {
     uint32_t key; /* interned "ip" or "prefix::/64" */
-    bool prefix, fsat, ssat;
-    struct d1fail *f;
+    bool prefix, ssat;
+    struct d1fail *f; /* this run's and the state's (duplicates are harmless) */
     uint32_t nf, capf;
-    uint32_t *su; /* distinct succeeding accounts */
+    struct d1acct *su; /* distinct succeeding accounts */
     uint32_t nsu, capsu;
-    struct d1succ *s; /* earliest successes */
+    struct d1succ *s; /* earliest successes of this run */
     uint32_t ns, caps;
+    uint32_t mark_user, mark_run_user;
+    mh_time mark;     /* state: earliest success an earlier run reported, or NONE */
+    mh_time mark_run; /* the success this run reported (the next mark), or NONE */
 };
 
 struct spray {
@@ -225,6 +272,7 @@ static mh_status d1_source(struct mh_det_ctx *cx, struct spray *s, uint32_t key,
     if (!st && created) {
         (*out)->key = key;
         (*out)->prefix = prefix;
+        (*out)->mark = (*out)->mark_run = MH_TIME_NONE;
     }
     return st;
 }
@@ -235,25 +283,45 @@ static uint32_t secs_of(mh_time t)
     return x < 0 ? 0 : x > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)x;
 }
 
+static mh_status d1_add_fail(struct mh_det_ctx *cx, struct d1src *x, uint32_t t, uint32_t user)
+{
+    mh_status st;
+    MH_DET_GROW_N(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, 4, st);
+    if (st == MH_ELIMIT) {
+        cx->stats.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    x->f[x->nf++] = (struct d1fail){t, user};
+    return MH_OK;
+}
+
+static mh_status d1_add_account(struct d1src *x, uint32_t user, uint32_t t)
+{
+    mh_status st;
+    uint32_t i = 0;
+    while (i < x->nsu && x->su[i].user != user) i++;
+    if (i < x->nsu) {
+        if (t > x->su[i].last) x->su[i].last = t;
+        return MH_OK;
+    }
+    MH_DET_GROW_N(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, 2, st);
+    if (st == MH_ELIMIT) {
+        x->ssat = true; /* saturated: judged as shared egress */
+        return MH_OK;
+    }
+    if (st) return st;
+    x->su[x->nsu++] = (struct d1acct){user, t};
+    return MH_OK;
+}
+
 static mh_status d1_add(struct mh_det_ctx *cx, struct d1src *x, struct mh_event *ev, uint32_t user,
                         bool fail, bool succ)
 {
     mh_status st;
-    if (fail) {
-        MH_DET_GROW_N(x->f, x->capf, x->nf, MH_D1_MAX_FAILURES_PER_SOURCE, 4, st);
-        if (st == MH_ELIMIT) x->fsat = true;
-        else if (st) return st;
-        else x->f[x->nf++] = (struct d1fail){secs_of(ev->time), user};
-    }
+    if (fail) MH_TRY(d1_add_fail(cx, x, secs_of(ev->time), user));
     if (!succ) return MH_OK;
-    uint32_t i = 0;
-    while (i < x->nsu && x->su[i] != user) i++;
-    if (i == x->nsu) {
-        MH_DET_GROW_N(x->su, x->capsu, x->nsu, MH_D1_MAX_SUCCESS_USERS, 2, st);
-        if (st == MH_ELIMIT) x->ssat = true;
-        else if (st) return st;
-        else x->su[x->nsu++] = user;
-    }
+    MH_TRY(d1_add_account(x, user, secs_of(ev->time)));
     /* keep the earliest successes: replace the latest one when full */
     uint32_t slot = x->ns;
     if (x->ns == MH_D1_MAX_SUCCESSES_PER_SOURCE) {
@@ -315,6 +383,43 @@ static uint32_t distinct_users(const struct d1fail *f, uint32_t lo, uint32_t hi,
     return n;
 }
 
+static int cmp_succ(const void *a, const void *b)
+{
+    const struct d1succ *x = *(const struct d1succ *const *)a;
+    const struct d1succ *y = *(const struct d1succ *const *)b;
+    if (x->ev.time != y->ev.time) return x->ev.time < y->ev.time ? -1 : 1;
+    return x->ev.ref.record < y->ev.ref.record ? -1 : x->ev.ref.record > y->ev.ref.record;
+}
+
+/*
+ * The earliest success of this run within d1.success_lookback after a spray
+ * moment of x (failures sorted), and that moment in seconds (the first one
+ * within the lookback before the success). Moments ascend and so does the
+ * earliest success at or after each: the first moment with a success in
+ * [moment, moment + lookback] gives the earliest qualifying success.
+ */
+static const struct d1succ *d1_best(const struct mh_det_ctx *cx, const struct d1src *x,
+                                    uint32_t min_users, int64_t *spray_at)
+{
+    const struct d1succ *ord[MH_D1_MAX_SUCCESSES_PER_SOURCE];
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < x->ns && n < MH_D1_MAX_SUCCESSES_PER_SOURCE; k++) ord[n++] = &x->s[k];
+    qsort(ord, n, sizeof ord[0], cmp_succ);
+    uint32_t win = (uint32_t)(cx->cfg.d1_window / MH_USEC_PER_SEC), lo = 0, k = 0;
+    for (uint32_t hi = 0; hi < x->nf; hi++) {
+        while (x->f[hi].t - x->f[lo].t > win) lo++;
+        if (distinct_users(x->f, lo, hi + 1, min_users) < min_users) continue;
+        mh_time from = (mh_time)x->f[hi].t * MH_USEC_PER_SEC;
+        while (k < n && ord[k]->ev.time < from) k++;
+        if (k == n) break; /* no success at or after this moment, nor after later ones */
+        if (ord[k]->ev.time <= from + cx->cfg.d1_success_lookback) {
+            *spray_at = x->f[hi].t;
+            return ord[k];
+        }
+    }
+    return NULL;
+}
+
 static mh_status d1_finish(struct spray *s, struct mh_det_ctx *cx)
 {
     mh_status st = MH_OK;
@@ -326,27 +431,16 @@ static mh_status d1_finish(struct spray *s, struct mh_det_ctx *cx)
             struct d1src *x = &s->src[i];
             if (x->prefix != (pass == 1) || x->nf < min_users || !x->ns) continue;
             qsort(x->f, x->nf, sizeof *x->f, cmp_fail);
-            /* the first moment min_users distinct accounts failed within the window */
-            uint32_t win = (uint32_t)(cx->cfg.d1_window / MH_USEC_PER_SEC), lo = 0;
-            int64_t spray_at = -1;
-            for (uint32_t hi = 0; hi < x->nf && spray_at < 0; hi++) {
-                while (x->f[hi].t - x->f[lo].t > win) lo++;
-                if (distinct_users(x->f, lo, hi + 1, min_users) >= min_users) spray_at = x->f[hi].t;
-            }
-            if (spray_at < 0) continue;
             /* NAT suppression: more failing than succeeding accounts */
             uint32_t failing = distinct_users(x->f, 0, x->nf, 64);
             if (x->ssat || x->nsu >= failing) continue;
-            const struct d1succ *best = NULL;
-            mh_time from = (mh_time)spray_at * MH_USEC_PER_SEC;
-            for (uint32_t k = 0; k < x->ns; k++) {
-                mh_time t = x->s[k].ev.time;
-                if (t < from || t > from + cx->cfg.d1_success_lookback) continue;
-                if (!best || t < best->ev.time ||
-                    (t == best->ev.time && x->s[k].ev.ref.record < best->ev.ref.record))
-                    best = &x->s[k];
-            }
+            int64_t spray_at = -1;
+            const struct d1succ *best = d1_best(cx, x, min_users, &spray_at);
             if (!best) continue;
+            /* an earlier run reported an earlier success of this source */
+            if (x->mark != MH_TIME_NONE && x->mark < best->ev.time) continue;
+            x->mark_run = best->ev.time;
+            x->mark_run_user = best->user;
             uint64_t rk[3] = {best->ev.ref.file, best->ev.ref.record, best->ev.ref.offset};
             struct mh_map_entry *e;
             bool created;
@@ -356,7 +450,7 @@ static mh_status d1_finish(struct spray *s, struct mh_det_ctx *cx)
             if (!created) continue;
             struct mh_det_pending *p = mh_det_pend(cx, &rule_d1, MH_LEVEL_HIGH, &best->ev);
             if (!p) continue;
-            p->first = from;
+            p->first = (mh_time)spray_at * MH_USEC_PER_SEC;
             mh_det_pend_str(cx, p, x->prefix ? "source_prefix" : "source_ip", mh_det_str(cx, x->key));
             mh_det_pend_num(cx, p, "failing_accounts", failing);
             mh_det_pend_num(cx, p, "succeeding_accounts", x->nsu);
@@ -543,12 +637,143 @@ static mh_status sp_finish(void *self, struct mh_det_ctx *cx)
     return MH_OK;
 }
 
+/* ---- state ---- */
+
+/* The D1 source of a state row (columns source, prefix); NULL when not tracked. */
+static mh_status d1_row_source(struct mh_det_ctx *cx, struct spray *s, mh_db_stmt *q,
+                               struct d1src **out)
+{
+    struct mh_slice k;
+    *out = NULL;
+    MH_TRY(mh_db_column_text(q, 0, &k, cx->err));
+    uint32_t key = mh_det_intern(cx, k);
+    if (!key) return MH_OK; /* string cap: counted in strings_dropped */
+    return d1_source(cx, s, key, mh_db_column_int(q, 1) != 0, out);
+}
+
+static mh_status d1_row_user(struct mh_det_ctx *cx, mh_db_stmt *q, int col, uint32_t *out)
+{
+    struct mh_slice u;
+    MH_TRY(mh_db_column_text(q, col, &u, cx->err));
+    *out = mh_det_intern(cx, u);
+    return MH_OK;
+}
+
+static mh_status d1_load(struct spray *s, struct mh_det_ctx *cx, mh_db *db)
+{
+    mh_status st = MH_OK;
+    mh_db_stmt *q = NULL;
+    bool row;
+    struct d1src *x;
+    uint32_t u;
+    MH_CHECK(mh_db_prepare(db, "SELECT source, prefix, time, user FROM d1_fail"
+                               " ORDER BY source, time, user", &q, cx->err));
+    while (!(st = mh_db_step(q, &row, cx->err)) && row) {
+        MH_CHECK(d1_row_source(cx, s, q, &x));
+        MH_CHECK(d1_row_user(cx, q, 3, &u));
+        if (x && u) MH_CHECK(d1_add_fail(cx, x, secs_of(mh_db_column_int(q, 2)), u));
+    }
+    if (st) goto out;
+    mh_db_finalize(q);
+    q = NULL;
+    MH_CHECK(mh_db_prepare(db, "SELECT source, prefix, user, last FROM d1_account"
+                               " ORDER BY source, user", &q, cx->err));
+    while (!(st = mh_db_step(q, &row, cx->err)) && row) {
+        MH_CHECK(d1_row_source(cx, s, q, &x));
+        MH_CHECK(d1_row_user(cx, q, 2, &u));
+        if (x && u) MH_CHECK(d1_add_account(x, u, secs_of(mh_db_column_int(q, 3))));
+    }
+    if (st) goto out;
+    mh_db_finalize(q);
+    q = NULL;
+    MH_CHECK(mh_db_prepare(db, "SELECT source, prefix, user, time FROM d1_success ORDER BY source",
+                           &q, cx->err));
+    while (!(st = mh_db_step(q, &row, cx->err)) && row) {
+        MH_CHECK(d1_row_source(cx, s, q, &x));
+        MH_CHECK(d1_row_user(cx, q, 2, &u));
+        mh_time t = mh_db_column_int(q, 3);
+        if (!x || (x->mark != MH_TIME_NONE && x->mark <= t)) continue;
+        x->mark = t;
+        x->mark_user = u;
+    }
+out:
+    mh_db_finalize(q);
+    return st;
+}
+
+/* Retention: what a later event (at or after this run's end) can still
+ * combine with -- failures and accounts within d1.success_lookback +
+ * d1.window of the end, the mark while it is that recent. Rows are sets
+ * (INSERT OR IGNORE): the state's copies of this run's own records merge. */
+static mh_status d1_save(struct spray *s, struct mh_det_ctx *cx, mh_db *db)
+{
+    mh_status st = MH_OK;
+    mh_db_stmt *qf = NULL, *qa = NULL, *qs = NULL;
+    mh_time now = cx->run_last == MH_TIME_NONE ? 0 : cx->run_last;
+    mh_time keep = now - cx->cfg.d1_success_lookback - cx->cfg.d1_window;
+    MH_CHECK(mh_db_exec(db, "DELETE FROM d1_fail; DELETE FROM d1_account; DELETE FROM d1_success",
+                        cx->err));
+    MH_CHECK(mh_db_prepare(db, "INSERT OR IGNORE INTO d1_fail VALUES(?1, ?2, ?3, ?4)", &qf,
+                           cx->err));
+    MH_CHECK(mh_db_prepare(db, "INSERT OR IGNORE INTO d1_account VALUES(?1, ?2, ?3, ?4)", &qa,
+                           cx->err));
+    MH_CHECK(mh_db_prepare(db, "INSERT INTO d1_success VALUES(?1, ?2, ?3, ?4)", &qs, cx->err));
+    for (size_t i = 0; i < s->nsrc; i++) {
+        struct d1src *x = &s->src[i];
+        uint32_t k0 = 0;
+        if (x->nf > MH_D1_STATE_FAILURES_PER_SOURCE) {
+            /* the newest distinct failures (finish is done: the order is free) */
+            qsort(x->f, x->nf, sizeof *x->f, cmp_fail);
+            uint32_t n = 0;
+            for (uint32_t k = 0; k < x->nf; k++)
+                if (!n || x->f[k].t != x->f[n - 1].t || x->f[k].user != x->f[n - 1].user)
+                    x->f[n++] = x->f[k];
+            x->nf = n;
+            for (; n - k0 > MH_D1_STATE_FAILURES_PER_SOURCE; k0++)
+                if ((mh_time)x->f[k0].t * MH_USEC_PER_SEC >= keep) cx->stats.dropped++;
+        }
+        for (uint32_t k = k0; k < x->nf; k++) {
+            mh_time t = (mh_time)x->f[k].t * MH_USEC_PER_SEC;
+            if (t < keep) continue;
+            MH_CHECK(mh_det_bind_str(cx, qf, 1, x->key));
+            MH_CHECK(mh_db_bind_int(qf, 2, x->prefix, cx->err));
+            MH_CHECK(mh_db_bind_int(qf, 3, t, cx->err));
+            MH_CHECK(mh_det_bind_str(cx, qf, 4, x->f[k].user));
+            MH_CHECK(mh_det_step(cx, qf));
+        }
+        for (uint32_t k = 0; k < x->nsu; k++) {
+            mh_time t = (mh_time)x->su[k].last * MH_USEC_PER_SEC;
+            if (t < keep) continue;
+            MH_CHECK(mh_det_bind_str(cx, qa, 1, x->key));
+            MH_CHECK(mh_db_bind_int(qa, 2, x->prefix, cx->err));
+            MH_CHECK(mh_det_bind_str(cx, qa, 3, x->su[k].user));
+            MH_CHECK(mh_db_bind_int(qa, 4, t, cx->err));
+            MH_CHECK(mh_det_step(cx, qa));
+        }
+        bool run = x->mark_run != MH_TIME_NONE &&
+                   (x->mark == MH_TIME_NONE || x->mark_run < x->mark);
+        mh_time mark = run ? x->mark_run : x->mark;
+        if (mark == MH_TIME_NONE || mark < keep) continue;
+        MH_CHECK(mh_det_bind_str(cx, qs, 1, x->key));
+        MH_CHECK(mh_db_bind_int(qs, 2, x->prefix, cx->err));
+        MH_CHECK(mh_det_bind_str(cx, qs, 3, run ? x->mark_run_user : x->mark_user));
+        MH_CHECK(mh_db_bind_int(qs, 4, mark, cx->err));
+        MH_CHECK(mh_det_step(cx, qs));
+    }
+out:
+    mh_db_finalize(qs);
+    mh_db_finalize(qa);
+    mh_db_finalize(qf);
+    return st;
+}
+
 static mh_status sp_load(void *self, struct mh_det_ctx *cx, mh_state *stt)
 {
     struct spray *s = self;
     mh_status st = MH_OK;
     mh_db_stmt *q = NULL;
     bool row;
+    if (cx->cfg.d1_enabled) MH_TRY(d1_load(s, cx, mh_state_db(stt)));
     MH_CHECK(mh_db_prepare(mh_state_db(stt),
                            "SELECT user, ip, first, last FROM d2_good ORDER BY user, ip", &q,
                            cx->err));
@@ -578,6 +803,7 @@ static mh_status sp_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     bool row;
     mh_db *db = mh_state_db(stt);
     mh_time now = cx->run_last == MH_TIME_NONE ? 0 : cx->run_last;
+    if (cx->cfg.d1_enabled) MH_CHECK(d1_save(s, cx, db));
     MH_CHECK(mh_db_exec(db, "DELETE FROM d2_good", cx->err));
     MH_CHECK(mh_db_prepare(db, "INSERT INTO d2_good VALUES(?1, ?2, ?3, ?4)", &q, cx->err));
     for (size_t i = 0; i < s->nusers; i++) {

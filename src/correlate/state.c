@@ -65,7 +65,13 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS sigma_carry(seq INTEGER PRIMARY KEY, corr TEXT NOT NULL,"
     " pos INTEGER NOT NULL, base TEXT NOT NULL, time INTEGER NOT NULL, grp TEXT NOT NULL,"
     " value TEXT, file TEXT NOT NULL, key TEXT NOT NULL, record INTEGER NOT NULL,"
-    " off INTEGER NOT NULL);";
+    " off INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS d1_fail(source TEXT NOT NULL, prefix INTEGER NOT NULL,"
+    " time INTEGER NOT NULL, user TEXT NOT NULL, PRIMARY KEY(source, time, user));"
+    "CREATE TABLE IF NOT EXISTS d1_account(source TEXT NOT NULL, prefix INTEGER NOT NULL,"
+    " user TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY(source, user));"
+    "CREATE TABLE IF NOT EXISTS d1_success(source TEXT PRIMARY KEY, prefix INTEGER NOT NULL,"
+    " user TEXT NOT NULL, time INTEGER NOT NULL);";
 
 static mh_status read_version(mh_db *db, bool *has_meta, int64_t *version, int64_t *ntables,
                               mh_error *err)

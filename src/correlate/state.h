@@ -35,6 +35,13 @@
  *   sigma_carry(seq, corr, pos, base, time, grp, value, file, key, record, off)
  *                                  Sigma correlation hits still inside their
  *                                  window at the end of the run (window.h)
+ *   d1_fail(source, prefix, time, user)   D1 failures per source (IP, or
+ *                                  IPv6 /64 when prefix = 1) within
+ *                                  d1.success_lookback + d1.window of the end
+ *   d1_account(source, prefix, user, last)  accounts that succeeded from a
+ *                                  source (NAT suppression), same retention
+ *   d1_success(source, prefix, user, time)  the earliest success reported
+ *                                  for a source (not reported again)
  * Tables added later are created in existing files of the same version on
  * open (additive: no version change).
  * Times are microseconds since the epoch (mh_time). Strings are as the
@@ -46,8 +53,8 @@
  *
  * Invariants: the detectors write their whole merged baseline in one
  * transaction at the end of a run (mh_detectors_finish), so a killed run
- * leaves the previous baseline intact. Retention (d9.retention, d11.baseline)
- * bounds what is written.
+ * leaves the previous baseline intact. Retention (d9.retention, d11.baseline,
+ * d1.success_lookback + d1.window ...) bounds what is written.
  *
  * Ownership/threading: an mh_state owns its connection; one thread at a time.
  */

@@ -6,7 +6,8 @@
  * mh_event_init, feeds the detectors and checks what they decide: D9 baseline
  * then first-seen pair, D14 sign-in present / absent / coverage gap / not
  * settled / both UTI encodings, D15 two countries and AiTM, D11 spike, D12
- * throttle gap, D2/D3 spray success, D8 ephemeral SP, context follow-ups,
+ * throttle gap, D1 and D2/D3 spray success, D1 across runs (split exports,
+ * reruns, no second report, retention), D8 ephemeral SP, context follow-ups,
  * out-of-order input, state save/reload, config parsing, allocation failure.
  * Needs rules/data/first-party-apps.tsv (MH_DATA_DIR = the source tree).
  */
@@ -905,6 +906,257 @@ static void t_d1_spray(void)
     run_free(&r);
 }
 
+/* ---- D1 across runs (--state) ---- */
+
+/* Three daily exports. A (IPv6 and its /64): 6 accounts fail 09:00-09:05,
+ * successes at 10:00 and 10:30 -- cut after the 4th failure; the first
+ * account's success again the next day (not a new spray). B: 5 accounts fail at 08:00 on day
+ * 0 without a success, and again on day 5 followed by a success (a second
+ * spray, more than d1.success_lookback after the first). N: an office NAT
+ * whose 7 staff sign in in the first export, 5 of them mistype and one signs
+ * in again in the second (shared egress: never reported). */
+#define D1_A "2a09:bac1:820:8::1a:9c"
+#define D1_B "203.0.113.77"
+#define D1_N "198.51.100.1"
+
+struct d1rec {
+    mh_time t;
+    char user[48];
+    const char *ip;
+    int code;
+};
+
+static size_t d1_part(int part, struct d1rec *v)
+{
+    size_t n = 0;
+    char u[48];
+#define D1_ADD(T, U, IP, CODE) (v[n].t = (T), snprintf(v[n].user, sizeof v[n].user, "%s", (U)), \
+                                v[n].ip = (IP), v[n].code = (CODE), n++)
+    if (part == 0) {
+        for (int i = 0; i < 4; i++) {
+            snprintf(u, sizeof u, "a%d@contoso.com", i);
+            D1_ADD(at(0, 9, i, 0), u, D1_A, 50126);
+        }
+        for (int i = 0; i < 5; i++) {
+            snprintf(u, sizeof u, "b%d@contoso.com", i);
+            D1_ADD(at(0, 8, i, 0), u, D1_B, 50126);
+        }
+        for (int i = 0; i < 7; i++) {
+            snprintf(u, sizeof u, "staff%d@contoso.com", i);
+            D1_ADD(at(0, 8, 10 + i, 0), u, D1_N, 0);
+        }
+    } else if (part == 1) {
+        D1_ADD(at(0, 9, 4, 0), "a4@contoso.com", D1_A, 50126);
+        D1_ADD(at(0, 9, 5, 0), "a5@contoso.com", D1_A, 50126);
+        D1_ADD(at(0, 10, 0, 0), "henrietta@contoso.com", D1_A, 0);
+        D1_ADD(at(0, 10, 30, 0), "carol@contoso.com", D1_A, 0);
+        for (int i = 0; i < 5; i++) {
+            snprintf(u, sizeof u, "staff%d@contoso.com", i);
+            D1_ADD(at(0, 9, 30 + i, 0), u, D1_N, 50126);
+        }
+        D1_ADD(at(0, 9, 40, 0), "staff5@contoso.com", D1_N, 0);
+    } else {
+        D1_ADD(at(1, 12, 0, 0), "henrietta@contoso.com", D1_A, 0);
+        for (int i = 0; i < 5; i++) {
+            snprintf(u, sizeof u, "b%d@contoso.com", i);
+            D1_ADD(at(5, 8, i, 0), u, D1_B, 50053);
+        }
+        D1_ADD(at(5, 9, 0, 0), "bsucc@contoso.com", D1_B, 0);
+    }
+#undef D1_ADD
+    return n;
+}
+
+/* Feed the parts from..to (inclusive), forwards or backwards. */
+static void d1_feed_parts(struct run *r, int from, int to, bool reversed)
+{
+    struct d1rec v[64];
+    size_t n = 0;
+    for (int p = from; p <= to; p++) n += d1_part(p, v + n);
+    struct jb j;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = reversed ? n - 1 - i : i;
+        feed(r, ual_logon_json(&j, v[k].t, v[k].user, v[k].ip, v[k].code, (int)k + 1));
+    }
+}
+
+/* The D1 detections of a run without their evidence's record number (that
+ * depends on the file the record is read from), sorted, one per line. */
+static void d1_keys(const struct run *r, char *out, size_t cap)
+{
+    char lines[16][800];
+    size_t n = 0, len = 0;
+    char ts[32];
+    for (size_t i = 0; i < r->ngot && n < 16; i++) {
+        const struct got *g = &r->got[i];
+        if (strncmp(g->rule, "mh.d1.", 6) != 0) continue;
+        snprintf(lines[n++], sizeof lines[0], "%s|%s|%s|%s|%s|%s", g->rule,
+                 mh_level_name(g->level), iso(g->time, ts), g->user, g->ip, g->fields);
+    }
+    qsort(lines, n, sizeof lines[0], (int (*)(const void *, const void *))strcmp);
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap > len ? cap - len : 0, "%s\n", lines[i]);
+}
+
+static int64_t d1_rows(mh_state *st, const char *sql)
+{
+    mh_db_stmt *q = NULL;
+    bool row = false;
+    int64_t v = -1;
+    mh_error err;
+    mh_error_clear(&err);
+    if (mh_db_prepare(mh_state_db(st), sql, &q, &err) != MH_OK) return -1;
+    if (mh_db_step(q, &row, &err) == MH_OK && row) v = mh_db_column_int(q, 0);
+    mh_db_finalize(q);
+    return v;
+}
+
+/* A new state file at path (a mkstemp template); NULL after a failed CHECK. */
+static mh_state *d1_state_new(char *path)
+{
+    mh_state *st = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    if (!mh_testdet_state_path(path)) return NULL;
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    return st;
+}
+
+/* Split runs over one state; returns each run's D1 keys and full output. */
+static void d1_split(bool reversed, char keys[3][2048], bool check_reruns)
+{
+    char path[] = "/tmp/mh_test_d1state_XXXXXX";
+    mh_state *st = d1_state_new(path);
+    if (!st) return;
+    struct run r;
+    char all[3][sizeof r.all];
+    for (int p = 0; p < 3; p++) {
+        run_begin(&r, NULL, st);
+        d1_feed_parts(&r, p, p, reversed);
+        run_end(&r);
+        d1_keys(&r, keys[p], sizeof keys[p]);
+        snprintf(all[p], sizeof all[p], "%s", r.all);
+        run_free(&r);
+        if (p == 2 && check_reruns) {
+            /* bounded: after day 5 nothing of day 0 is kept (A's and B's first
+               spray, the NAT), only B's second spray, its account and mark */
+            CHECK_INT(d1_rows(st, "SELECT count(*) FROM d1_fail"), 5);
+            CHECK_INT(d1_rows(st, "SELECT count(*) FROM d1_account"), 1);
+            CHECK_INT(d1_rows(st, "SELECT count(*) FROM d1_success"), 1);
+            CHECK_INT(d1_rows(st, "SELECT min(time) FROM d1_fail"), at(5, 8, 0, 0));
+        }
+        if (!check_reruns || p == 0) continue;
+        /* rerun the same export over the state it wrote: the same detections */
+        run_begin(&r, NULL, st);
+        d1_feed_parts(&r, p, p, reversed);
+        run_end(&r);
+        CHECK_STREQ(r.all, all[p]);
+        if (strcmp(r.all, all[p]))
+            fprintf(stderr, "rerun of part %d:\n%s---\n%s", p, all[p], r.all);
+        run_free(&r);
+    }
+    if (check_reruns) {
+        /* and the first export again, after the others: still nothing */
+        run_begin(&r, NULL, st);
+        d1_feed_parts(&r, 0, 0, reversed);
+        run_end(&r);
+        CHECK_STREQ(r.all, all[0]);
+        run_free(&r);
+    }
+    mh_state_close(st);
+    unlink(path);
+}
+
+static void t_d1_state(void)
+{
+    struct run r;
+    char one12[2048], one_all[2048];
+    /* one run over the first two exports, one over all three */
+    run_begin(&r, NULL, NULL);
+    d1_feed_parts(&r, 0, 1, false);
+    run_end(&r);
+    d1_keys(&r, one12, sizeof one12);
+    run_free(&r);
+    run_begin(&r, NULL, NULL);
+    d1_feed_parts(&r, 0, 2, false);
+    run_end(&r);
+    d1_keys(&r, one_all, sizeof one_all);
+    CHECK_INT(count_rule(&r, "mh.d1.spray_success"), 2);
+    /* B's second spray is judged on its own (the first had no success within
+       d1.success_lookback): spray_at is day 5 08:04 */
+    const struct got *b = NULL;
+    for (size_t i = 0; i < r.ngot; i++)
+        if (!strcmp(r.got[i].rule, "mh.d1.spray_success") && !strcmp(r.got[i].ip, D1_B))
+            b = &r.got[i];
+    CHECK(b != NULL);
+    if (b) {
+        char want[128];
+        snprintf(want, sizeof want, "spray_at=%lld;",
+                 (long long)(at(5, 8, 4, 0) / MH_USEC_PER_SEC));
+        CHECK(strstr(b->fields, want) != NULL);
+    }
+    run_free(&r);
+    CHECK(strstr(one12, "henrietta@contoso.com|" D1_A "|source_ip=" D1_A
+                        ";failing_accounts=6;succeeding_accounts=2;") != NULL);
+
+    /* split runs: the spray + success reported once, by the run that completes
+       it, as one run reports it; nothing by the first export; the next day's
+       success of A not again, B's second spray by the third run */
+    char keys[3][2048], rkeys[3][2048];
+    d1_split(false, keys, true);
+    CHECK_STREQ(keys[0], "");
+    CHECK_STREQ(keys[1], one12);
+    char both[4096];
+    snprintf(both, sizeof both, "%s%s", keys[1], keys[2]);
+    CHECK_STREQ(both, one_all);
+    CHECK(strstr(keys[2], D1_A) == NULL);
+    if (strcmp(both, one_all)) fprintf(stderr, "one run:\n%ssplit:\n%s", one_all, both);
+    /* order independence: every export read backwards gives the same */
+    d1_split(true, rkeys, false);
+    for (int p = 0; p < 3; p++) CHECK_STREQ(rkeys[p], keys[p]);
+}
+
+/* A sprayer past the per-source cap: the state keeps its newest
+ * MH_D1_STATE_FAILURES_PER_SOURCE failures (the rest counted), so the next
+ * run still has room for its own -- a new spray days later is judged. */
+static void t_d1_state_cap(void)
+{
+    char path[] = "/tmp/mh_test_d1cap_XXXXXX";
+    mh_state *st = d1_state_new(path);
+    if (!st) return;
+    struct run r;
+    struct jb j;
+    char u[48];
+    const uint32_t nfail = MH_D1_MAX_FAILURES_PER_SOURCE + 904;
+    run_begin(&r, NULL, st);
+    for (uint32_t i = 0; i < nfail; i++) {
+        snprintf(u, sizeof u, "victim%u@contoso.com", i);
+        feed(&r, ual_logon_json(&j, at(0, 0, 0, 0) + (mh_time)i * 10 * MH_USEC_PER_SEC, u,
+                                "192.0.2.44", 50126, (int)i + 1));
+    }
+    run_end(&r);
+    CHECK(mh_detectors_stats(r.det.d)->dropped >=
+          904 + MH_D1_MAX_FAILURES_PER_SOURCE - MH_D1_STATE_FAILURES_PER_SOURCE);
+    run_free(&r);
+    CHECK_INT(d1_rows(st, "SELECT count(*) FROM d1_fail"), MH_D1_STATE_FAILURES_PER_SOURCE);
+    CHECK_INT(d1_rows(st, "SELECT max(time) FROM d1_fail"),
+              at(0, 0, 0, 0) + (mh_time)(MH_D1_MAX_FAILURES_PER_SOURCE - 1) * 10 * MH_USEC_PER_SEC);
+    /* day 3, 20:00: a new spray and a success, beyond the lookback of day 0's */
+    run_begin(&r, NULL, st);
+    int id = 1;
+    for (int i = 0; i < 5; i++) {
+        snprintf(u, sizeof u, "late%d@contoso.com", i);
+        feed(&r, ual_logon_json(&j, at(3, 20, i, 0), u, "192.0.2.44", 50126, id++));
+    }
+    feed(&r, ual_logon_json(&j, at(3, 20, 30, 0), "late2@contoso.com", "192.0.2.44", 0, id++));
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d1.spray_success"), 1);
+    run_free(&r);
+    mh_state_close(st);
+    unlink(path);
+}
+
 /* ---- D8 and context ---- */
 
 static void t_d8_ephemeral(void)
@@ -1487,6 +1739,8 @@ int main(void)
         {"d11_volume", t_d11_volume},
         {"d12_throttle", t_d12_throttle},
         {"d1_spray", t_d1_spray},
+        {"d1_state", t_d1_state},
+        {"d1_state_cap", t_d1_state_cap},
         {"d2_spray", t_d2_spray},
         {"d8_ephemeral", t_d8_ephemeral},
         {"links_and_context", t_links_and_context},
