@@ -1166,6 +1166,19 @@ mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_d
     return MH_OK;
 }
 
+mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *out)
+{
+    static const char *const count_paths[] = {"OperationCount", NULL};
+    struct mh_slice cnt;
+    MH_TRY(mh_det_field(ev, count_paths, &cnt));
+    uint64_t amount = 0;
+    for (size_t i = 0; i < cnt.len && cnt.ptr[i] >= '0' && cnt.ptr[i] <= '9' && amount < 1000000000;
+         i++)
+        amount = amount * 10 + (uint64_t)(cnt.ptr[i] - '0');
+    *out = amount ? amount : 1;
+    return MH_OK;
+}
+
 bool mh_det_code_in(const int32_t *codes, size_t n, int64_t code)
 {
     for (size_t i = 0; i < n; i++)

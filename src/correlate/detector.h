@@ -592,6 +592,10 @@ MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, str
  * "true"/"false"); empty slice when none. */
 MH_MUST_CHECK mh_status mh_det_field(struct mh_event *ev, const char *const *paths,
                                      struct mh_slice *out);
+/* Items a MailItemsAccessed record stands for: its OperationCount (binds
+ * aggregated into it, detections.md), 1 when absent or not a number, at most
+ * 10^9. MH_ENOMEM/MH_ELIMIT only. */
+MH_MUST_CHECK mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *out);
 /* Error/result code of a sign-in or UAL logon; false when the event has none.
  * Read once per fed event (several detectors ask), like mh_det_capture. */
 MH_MUST_CHECK mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has,
