@@ -169,6 +169,15 @@
 #define MH_EGRESS_MAX_IPS (1u << 20)        /* IPs tallied for shared-egress learning */
 #define MH_D11_MAX_KEYS 500000u             /* apps + mailboxes with daily volumes */
 #define MH_D11_MAX_DAYS 400u                /* days of volume kept per key (oldest evicted) */
+#define MH_D11_MAX_HOURLY_MAILBOXES 500000u /* mailboxes with hourly volumes (hourly.c) */
+#define MH_D11_MAX_HOUR_BUCKETS (8u << 20)  /* non-empty (mailbox, hour) buckets over all
+                                               mailboxes, ~32 B each (+ ~70 B evidence for
+                                               the run's); new ones beyond: not tracked */
+#define MH_D11_MAX_HOURS_PER_MAILBOX 2048u  /* non-empty hours kept per mailbox (85 days of
+                                               every hour; oldest evicted, counted) */
+#define MH_D11_MAX_HOUR_SAMPLES 400u        /* baseline samples of one hour (hour-of-day
+                                               samples of a baseline over 400 days: the latest) */
+#define MH_D11_MAX_COVER_HOURS (1u << 20)   /* stored covered hours (120 years) */
 #define MH_D2_MAX_USERS 1000000u            /* users with failures or successes */
 #define MH_D2_MAX_SOURCES_PER_USER 256u     /* distinct IPs per user (saturates) */
 #define MH_D1_MAX_SOURCES 2000000u          /* source IPs and IPv6 /64s with sign-in results */

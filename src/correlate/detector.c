@@ -147,6 +147,13 @@ void mh_detector_config_defaults(struct mh_detector_config *c)
     c->d11_baseline = DAY(30);
     c->d11_min_baseline_days = 7;
     c->d11_min_volume = 200;
+    c->d11_hourly = true;
+    c->d11_hourly_baseline = DAY(28);
+    c->d11_hourly_z = 4.7;
+    c->d11_hourly_min = 20;
+    c->d11_hourly_mad_floor = 1.0;
+    c->d11_hourly_week_samples = 4;
+    c->d11_hourly_day_samples = 7;
 
     c->d12_enabled = true;
     c->d12_unaudited = HOUR(24);
@@ -357,6 +364,13 @@ static const struct opt options[] = {
     O("d11.baseline", T_DUR, d11_baseline),
     O("d11.min_baseline_days", T_U32, d11_min_baseline_days),
     O("d11.min_volume", T_U64, d11_min_volume),
+    O("d11.hourly", T_BOOL, d11_hourly),
+    O("d11.hourly_baseline", T_DUR, d11_hourly_baseline),
+    O("d11.hourly_z", T_DBL, d11_hourly_z),
+    O("d11.hourly_min", T_U64, d11_hourly_min),
+    O("d11.hourly_mad_floor", T_DBL, d11_hourly_mad_floor),
+    O("d11.hourly_week_samples", T_U32, d11_hourly_week_samples),
+    O("d11.hourly_day_samples", T_U32, d11_hourly_day_samples),
     O("d12.enabled", T_BOOL, d12_enabled),
     O("d12.unaudited", T_DUR, d12_unaudited),
     O("d14.enabled", T_BOOL, d14_enabled),
@@ -654,8 +668,8 @@ struct mh_slice mh_permset_find(const struct mh_permset *s, struct mh_slice text
 
 static const struct mh_det_ops *const registry[] = {
     &mh_det_firstseen_ops, &mh_det_tokencheck_ops, &mh_det_session_ops, &mh_det_volume_ops,
-    &mh_det_throttle_ops,  &mh_det_spray_ops,      &mh_det_appcred_ops, &mh_det_mailpath_ops,
-    &mh_det_tokenowner_ops, &mh_det_crossmbx_ops, &mh_det_chain_ops,
+    &mh_det_hourly_ops,    &mh_det_throttle_ops,   &mh_det_spray_ops,   &mh_det_appcred_ops,
+    &mh_det_mailpath_ops,  &mh_det_tokenowner_ops, &mh_det_crossmbx_ops, &mh_det_chain_ops,
 };
 #define NDET (sizeof registry / sizeof registry[0])
 
@@ -1163,6 +1177,19 @@ mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_d
         cx->cap_feed = cx->feeds;
     }
     *out = e;
+    return MH_OK;
+}
+
+mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *out)
+{
+    static const char *const count_paths[] = {"OperationCount", NULL};
+    struct mh_slice cnt;
+    MH_TRY(mh_det_field(ev, count_paths, &cnt));
+    uint64_t amount = 0;
+    for (size_t i = 0; i < cnt.len && cnt.ptr[i] >= '0' && cnt.ptr[i] <= '9' && amount < 1000000000;
+         i++)
+        amount = amount * 10 + (uint64_t)(cnt.ptr[i] - '0');
+    *out = amount ? amount : 1;
     return MH_OK;
 }
 

@@ -21,6 +21,8 @@
  *                    logins of one user from two IPs within 30 s; office / NAT
  *                    egress learnt from sign-ins (MH_KEY_SHARED links)
  *   volume.c     D11 mail-read volume per app and per mailbox (mean + k.sigma)
+ *   hourly.c     D11 items read per mailbox and hour (robust z-score on the
+ *                    hour of week, else the hour of day)
  *   throttle.c   D12 IsThrottled: mailbox unaudited for 24 h (coverage gap)
  *   spray.c      D1 spray from one source followed by a success; D2
  *                    low-and-slow spray followed by a success from a new
@@ -53,8 +55,9 @@
  * Strings (users, IPs, ids) are interned once per detector set.
  *
  * State: with an mh_state (state.h) the baselines (D9 pairs and coverage, D11
- * daily volumes, D12 gaps, D2 known-good sources, D7 SP addresses, D1 recent
- * failures, succeeding accounts and reported successes per source) are loaded
+ * daily volumes and hourly mailbox volumes, D12 gaps, D2 known-good sources, D7
+ * SP addresses, D1 recent failures, succeeding accounts and reported successes
+ * per source) are loaded
  * at creation and written back by finish, so a run continues the baseline of
  * the previous one. Merging is idempotent: rerunning the same input with the
  * same state file gives the same detections.
@@ -271,6 +274,16 @@ struct mh_detector_config {
     mh_time d11_baseline;                        /* d11.baseline = 30d */
     uint32_t d11_min_baseline_days;              /* d11.min_baseline_days = 7 */
     uint64_t d11_min_volume;                     /* d11.min_volume = 200 */
+    /* D11 per mailbox and hour (hourly.c; needs d11.enabled too) */
+    bool d11_hourly;                             /* d11.hourly = true */
+    mh_time d11_hourly_baseline;                 /* d11.hourly_baseline = 28d (catalogue
+                                                    14d: two samples per hour of week) */
+    double d11_hourly_z;                         /* d11.hourly_z = 4.7 (robust z; = the
+                                                    catalogue's anomaly score 3) */
+    uint64_t d11_hourly_min;                     /* d11.hourly_min = 20 items in the hour */
+    double d11_hourly_mad_floor;                 /* d11.hourly_mad_floor = 1 (items) */
+    uint32_t d11_hourly_week_samples;            /* d11.hourly_week_samples = 4 */
+    uint32_t d11_hourly_day_samples;             /* d11.hourly_day_samples = 7 */
 
     /* D12 (throttle.c) */
     bool d12_enabled;                            /* d12.enabled = true */
@@ -369,6 +382,8 @@ struct mh_detector_stats {
     uint64_t unverifiable;    /* D14 tokens that could not be judged */
     uint64_t d14_tokens;      /* D14 tokens judged (matched + candidates) */
     uint64_t d9_baseline_incomplete; /* D9 first-seen pairs in a scope without baseline */
+    uint64_t d11_hours_unjudged; /* D11 mailbox hours >= d11.hourly_min with too few
+                                    baseline samples to be judged */
 };
 
 /* A coverage gap for the scope stage: the mailbox was not audited (D12). */
@@ -515,6 +530,7 @@ extern const struct mh_det_ops mh_det_firstseen_ops;
 extern const struct mh_det_ops mh_det_tokencheck_ops;
 extern const struct mh_det_ops mh_det_session_ops;
 extern const struct mh_det_ops mh_det_volume_ops;
+extern const struct mh_det_ops mh_det_hourly_ops;
 extern const struct mh_det_ops mh_det_throttle_ops;
 extern const struct mh_det_ops mh_det_spray_ops;
 extern const struct mh_det_ops mh_det_chain_ops;
@@ -594,6 +610,10 @@ MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, str
  * "true"/"false"); empty slice when none. */
 MH_MUST_CHECK mh_status mh_det_field(struct mh_event *ev, const char *const *paths,
                                      struct mh_slice *out);
+/* Items a MailItemsAccessed record stands for: its OperationCount (binds
+ * aggregated into it, detections.md), 1 when absent or not a number, at most
+ * 10^9. MH_ENOMEM/MH_ELIMIT only. */
+MH_MUST_CHECK mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *out);
 /* Error/result code of a sign-in or UAL logon; false when the event has none.
  * Read once per fed event (several detectors ask), like mh_det_capture. */
 MH_MUST_CHECK mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has,

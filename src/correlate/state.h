@@ -18,6 +18,11 @@
  *   d9_pair(scope, tenant, mailbox, app_id, client_app_id, first, last, count)
  *   d7_spaddr(tenant, sp, ip, first)   service principal sign-in addresses
  *   d11_day(kind, key, day, sum)   daily mail-read volume (kind 0 app, 1 mailbox)
+ *   d11_cover(day)                 days with MailItemsAccessed records (daily series)
+ *   d11_hour(mailbox, hour, sum)   items read per mailbox and UTC hour (hours since
+ *                                  the epoch; non-empty hours only)
+ *   d11_hour_cover(hour)           hours the hourly series cover (empty hours in
+ *                                  them count 0)
  *   d12_gap(mailbox, start, end)   throttled (unaudited) windows
  *   d2_good(user, ip, first, last) sources a user succeeded from
  *   d5_cover(kind, first)          earliest directory (0) / SP sign-in (1) /
@@ -54,7 +59,7 @@
  * Invariants: the detectors write their whole merged baseline in one
  * transaction at the end of a run (mh_detectors_finish), so a killed run
  * leaves the previous baseline intact. Retention (d9.retention, d11.baseline,
- * d1.success_lookback + d1.window ...) bounds what is written.
+ * d1.success_lookback + d1.window, d11.hourly_baseline ...) bounds what is written.
  *
  * Ownership/threading: an mh_state owns its connection; one thread at a time.
  */

@@ -178,19 +178,14 @@ static mh_status add(struct mh_det_ctx *cx, struct volume *v, uint8_t kind, uint
 
 static mh_status vol_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
 {
-    static const char *const count_paths[] = {"OperationCount", NULL};
     struct volume *v = self;
     if (!cx->cfg.d11_enabled || ev->kind != MH_SRC_UAL_MAILBOX) return MH_OK;
-    struct mh_slice op, app, client, mailbox, cnt;
+    struct mh_slice op, app, client, mailbox;
     MH_TRY(mh_det_entity(ev, MH_ENT_OPERATION_KEY, &op));
     if (!mh_slice_eq_cstr(op, "mailitemsaccessed")) return MH_OK;
     MH_TRY(mark_covered(v, day_of(ev->time), 1));
-    MH_TRY(mh_det_field(ev, count_paths, &cnt));
-    uint64_t amount = 0;
-    for (size_t i = 0; i < cnt.len && cnt.ptr[i] >= '0' && cnt.ptr[i] <= '9' && amount < 1000000000;
-         i++)
-        amount = amount * 10 + (uint64_t)(cnt.ptr[i] - '0');
-    if (!amount) amount = 1;
+    uint64_t amount;
+    MH_TRY(mh_det_operation_count(ev, &amount));
     MH_TRY(mh_det_entity(ev, MH_ENT_APP_ID, &app));
     MH_TRY(mh_det_entity(ev, MH_ENT_CLIENT_APP_ID, &client));
     MH_TRY(mh_det_entity(ev, MH_ENT_MAILBOX, &mailbox));

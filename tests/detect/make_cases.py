@@ -715,6 +715,34 @@ case("d10b_neg", "the assistant's usual mailbox (one new folder); one new mailbo
      "two new mailboxes within the 30-day baseline", R, recs, [])
 
 
+# ---- D11 per mailbox and hour (hourly.c) ----
+IDS["mh.d11.mail_volume_hour"] = ("mh.d11.mail_volume_hour", False)
+R = ["mh.d11.mail_volume_hour"]
+
+
+def d11h_days(last_0900=None, night=()):
+    """8 days of alice reading 35-45 items at 09:00 (bob's reads at 01:00 and 22:00 make the
+    hours between covered: an empty hour of alice's counts 0); day 8 the same, with
+    alice's 09:00 read `last_0900` items and the `night` reads (items, minute) at 03:00
+    by an unknown Graph client."""
+    recs = []
+    for d in range(9):
+        items = 35 + 5 * (d % 3) if d < 8 or last_0900 is None else last_0900
+        recs += [mia(T(d, 1), "bob@contoso.com"), mia(T(d, 9), "alice@contoso.com", count=items)]
+        if d == 8:
+            recs += [mia(T(d, 3, m), "alice@contoso.com", user="svc", app=GRAPH, client=EVIL, ip="192.0.2.66",
+                         count=c) for c, m in night]
+        recs.append(mia(T(d, 22), "bob@contoso.com"))
+    return recs
+
+
+recs = d11h_days(night=((25, 10), (35, 40)))
+case("d11h_pos", "8 days of reading at 09:00 only, then an unknown client reads 60 items at 03:00 (z 40)", R, recs,
+     [(R[0], len(recs) - 1)])
+recs = d11h_days(last_0900=60, night=((15, 10),))
+case("d11h_neg", "60 items in the usual 09:00 hour (median 40, MAD 5: z 2.7); 15 items at 03:00, under d11.hourly_min",
+     R, recs, [])
+
 def main():
     if os.path.isdir(OUT):
         for d in glob.glob(os.path.join(OUT, "*", "expect")):

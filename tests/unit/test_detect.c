@@ -5,7 +5,8 @@
  * Monitor sign-in records, Graph directoryAudit), turns them into events with
  * mh_event_init, feeds the detectors and checks what they decide: D9 baseline
  * then first-seen pair, D14 sign-in present / absent / coverage gap / not
- * settled / both UTI encodings, D15 two countries and AiTM, D11 spike, D12
+ * settled / both UTI encodings, D15 two countries and AiTM, D11 spike (daily;
+ * hourly: z-score, MAD floor, minimum, burst, fallback, order, state), D12
  * throttle gap, D1 and D2/D3 spray success, D1 across runs (split exports,
  * reruns, no second report, retention), D8 ephemeral SP, context follow-ups,
  * out-of-order input, state save/reload, config parsing, allocation failure.
@@ -384,6 +385,20 @@ static void t_d9_first_seen(void)
     run_free(&r);
 }
 
+/* The same detections in a and b apart from record numbers (which follow the
+ * feed order): rule, time, mailbox, client app and fields. */
+static void check_same(const struct run *a, const struct run *b)
+{
+    CHECK_INT(b->ngot, a->ngot);
+    for (size_t i = 0; i < a->ngot && i < b->ngot; i++) {
+        CHECK_STREQ(b->got[i].rule, a->got[i].rule);
+        CHECK_INT(b->got[i].time, a->got[i].time);
+        CHECK_STREQ(b->got[i].mailbox, a->got[i].mailbox);
+        CHECK_STREQ(b->got[i].client, a->got[i].client);
+        CHECK_STREQ(b->got[i].fields, a->got[i].fields);
+    }
+}
+
 static void t_d9_out_of_order(void)
 {
     struct run a, b;
@@ -396,13 +411,7 @@ static void t_d9_out_of_order(void)
     for (size_t i = 0; i < n; i++) feed(&b, recbuf[i]);
     run_end(&b);
     /* record numbers differ with the order: compare everything but them */
-    CHECK_INT(a.ngot, b.ngot);
-    for (size_t i = 0; i < a.ngot && i < b.ngot; i++) {
-        CHECK_STREQ(a.got[i].rule, b.got[i].rule);
-        CHECK_INT(a.got[i].time, b.got[i].time);
-        CHECK_STREQ(a.got[i].mailbox, b.got[i].mailbox);
-        CHECK_STREQ(a.got[i].fields, b.got[i].fields);
-    }
+    check_same(&a, &b);
     run_free(&a);
     run_free(&b);
 }
@@ -706,6 +715,301 @@ static void t_d11_volume(void)
     CHECK(find_rule(&r, "mh.d11.mail_volume_mailbox", "ken@contoso.com") == NULL);
     /* the application pair (EXO, "") also spiked: 2,710 against ~350 */
     CHECK_INT(count_rule(&r, "mh.d11.mail_volume_app"), 1);
+    run_free(&r);
+}
+
+/* ---- D11 per mailbox and hour (hourly.c) ---- */
+
+/* A record of `items` items read from mailbox at t; by the owner unless
+ * evil (an unknown application through Graph). */
+static void read_items(struct run *r, const char *mailbox, mh_time t, int items, bool evil)
+{
+    static int id = 100000;
+    struct jb j;
+    struct mia m = {.mailbox = mailbox, .app = evil ? GRAPH : EXO, .client = evil ? EVIL_APP : NULL,
+                    .user = evil ? "svc@contoso.com" : NULL, .count = items};
+    feed(r, mia_json(&j, t, &m, id++));
+}
+
+/* Days [from, to) covered from 00:05 to 23:55 (a clock mailbox reading at
+ * both ends), so empty hours of other mailboxes count 0. */
+static void cover_days(struct run *r, int from, int to)
+{
+    for (int d = from; d < to; d++) {
+        read_items(r, "clock@contoso.com", at(d, 0, 5, 0), 1, false);
+        read_items(r, "clock@contoso.com", at(d, 23, 55, 0), 1, false);
+    }
+}
+
+static bool has_fields(const struct got *g, const char *want)
+{
+    if (!g) return false;
+    if (strstr(g->fields, want)) return true;
+    fprintf(stderr, "fields %s lack %s\n", g->fields, want);
+    return false;
+}
+
+static void t_d11_hour_zscore(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    cover_days(&r, 0, 11);
+    for (int d = 0; d < 10; d++) {
+        /* alice: 0, 1 or 2 items at 03:00 (median 1, mad 1), more at 09:00 */
+        if (d % 3) read_items(&r, "alice@contoso.com", at(d, 3, 5, 0), d % 3, false);
+        read_items(&r, "alice@contoso.com", at(d, 9, 0, 0), 4 + d % 5, false);
+        /* two busy shared mailboxes: 100..120 items at 10:00 (median 110, mad 5) */
+        read_items(&r, "shared@contoso.com", at(d, 10, 0, 0), 100 + 5 * (d % 5), false);
+        read_items(&r, "busy@contoso.com", at(d, 10, 0, 0), 100 + 5 * (d % 5), false);
+    }
+    /* day 10 03:00: an application reads 140 items from alice's mailbox */
+    read_items(&r, "alice@contoso.com", at(10, 3, 5, 0), 1, false);
+    read_items(&r, "alice@contoso.com", at(10, 3, 40, 0), 70, true);
+    read_items(&r, "alice@contoso.com", at(10, 3, 10, 0), 70, true);
+    /* 150 items in shared@: z = 40 / (1.4826 * max(5, sqrt(110) / 1.4826)) = 3.8 */
+    read_items(&r, "shared@contoso.com", at(10, 10, 0, 0), 150, false);
+    /* 200 items in busy@: z = 8.6 */
+    read_items(&r, "busy@contoso.com", at(10, 10, 0, 0), 200, false);
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 2);
+    const struct got *g = find_rule(&r, "mh.d11.mail_volume_hour", "alice@contoso.com");
+    CHECK(g != NULL);
+    if (g) {
+        CHECK_INT(g->level, MH_LEVEL_LOW);
+        CHECK_INT(g->time, at(10, 3, 10, 0)); /* the most items, the earliest of the two */
+        CHECK_STREQ(g->client, EVIL_APP);
+        CHECK(has_fields(g, "hour=2024-03-11T03:00:00Z;count=141;median=1.0;mad=1.0;z=94.4;"
+                            "samples=10;baseline=hour_of_day;threshold=20;hours=1;burst_count=141;"));
+    }
+    CHECK(find_rule(&r, "mh.d11.mail_volume_hour", "shared@contoso.com") == NULL);
+    g = find_rule(&r, "mh.d11.mail_volume_hour", "busy@contoso.com");
+    CHECK(has_fields(g, "count=200;median=110.0;mad=5.0;z=8.6;samples=10;baseline=hour_of_day;"
+                        "threshold=160;"));
+    run_free(&r);
+}
+
+static void t_d11_hour_floor_min(void)
+{
+    struct run r;
+    struct mh_detector_config c;
+    mh_detector_config_defaults(&c);
+    c.d11_hourly_min = 1;
+    /* an all-zero history at 03:00 (median 0, mad 0): the floor (1) makes one
+       item z = 0.7, eight items z = 5.4 */
+    run_begin(&r, &c, NULL);
+    cover_days(&r, 0, 11);
+    for (int d = 0; d < 10; d++) {
+        read_items(&r, "carol@contoso.com", at(d, 9, 0, 0), 3, false);
+        read_items(&r, "dave@contoso.com", at(d, 9, 0, 0), 3, false);
+    }
+    read_items(&r, "carol@contoso.com", at(10, 3, 0, 0), 1, false);
+    read_items(&r, "dave@contoso.com", at(10, 3, 0, 0), 8, false);
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 1);
+    CHECK(has_fields(find_rule(&r, "mh.d11.mail_volume_hour", "dave@contoso.com"),
+                     "count=8;median=0.0;mad=0.0;z=5.4;"));
+    run_free(&r);
+    /* d11.hourly_min (20): three reads of 6 items where there were none (z =
+       12) do not alert; 20 items do */
+    run_begin(&r, NULL, NULL);
+    cover_days(&r, 0, 11);
+    for (int d = 0; d < 10; d++) {
+        read_items(&r, "erin@contoso.com", at(d, 9, 0, 0), 3, false);
+        read_items(&r, "frank@contoso.com", at(d, 9, 0, 0), 3, false);
+    }
+    for (int i = 0; i < 3; i++) read_items(&r, "erin@contoso.com", at(10, 3, 10 * i, 0), 6, false);
+    read_items(&r, "frank@contoso.com", at(10, 3, 0, 0), 20, false);
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 1);
+    CHECK(has_fields(find_rule(&r, "mh.d11.mail_volume_hour", "frank@contoso.com"), "count=20;"));
+    run_free(&r);
+}
+
+static void t_d11_hour_burst(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    cover_days(&r, 0, 11);
+    for (int d = 0; d < 10; d++) read_items(&r, "gina@contoso.com", at(d, 9, 0, 0), 3, false);
+    /* 02:00 and 03:00: one burst (peak 03:00); 05:00 after a quiet hour: another */
+    read_items(&r, "gina@contoso.com", at(10, 2, 30, 0), 30, true);
+    read_items(&r, "gina@contoso.com", at(10, 3, 20, 0), 50, true);
+    read_items(&r, "gina@contoso.com", at(10, 5, 0, 0), 40, true);
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 2);
+    const struct got *g = find_rule(&r, "mh.d11.mail_volume_hour", "gina@contoso.com");
+    CHECK(g != NULL);
+    if (g) {
+        CHECK_INT(g->time, at(10, 3, 20, 0));
+        CHECK(has_fields(g, "hour=2024-03-11T03:00:00Z;count=50;"));
+        CHECK(has_fields(g, "hours=2;burst_count=80;"));
+    }
+    if (r.ngot == 2) CHECK(has_fields(&r.got[1], "hour=2024-03-11T05:00:00Z;count=40;") &&
+                           has_fields(&r.got[1], "hours=1;burst_count=40;"));
+    run_free(&r);
+}
+
+/* The detection of rule on mailbox at time t (its evidence), or NULL. */
+static const struct got *find_at(const struct run *r, const char *rule, const char *mailbox,
+                                 mh_time t)
+{
+    for (size_t i = 0; i < r->ngot; i++)
+        if (!strcmp(r->got[i].rule, rule) && !strcmp(r->got[i].mailbox, mailbox) &&
+            r->got[i].time == t)
+            return &r->got[i];
+    return NULL;
+}
+
+static void t_d11_hour_fallback(void)
+{
+    static const char *const R = "mh.d11.mail_volume_hour";
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    cover_days(&r, 0, 37);
+    /* henry: a weekly report job reads 200 items on Fridays (day 0 is a
+       Friday) at 10:00, 2 items on other days, five weeks long; then 210 on
+       the sixth Friday and 200 on the Saturday after */
+    for (int d = 0; d < 35; d++)
+        read_items(&r, "henry@contoso.com", at(d, 10, 0, 0), d % 7 ? 2 : 200, false);
+    read_items(&r, "henry@contoso.com", at(35, 10, 0, 0), 210, false);
+    read_items(&r, "henry@contoso.com", at(36, 10, 0, 0), 200, false);
+    /* ivan: the same job, two weeks and a day */
+    for (int d = 0; d < 14; d++)
+        read_items(&r, "ivan@contoso.com", at(d, 10, 0, 0), d % 7 ? 2 : 200, false);
+    read_items(&r, "ivan@contoso.com", at(14, 10, 0, 0), 210, false);
+    /* judy read 200 items on day 5: five days of history are too few */
+    read_items(&r, "judy@contoso.com", at(5, 3, 0, 0), 200, true);
+    run_end(&r);
+    /* under four weeks the hour of day is the baseline, and a weekly job
+       stands out on its day (days 7, 14, 21: the cost of little history);
+       with four Fridays the hour of week knows it (days 28, 35 quiet) and
+       the same volume on a Saturday is the anomaly */
+    CHECK_INT(count_rule(&r, R), 6);
+    CHECK(has_fields(find_at(&r, R, "henry@contoso.com", at(7, 10, 0, 0)),
+                     "median=2.0;mad=0.0;z=133.5;samples=7;baseline=hour_of_day;"));
+    CHECK(find_at(&r, R, "henry@contoso.com", at(14, 10, 0, 0)) != NULL);
+    CHECK(has_fields(find_at(&r, R, "henry@contoso.com", at(21, 10, 0, 0)),
+                     "samples=21;baseline=hour_of_day;"));
+    CHECK(find_at(&r, R, "henry@contoso.com", at(28, 10, 0, 0)) == NULL);
+    CHECK(find_at(&r, R, "henry@contoso.com", at(35, 10, 0, 0)) == NULL);
+    CHECK(has_fields(find_at(&r, R, "henry@contoso.com", at(36, 10, 0, 0)),
+                     "median=2.0;mad=0.0;z=133.5;samples=4;baseline=hour_of_week;"));
+    CHECK(has_fields(find_at(&r, R, "ivan@contoso.com", at(14, 10, 0, 0)),
+                     "count=210;median=2.0;mad=0.0;z=140.3;samples=14;baseline=hour_of_day;"));
+    CHECK(find_rule(&r, R, "judy@contoso.com") == NULL);
+    CHECK(mh_detectors_stats(r.det.d)->d11_hours_unjudged >= 1);
+    run_free(&r);
+}
+
+#define HOUR_REC_BYTES 1200
+
+static size_t keep_rec(char (*recs)[HOUR_REC_BYTES], size_t n, const char *json)
+{
+    snprintf(recs[n], HOUR_REC_BYTES, "%s", json);
+    return n + 1;
+}
+
+static void t_d11_hour_order(void)
+{
+    /* the records of the burst and z-score cases, fed forward, backward and
+       odd-then-even: the same detections */
+    static char recs[64][HOUR_REC_BYTES];
+    size_t n = 0;
+    struct jb j;
+    for (int d = 0; d < 11; d++) {
+        for (int h = 0; h < 24; h += 23) {
+            struct mia c = {.mailbox = "clock@contoso.com", .app = EXO, .count = 1};
+            n = keep_rec(recs, n, mia_json(&j, at(d, h, 5, 0), &c, (int)n + 1));
+        }
+        if (d == 10) break;
+        struct mia g = {.mailbox = "gina@contoso.com", .app = EXO, .count = 3 + d % 2};
+        n = keep_rec(recs, n, mia_json(&j, at(d, 9, 0, 0), &g, (int)n + 1));
+        struct mia s = {.mailbox = "busy@contoso.com", .app = EXO, .count = 100 + 5 * (d % 5)};
+        n = keep_rec(recs, n, mia_json(&j, at(d, 10, 0, 0), &s, (int)n + 1));
+    }
+    /* {hour, items, minute, who}: ties on items are broken by the earlier time */
+    static const int burst[][4] = {{2, 30, 15, 1}, {2, 20, 45, 0}, {3, 50, 25, 1}, {3, 50, 15, 2},
+                                   {5, 40, 0, 1},  {10, 200, 0, 0}};
+    for (size_t i = 0; i < sizeof burst / sizeof burst[0]; i++) {
+        struct mia e = {.mailbox = i < 5 ? "gina@contoso.com" : "busy@contoso.com",
+                        .app = burst[i][3] ? GRAPH : EXO,
+                        .client = burst[i][3] == 1 ? EVIL_APP : burst[i][3] == 2 ? OUTLOOK_MOBILE : NULL,
+                        .count = burst[i][1]};
+        n = keep_rec(recs, n, mia_json(&j, at(10, burst[i][0], burst[i][2], 0), &e, (int)n + 1));
+    }
+    struct run a;
+    run_begin(&a, NULL, NULL);
+    for (size_t i = 0; i < n; i++) feed(&a, recs[i]);
+    run_end(&a);
+    CHECK_INT(count_rule(&a, "mh.d11.mail_volume_hour"), 3);
+    const struct got *g = find_rule(&a, "mh.d11.mail_volume_hour", "gina@contoso.com");
+    if (g) {
+        CHECK_INT(g->time, at(10, 3, 15, 0));
+        CHECK_STREQ(g->client, OUTLOOK_MOBILE);
+    }
+    for (int order = 1; order < 3; order++) {
+        struct run b;
+        run_begin(&b, NULL, NULL);
+        for (size_t i = 0; i < n; i++) {
+            size_t h = (n + 1) / 2;
+            feed(&b, recs[order == 1 ? n - 1 - i : i < h ? 2 * i : 2 * (i - h) + 1]);
+        }
+        run_end(&b);
+        check_same(&a, &b); /* record numbers follow the feed order */
+        run_free(&b);
+    }
+    run_free(&a);
+}
+
+static void t_d11_hour_state(void)
+{
+    char path[] = "/tmp/mh_test_hour_XXXXXX";
+    if (!mh_testdet_state_path(path)) return;
+    mh_state *st = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    struct run r;
+    /* run 1: ten days of kate's history (1 item at 03:00 every other day) */
+    run_begin(&r, NULL, st);
+    cover_days(&r, 0, 10);
+    for (int d = 0; d < 10; d++) {
+        if (d % 2) read_items(&r, "kate@contoso.com", at(d, 3, 0, 0), 1, false);
+        read_items(&r, "kate@contoso.com", at(d, 9, 0, 0), 5, false);
+    }
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 0);
+    run_free(&r);
+    mh_state_close(st);
+    st = NULL;
+    /* run 2, day 10 only: the baseline comes from the file */
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    run_begin(&r, NULL, st);
+    cover_days(&r, 10, 11);
+    read_items(&r, "kate@contoso.com", at(10, 3, 20, 0), 120, true);
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 1);
+    CHECK(has_fields(find_rule(&r, "mh.d11.mail_volume_hour", "kate@contoso.com"),
+                     "count=120;median=0.5;mad=0.5;z=80.6;samples=10;"));
+    char first[sizeof r.all];
+    snprintf(first, sizeof first, "%s", r.all);
+    run_free(&r);
+    /* run 2 again with the file it wrote: the same detections */
+    run_begin(&r, NULL, st);
+    cover_days(&r, 10, 11);
+    read_items(&r, "kate@contoso.com", at(10, 3, 20, 0), 120, true);
+    run_end(&r);
+    CHECK_STREQ(r.all, first);
+    run_free(&r);
+    mh_state_close(st);
+    unlink(path);
+    /* the same day without the file: no history, not judged */
+    run_begin(&r, NULL, NULL);
+    cover_days(&r, 10, 11);
+    read_items(&r, "kate@contoso.com", at(10, 3, 20, 0), 120, true);
+    run_end(&r);
+    CHECK_INT(count_rule(&r, "mh.d11.mail_volume_hour"), 0);
+    CHECK(mh_detectors_stats(r.det.d)->d11_hours_unjudged >= 1);
     run_free(&r);
 }
 
@@ -1601,6 +1905,12 @@ static void t_config(void)
     mh_error_clear(&err);
     CHECK(mh_detector_config_set(&c, "d11.k", "3.5", &err) == MH_OK);
     CHECK(c.d11_k == 3.5);
+    CHECK(c.d11_hourly && c.d11_hourly_z == 4.7 && c.d11_hourly_min == 20);
+    CHECK_INT(c.d11_hourly_baseline, 28 * 86400 * MH_USEC_PER_SEC);
+    CHECK(mh_detector_config_set(&c, "d11.hourly_z", "3", &err) == MH_OK);
+    CHECK(c.d11_hourly_z == 3.0);
+    CHECK(mh_detector_config_set(&c, "d11.hourly", "false", &err) == MH_OK);
+    CHECK(!c.d11_hourly);
     CHECK(mh_detector_config_set(&c, "d2.failure_codes", "50126, 50053", &err) == MH_OK);
     CHECK_INT(c.n_failure_codes, 2);
     CHECK(mh_detector_config_set(&c, "incident.weight.d9", "55", &err) == MH_OK);
@@ -1737,6 +2047,12 @@ int main(void)
         {"d14_mismatch_and_no_signins", t_d14_time_mismatch_and_no_signins},
         {"d15_sessions", t_d15_sessions},
         {"d11_volume", t_d11_volume},
+        {"d11_hour_zscore", t_d11_hour_zscore},
+        {"d11_hour_floor_min", t_d11_hour_floor_min},
+        {"d11_hour_burst", t_d11_hour_burst},
+        {"d11_hour_fallback", t_d11_hour_fallback},
+        {"d11_hour_order", t_d11_hour_order},
+        {"d11_hour_state", t_d11_hour_state},
         {"d12_throttle", t_d12_throttle},
         {"d1_spray", t_d1_spray},
         {"d1_state", t_d1_state},
