@@ -41,6 +41,15 @@ static inline bool mh_slice_eq_cstr(struct mh_slice a, const char *b)
     return mh_slice_eq(a, mh_slice_cstr(b));
 }
 
+/* Value of a hexadecimal digit (either case), -1 for any other byte. */
+static inline int mh_hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 static inline unsigned char mh_ascii_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;

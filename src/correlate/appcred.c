@@ -342,13 +342,8 @@ static mh_status asn_of(struct mh_event *ev, uint32_t *out)
     struct mh_slice s;
     *out = 0;
     MH_TRY(mh_det_field(ev, mh_det_asn_paths, &s));
-    uint64_t v = 0;
-    if (!s.len || s.len > 10) return MH_OK;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9') return MH_OK;
-        v = v * 10 + (uint64_t)(s.ptr[i] - '0');
-    }
-    if (v <= UINT32_MAX) *out = (uint32_t)v;
+    int64_t v;
+    if (s.len && mh_det_parse_i64(s, &v) && v > 0 && v <= UINT32_MAX) *out = (uint32_t)v;
     return MH_OK;
 }
 
@@ -643,12 +638,7 @@ static mh_status feed_credential(struct appcred *a, struct mh_det_ctx *cx, struc
                 MH_D5_MAX_CREDENTIALS, c, &created, st);
     if (st || !c) goto out;
     if (created) c->ev.time = MH_TIME_NONE;
-    bool earlier = c->ev.time == MH_TIME_NONE || ev->time < c->ev.time ||
-                   (ev->time == c->ev.time &&
-                    (ev->rec && (ev->rec->file < c->ev.ref.file ||
-                                 (ev->rec->file == c->ev.ref.file &&
-                                  ev->rec->number < c->ev.ref.record))));
-    if (earlier) {
+    if (mh_det_evid_before(ev, &c->ev)) {
         MH_CHECK(mh_det_capture(cx, ev, &c->ev));
         if (actor) c->actor = actor;
         c->n_new = n_new;

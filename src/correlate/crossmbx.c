@@ -153,11 +153,7 @@ static mh_status note_run(struct mh_det_ctx *cx, struct crossmbx *x, const uint3
     struct xpair *p;
     MH_TRY(get_pair(cx, x, key, &p));
     if (!p) return MH_OK;
-    bool earlier = !p->in_run || ev->time < p->ev.time ||
-                   (ev->time == p->ev.time && ev->rec &&
-                    (ev->rec->file < p->ev.ref.file ||
-                     (ev->rec->file == p->ev.ref.file && ev->rec->number < p->ev.ref.record)));
-    if (earlier) {
+    if (!p->in_run || mh_det_evid_before(ev, &p->ev)) {
         MH_TRY(mh_det_capture(cx, ev, &p->ev));
         p->in_run = true;
     }

@@ -1097,7 +1097,7 @@ mh_status mh_det_field(struct mh_event *ev, const char *const *paths, struct mh_
     return MH_OK;
 }
 
-static bool parse_i64(struct mh_slice s, int64_t *out)
+bool mh_det_parse_i64(struct mh_slice s, int64_t *out)
 {
     if (!s.len || s.len > 18) return false;
     size_t i = 0;
@@ -1133,7 +1133,7 @@ mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *ha
     bool got = false;
     int64_t v = 0;
     MH_TRY(mh_det_field(ev, paths, &s));
-    if (s.len && parse_i64(s, &v)) got = true;
+    if (s.len && mh_det_parse_i64(s, &v)) got = true;
     /* UAL STS logons without ErrorNumber: the operation says it. */
     if (!got && ev->kind == MH_SRC_UAL_ENTRA_LOGON) {
         struct mh_slice op;
@@ -1149,6 +1149,14 @@ mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *ha
     *has = got;
     if (got) *code = v;
     return MH_OK;
+}
+
+bool mh_det_evid_before(const struct mh_event *ev, const struct mh_det_evid *e)
+{
+    if (e->time == MH_TIME_NONE || ev->time < e->time) return true;
+    if (ev->time != e->time || !ev->rec) return false;
+    return ev->rec->file < e->ref.file ||
+           (ev->rec->file == e->ref.file && ev->rec->number < e->ref.record);
 }
 
 mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev, struct mh_det_evid *out)

@@ -618,10 +618,16 @@ MH_MUST_CHECK mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *ou
  * Read once per fed event (several detectors ask), like mh_det_capture. */
 MH_MUST_CHECK mh_status mh_det_error_code(struct mh_det_ctx *cx, struct mh_event *ev, bool *has,
                                           int64_t *code);
+/* Does ev come before the captured evidence e (time, then file, then record)?
+ * True when e is empty (time MH_TIME_NONE): the earliest copy is the
+ * evidence, whatever the input order. */
+bool mh_det_evid_before(const struct mh_event *ev, const struct mh_det_evid *e);
 /* Capture the evidence of ev (interns its alert entities). */
 MH_MUST_CHECK mh_status mh_det_capture(struct mh_det_ctx *cx, struct mh_event *ev,
                                        struct mh_det_evid *out);
 bool mh_det_code_in(const int32_t *codes, size_t n, int64_t code);
+/* A decimal integer as logs write it ("50126", "-1", "50126.0"); false otherwise. */
+bool mh_det_parse_i64(struct mh_slice s, int64_t *out);
 bool mh_det_is_signin(enum mh_source_kind k);
 /* Paths of a sign-in's autonomous system number (Entra sign-in logs: Azure
  * Monitor, Graph, Log Analytics). */

@@ -275,11 +275,7 @@ static mh_status get_bucket(struct mh_det_ctx *cx, struct hourly *h, struct seri
 static bool better(const struct evid *e, uint64_t items, const struct mh_event *ev)
 {
     if (items != e->items) return items > e->items;
-    if (ev->time != e->ev.time) return ev->time < e->ev.time;
-    uint32_t file = ev->rec ? ev->rec->file : 0;
-    uint64_t record = ev->rec ? ev->rec->number : 0;
-    if (file != e->ev.ref.file) return file < e->ev.ref.file;
-    return record < e->ev.ref.record;
+    return mh_det_evid_before(ev, &e->ev);
 }
 
 static mh_status hr_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)

@@ -108,13 +108,6 @@ const struct mh_match_stats *mh_matcher_stats(const mh_matcher *m)
 
 /* ---- prefilter ---- */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static int on_lit(void *ctx, unsigned id, uint64_t from, uint64_t to)
 {
     (void)from;
@@ -124,7 +117,7 @@ static int on_lit(void *ctx, unsigned id, uint64_t from, uint64_t to)
         /* "\u00XX": when XX is a character a literal may hold, the escape could
            hide it from the literals: everything is a candidate */
         if (to + 2 > m->rawn) return 0;
-        int hi = hexval((unsigned char)m->raw[to]), lo = hexval((unsigned char)m->raw[to + 1]);
+        int hi = mh_hex_value((unsigned char)m->raw[to]), lo = mh_hex_value((unsigned char)m->raw[to + 1]);
         if (hi < 0 || lo < 0 || !mh_byte_is_safe((unsigned char)(hi << 4 | lo))) return 0;
         m->all = true;
         return 1;

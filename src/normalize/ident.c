@@ -22,14 +22,6 @@ static void trim(const char **s, size_t *n)
     while (*n && is_ws((*s)[*n - 1])) (*n)--;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* ---- IPv4 / IPv6 ---- */
 
 /* Dotted quad, decimal 0..255 per part, no leading zeros ("010" is
@@ -82,7 +74,7 @@ static bool parse_v6(const char *s, size_t n, uint8_t out[16])
             if (j - i > 4) return false;
             unsigned v = 0;
             for (size_t k = i; k < j; k++) {
-                int h = hexval(s[k]);
+                int h = mh_hex_value((unsigned char)s[k]);
                 if (h < 0) return false;
                 v = v << 4 | (unsigned)h;
             }

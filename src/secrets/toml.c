@@ -291,14 +291,6 @@ static bool is_ctl(unsigned char c)
     return (c < 0x20 && c != '\t') || c == 0x7F;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* ---- strings ---- */
 
 /* A backslash escape inside a basic string; ps->p is at the backslash. */
@@ -330,7 +322,7 @@ static mh_status escape(struct parser *ps, bool multiline)
         if (ps->end - ps->p < digits) return fail_at(ps, at, MH_EPARSE, "bad unicode escape", NULL);
         uint32_t cp = 0;
         for (int i = 0; i < digits; i++) {
-            int h = hexval(ps->p[i]);
+            int h = mh_hex_value((unsigned char)ps->p[i]);
             if (h < 0) return fail_at(ps, at, MH_EPARSE, "bad unicode escape", NULL);
             cp = (cp << 4) | (uint32_t)h;
         }
@@ -587,7 +579,7 @@ static bool digits_ok(const char *s, size_t n, int base)
             prev_digit = false;
             continue;
         }
-        int v = hexval(c);
+        int v = mh_hex_value((unsigned char)c);
         if (v < 0 || v >= base) return false;
         prev_digit = true;
     }
@@ -630,7 +622,7 @@ static mh_status parse_number(struct parser *ps, struct mh_toml_value **out)
         uint64_t v = 0;
         for (const char *q = b + 2; *q; q++) {
             if (*q == '_') continue;
-            uint64_t d = (uint64_t)hexval(*q);
+            uint64_t d = (uint64_t)mh_hex_value((unsigned char)*q);
             if (v > (UINT64_MAX - d) / (uint64_t)base || v * (uint64_t)base + d > INT64_MAX)
                 return fail_at(ps, s, MH_EPARSE, "integer out of range", tok);
             v = v * (uint64_t)base + d;
