@@ -2,7 +2,10 @@
  * correlate/window.c -- Sigma correlation engine (see window.h)
  *
  * Data model:
- *   pending  binary min-heap of copied hits keyed (time, arrival seq);
+ *   pending  binary min-heap of copied hits keyed (time, arrival seq); the
+ *            keys sit in the heap array itself, so sifting compares them
+ *            without touching the hits (a finish releases every hit at once,
+ *            and a pointer per comparison was a cache miss each);
  *   cstate   per correlation rule: groups in a chained hash table (ASCII
  *            case-insensitive keys) and a doubly linked list in LRU order,
  *            which is event-time order because hits are processed sorted;
@@ -15,6 +18,11 @@
  *            release (= time) order: what a later run needs to continue the
  *            windows -- and a rerun of this run's own input, which starts
  *            that early again.
+ *   pool     pending hits are carved from 1 MiB blocks in arrival order, each
+ *            block counting its live hits and freed when the last goes (a
+ *            malloc per hit cost more than the hit's processing; hits
+ *            leave roughly in arrival order, so blocks empty as a stream
+ *            advances, and with "sort all" they all go at the finish).
  * Invariants: entries in a ring are time-ordered; dist[] counts exactly
  * the ring's entries; total_entries = sum of ring sizes; carry is
  * time-ordered and holds at most MH_MAX_CORR_CARRY hits.
@@ -34,6 +42,7 @@
 #include "correlate/window.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -41,11 +50,28 @@
 #include "base/hash.h"
 #include "mailhound/limits.h"
 
+struct pchunk; /* below */
+
 struct pend {
+    struct pchunk *chunk; /* the block it was carved from */
     uint64_t seq;
     bool replay;          /* fed back from the state: fires silently */
     bool dead;            /* a replay superseded by the same hit of this run */
     struct mh_corr_hit h; /* strings (and a replay's file names) point into the same allocation */
+};
+
+struct pchunk {
+    uint32_t live;    /* pends carved from it and not yet freed */
+    size_t used, cap; /* bytes of data[] */
+    _Alignas(16) char data[];
+};
+
+#define PCHUNK_BYTES ((size_t)1 << 20)
+
+struct hslot { /* a heap element: the pending hit's key, inline */
+    mh_time t;
+    uint64_t seq;
+    struct pend *p;
 };
 
 struct entry {
@@ -93,7 +119,7 @@ struct mh_correlator {
     const mh_ruleset *rs;
     struct mh_correlator_opts o;
     struct cstate *cs; /* by rule index (NULL r for non-correlations) */
-    struct pend **heap;
+    struct hslot *heap;
     size_t nheap, capheap;
     uint64_t seq;
     mh_time max_seen, released;
@@ -106,6 +132,7 @@ struct mh_correlator {
     mh_time first_live;   /* earliest hit of this run released (INT64_MIN: none yet) */
     size_t carry_head, ncarry, capcarry;
     struct mh_map replays; /* replay identity -> pending replay (to supersede) */
+    struct pchunk *pool;   /* the block new pends are carved from */
     bool replaying;        /* the hit being processed is a replay */
     struct mh_corr_stats st;
 };
@@ -193,6 +220,48 @@ static void group_free(struct group *g)
     mh_free(g);
 }
 
+/* A pending hit of n bytes (struct pend and its strings), from the pool. */
+static struct pend *pend_alloc(mh_correlator *c, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct pchunk *k = c->pool;
+    if (!k || k->cap - k->used < n) {
+        if (k && !k->live) {
+            k->used = 0; /* empty: reuse it when big enough */
+            if (k->cap < n) {
+                mh_free(k);
+                k = c->pool = NULL;
+            }
+        } else {
+            k = c->pool = NULL; /* the old block goes with its last hit */
+        }
+        if (!k) {
+            size_t cap = n > PCHUNK_BYTES ? n : PCHUNK_BYTES;
+            k = mh_malloc(sizeof *k + cap);
+            if (!k) return NULL;
+            k->live = 0;
+            k->used = 0;
+            k->cap = cap;
+            c->pool = k;
+        }
+    }
+    struct pend *p = (struct pend *)(void *)(k->data + k->used);
+    k->used += n;
+    k->live++;
+    p->chunk = k;
+    return p;
+}
+
+static void pend_free(mh_correlator *c, struct pend *p)
+{
+    struct pchunk *k = p->chunk;
+    if (--k->live) return;
+    if (k == c->pool)
+        k->used = 0;
+    else
+        mh_free(k);
+}
+
 void mh_correlator_free(mh_correlator *c)
 {
     if (!c) return;
@@ -206,8 +275,9 @@ void mh_correlator_free(mh_correlator *c)
         mh_free(c->cs[i].b);
     }
     for (size_t i = 0; c->refby && i < c->rs->nrules; i++) mh_free(c->refby[i]);
-    for (size_t i = 0; i < c->nheap; i++) mh_free(c->heap[i]);
-    for (size_t i = 0; i < c->ncarry; i++) mh_free(c->carry[(c->carry_head + i) % c->capcarry]);
+    for (size_t i = 0; i < c->nheap; i++) pend_free(c, c->heap[i].p);
+    for (size_t i = 0; i < c->ncarry; i++) pend_free(c, c->carry[(c->carry_head + i) % c->capcarry]);
+    mh_free(c->pool);
     mh_free(c->carry);
     mh_free(c->heap);
     mh_free(c->horizon);
@@ -623,38 +693,37 @@ static mh_status process(mh_correlator *c, const struct mh_corr_hit *h, int dept
 
 /* ---- reordering ---- */
 
-static bool before(const struct pend *a, const struct pend *b)
+static bool before(const struct hslot *a, const struct hslot *b)
 {
-    return a->h.time < b->h.time || (a->h.time == b->h.time && a->seq < b->seq);
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
 static void heap_up(mh_correlator *c, size_t i)
 {
+    struct hslot x = c->heap[i];
     while (i) {
         size_t p = (i - 1) / 2;
-        if (!before(c->heap[i], c->heap[p])) break;
-        struct pend *t = c->heap[i];
+        if (!before(&x, &c->heap[p])) break;
         c->heap[i] = c->heap[p];
-        c->heap[p] = t;
         i = p;
     }
+    c->heap[i] = x;
 }
 
 static struct pend *heap_pop(mh_correlator *c)
 {
-    struct pend *top = c->heap[0];
-    c->heap[0] = c->heap[--c->nheap];
-    size_t i = 0;
+    struct pend *top = c->heap[0].p;
+    struct hslot x = c->heap[--c->nheap];
+    size_t n = c->nheap, i = 0;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < c->nheap && before(c->heap[l], c->heap[m])) m = l;
-        if (r < c->nheap && before(c->heap[r], c->heap[m])) m = r;
-        if (m == i) break;
-        struct pend *t = c->heap[i];
+        size_t l = 2 * i + 1, r = l + 1, m;
+        if (l >= n) break;
+        m = r < n && before(&c->heap[r], &c->heap[l]) ? r : l;
+        if (!before(&c->heap[m], &x)) break;
         c->heap[i] = c->heap[m];
-        c->heap[m] = t;
         i = m;
     }
+    if (n) c->heap[i] = x;
     return top;
 }
 
@@ -675,7 +744,7 @@ static size_t replay_key(const struct mh_corr_hit *h, char out[32])
 static void carry_push(mh_correlator *c, struct pend *p)
 {
     if (!c->max_horizon) { /* no correlation: nothing to carry */
-        mh_free(p);
+        pend_free(c, p);
         return;
     }
     mh_time from = c->first_live != INT64_MIN ? c->first_live : p->h.time;
@@ -685,7 +754,7 @@ static void carry_push(mh_correlator *c, struct pend *p)
         bool old = o->h.time < cutoff;
         if (!old && c->ncarry < MH_MAX_CORR_CARRY) break;
         if (!old) c->st.carry_dropped++;
-        mh_free(o);
+        pend_free(c, o);
         c->carry_head = (c->carry_head + 1) % c->capcarry;
         c->ncarry--;
     }
@@ -695,7 +764,7 @@ static void carry_push(mh_correlator *c, struct pend *p)
         struct pend **v = mh_malloc(nc * sizeof *v);
         if (!v) { /* no room to keep it: the next run misses this hit */
             c->st.carry_dropped++;
-            mh_free(p);
+            pend_free(c, p);
             return;
         }
         for (size_t i = 0; i < c->ncarry; i++) v[i] = c->carry[(c->carry_head + i) % c->capcarry];
@@ -708,9 +777,9 @@ static void carry_push(mh_correlator *c, struct pend *p)
     c->ncarry++;
 }
 
-static mh_status release_one(mh_correlator *c)
+/* Process p, the earliest pending hit, already out of the heap. */
+static mh_status release(mh_correlator *c, struct pend *p)
 {
-    struct pend *p = heap_pop(c);
     if (p->replay && !p->dead && c->replays.n) {
         char k[32];
         size_t kl = replay_key(&p->h, k);
@@ -718,7 +787,7 @@ static mh_status release_one(mh_correlator *c)
         if (e) e->value = 0; /* released: can no longer be superseded */
     }
     if (p->dead) {
-        mh_free(p);
+        pend_free(c, p);
         return MH_OK;
     }
     c->released = p->h.time;
@@ -728,6 +797,17 @@ static mh_status release_one(mh_correlator *c)
     c->replaying = false;
     carry_push(c, p);
     return st;
+}
+
+static mh_status release_one(mh_correlator *c)
+{
+    return release(c, heap_pop(c));
+}
+
+static int hslot_cmp(const void *a, const void *b)
+{
+    const struct hslot *x = a, *y = b;
+    return before(x, y) ? -1 : before(y, x) ? 1 : 0;
 }
 
 static char *copy_slice(char **w, struct mh_slice *s)
@@ -771,7 +851,7 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
     for (int i = 0; i < MH_ALERT_ENTITIES; i++) extra += h->ent[i].len;
     size_t fl = replay && h->ref.file ? strlen(h->ref.file) + 1 : 0;
     size_t kl = replay && h->ref.key ? strlen(h->ref.key) + 1 : 0;
-    struct pend *p = mh_malloc(sizeof *p + extra + fl + kl);
+    struct pend *p = pend_alloc(c, sizeof *p + extra + fl + kl);
     if (!p) return MH_ENOMEM;
     p->seq = c->seq++;
     p->replay = replay;
@@ -791,10 +871,10 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
         p->h.ref.key = w;
     }
     if (MH_GROW(c->heap, c->capheap, c->nheap + 1, 1024, SIZE_MAX) != MH_OK) {
-        mh_free(p);
+        pend_free(c, p);
         return MH_ENOMEM;
     }
-    c->heap[c->nheap++] = p;
+    c->heap[c->nheap++] = (struct hslot){p->h.time, p->seq, p};
     heap_up(c, c->nheap - 1);
     if (replay) {
         /* remembered so that the same hit of this run can supersede it; a
@@ -807,15 +887,30 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
     if (h->time > c->max_seen) c->max_seen = h->time;
     if (c->nheap > c->st.pending_max) c->st.pending_max = c->nheap;
     while (c->nheap && (c->nheap > MH_MAX_CORR_PENDING ||
-                        (c->o.lateness_us >= 0 && c->heap[0]->h.time <= c->max_seen - c->o.lateness_us)))
+                        (c->o.lateness_us >= 0 && c->heap[0].t <= c->max_seen - c->o.lateness_us)))
         MH_TRY(release_one(c));
     return MH_OK;
 }
 
 mh_status mh_correlator_finish(mh_correlator *c)
 {
-    while (c->nheap) MH_TRY(release_one(c));
-    return MH_OK;
+    /* Everything goes now: sort once (the keys are unique, so the order is
+       the heap's) and walk in order, fetching the hits a few ahead -- they
+       lie in arrival order, and a pop per hit waited on each. */
+    size_t n = c->nheap;
+    if (n > 1) qsort(c->heap, n, sizeof *c->heap, hslot_cmp);
+    c->nheap = 0;
+    mh_status st = MH_OK;
+    size_t i = 0;
+    for (; i < n && !st; i++) {
+        if (i + 8 < n) {
+            const char *q = (const char *)c->heap[i + 8].p;
+            for (int l = 0; l < 5; l++) __builtin_prefetch(q + 64 * l); /* the hit and its strings */
+        }
+        st = release(c, c->heap[i].p);
+    }
+    for (; i < n; i++) pend_free(c, c->heap[i].p); /* after an error */
+    return st;
 }
 
 /* ---- carry-over (--state) ---- */

@@ -5,6 +5,7 @@
  * (the specification's failed-logins-then-success example), ranges,
  * generate, and the implicit correlation of a legacy count() condition.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "correlate/window.h"
@@ -535,6 +536,55 @@ static void t_loading(void)
     mh_ruleset_free(rs);
 }
 
+/* Pending hits live in 1 MiB pool blocks: many hits (several blocks), a
+ * hit larger than a block, hits released as they come (lateness) and all
+ * at the finish (sort all) must give the same alerts in any feed order. */
+static void pool_run(const mh_ruleset *rs, struct got *g, int64_t lateness, bool reverse,
+                     const char *big)
+{
+    mh_correlator *c = mk(rs, g, lateness);
+    char grp[400];
+    enum { N = 12000 };
+    for (int k = 0; k < N; k++) {
+        int i = reverse ? N - 1 - k : k;
+        snprintf(grp, sizeof grp, "%0300d", i % 97); /* 97 groups, 300-byte keys */
+        feed(c, rs, "failed", grp, NULL, S(i), (uint64_t)i + 1);
+        if (i % 4000 == 0) feed(c, rs, "failed", big, NULL, S(i), (uint64_t)i + 1000000);
+    }
+    CHECK_INT(mh_correlator_finish(c), MH_OK);
+    mh_correlator_free(c);
+}
+
+static void t_pool(void)
+{
+    mh_ruleset *rs = with_bases("title: burst\ncorrelation: {type: event_count, rules: [failed], "
+                                "group-by: [ip], timespan: 10m, condition: {gte: 3}}\n", NULL, 0);
+    CHECK(rs != NULL);
+    if (!rs) return;
+    size_t bn = (size_t)3 << 20; /* a 3 MiB group key: its own block */
+    char *big = malloc(bn + 1);
+    CHECK(big != NULL);
+    if (!big) return;
+    memset(big, 'x', bn);
+    big[bn] = 0;
+    static struct got a, b, c;
+    pool_run(rs, &a, -1, false, big);
+    pool_run(rs, &b, -1, true, big);
+    pool_run(rs, &c, S(3600), false, big);
+    /* each of the 97 groups: a hit every 97 s, so 3 within 10 min; and the big key's 3 hits
+       lie 4000 s apart: it never fires */
+    CHECK(a.n > 97);
+    CHECK_INT(b.n, a.n);
+    CHECK_INT(c.n, a.n);
+    for (int i = 0; i < 32 && i < a.n; i++) {
+        CHECK(a.time[i] == b.time[i] && a.time[i] == c.time[i]);
+        CHECK_STREQ(a.group[i], b.group[i]);
+        CHECK_STREQ(a.group[i], c.group[i]);
+    }
+    free(big);
+    mh_ruleset_free(rs);
+}
+
 int main(void)
 {
     static const struct mh_test T[] = {
@@ -544,6 +594,7 @@ int main(void)
         {"idle_expiry", t_idle_expiry},             {"chain_spec_example", t_chain_spec_example},
         {"generate_and_range", t_generate_and_range}, {"sum_avg_percentile", t_sum_avg_percentile},
         {"loading", t_loading},                     {"carry_over", t_carry_over},
+        {"pool", t_pool},
     };
     return MH_TEST_RUN(T);
 }
