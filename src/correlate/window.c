@@ -52,12 +52,23 @@
 
 struct pchunk; /* below */
 
+/* A pending hit, compact (a run holds every hit until its finish): the
+ * hit's strings follow the struct back to back, group, value, then the
+ * entities, each slen[] long (PEND_NULL: a NULL slice); a replay's file name
+ * and key follow them. pend_hit() rebuilds the mh_corr_hit. */
+#define PEND_STRS (2 + MH_ALERT_ENTITIES)
+#define PEND_NULL UINT32_MAX
+
 struct pend {
     struct pchunk *chunk; /* the block it was carved from */
     uint64_t seq;
-    bool replay;          /* fed back from the state: fires silently */
-    bool dead;            /* a replay superseded by the same hit of this run */
-    struct mh_corr_hit h; /* strings (and a replay's file names) point into the same allocation */
+    mh_time time;
+    uint32_t corr, pos;
+    const char *file, *key; /* the source reference */
+    uint64_t record, offset;
+    uint32_t slen[PEND_STRS];
+    bool replay; /* fed back from the state: fires silently */
+    bool dead;   /* a replay superseded by the same hit of this run */
 };
 
 struct pchunk {
@@ -67,6 +78,30 @@ struct pchunk {
 };
 
 #define PCHUNK_BYTES ((size_t)1 << 20)
+
+static void pend_hit(const struct pend *p, struct mh_corr_hit *h)
+{
+    h->corr = p->corr;
+    h->pos = p->pos;
+    h->time = p->time;
+    h->ref.file = p->file;
+    h->ref.key = p->key;
+    h->ref.record = p->record;
+    h->ref.offset = p->offset;
+    const char *r = (const char *)(p + 1);
+    struct mh_slice *out[PEND_STRS];
+    out[0] = &h->group;
+    out[1] = &h->value;
+    for (int i = 0; i < MH_ALERT_ENTITIES; i++) out[2 + i] = &h->ent[i];
+    for (int i = 0; i < PEND_STRS; i++) {
+        if (p->slen[i] == PEND_NULL) {
+            *out[i] = MH_SLICE_NULL;
+            continue;
+        }
+        *out[i] = mh_slice_make(r, p->slen[i]);
+        r += p->slen[i];
+    }
+}
 
 struct hslot { /* a heap element: the pending hit's key, inline */
     mh_time t;
@@ -747,11 +782,11 @@ static void carry_push(mh_correlator *c, struct pend *p)
         pend_free(c, p);
         return;
     }
-    mh_time from = c->first_live != INT64_MIN ? c->first_live : p->h.time;
+    mh_time from = c->first_live != INT64_MIN ? c->first_live : p->time;
     mh_time cutoff = from > INT64_MIN + c->max_horizon ? from - c->max_horizon : INT64_MIN;
     while (c->ncarry) {
         struct pend *o = c->carry[c->carry_head];
-        bool old = o->h.time < cutoff;
+        bool old = o->time < cutoff;
         if (!old && c->ncarry < MH_MAX_CORR_CARRY) break;
         if (!old) c->st.carry_dropped++;
         pend_free(c, o);
@@ -780,9 +815,11 @@ static void carry_push(mh_correlator *c, struct pend *p)
 /* Process p, the earliest pending hit, already out of the heap. */
 static mh_status release(mh_correlator *c, struct pend *p)
 {
+    struct mh_corr_hit h;
+    pend_hit(p, &h);
     if (p->replay && !p->dead && c->replays.n) {
         char k[32];
-        size_t kl = replay_key(&p->h, k);
+        size_t kl = replay_key(&h, k);
         struct mh_map_entry *e = mh_map_get(&c->replays, k, kl);
         if (e) e->value = 0; /* released: can no longer be superseded */
     }
@@ -790,10 +827,10 @@ static mh_status release(mh_correlator *c, struct pend *p)
         pend_free(c, p);
         return MH_OK;
     }
-    c->released = p->h.time;
-    if (!p->replay && c->first_live == INT64_MIN) c->first_live = p->h.time;
+    c->released = p->time;
+    if (!p->replay && c->first_live == INT64_MIN) c->first_live = p->time;
     c->replaying = p->replay;
-    mh_status st = process(c, &p->h, 0);
+    mh_status st = process(c, &h, 0);
     c->replaying = false;
     carry_push(c, p);
     return st;
@@ -808,15 +845,6 @@ static int hslot_cmp(const void *a, const void *b)
 {
     const struct hslot *x = a, *y = b;
     return before(x, y) ? -1 : before(y, x) ? 1 : 0;
-}
-
-static char *copy_slice(char **w, struct mh_slice *s)
-{
-    if (!s->ptr) return *w;
-    memcpy(*w, s->ptr, s->len);
-    s->ptr = *w;
-    *w += s->len;
-    return *w;
 }
 
 mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
@@ -847,8 +875,15 @@ mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
 /* Copy h into a pending hit (a replay also copies its file name and key). */
 static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool replay)
 {
-    size_t extra = h->group.len + h->value.len;
-    for (int i = 0; i < MH_ALERT_ENTITIES; i++) extra += h->ent[i].len;
+    const struct mh_slice *in[PEND_STRS];
+    in[0] = &h->group;
+    in[1] = &h->value;
+    for (int i = 0; i < MH_ALERT_ENTITIES; i++) in[2 + i] = &h->ent[i];
+    size_t extra = 0;
+    for (int i = 0; i < PEND_STRS; i++) {
+        if (in[i]->ptr && in[i]->len >= PEND_NULL) return MH_ELIMIT;
+        extra += in[i]->ptr ? in[i]->len : 0;
+    }
     size_t fl = replay && h->ref.file ? strlen(h->ref.file) + 1 : 0;
     size_t kl = replay && h->ref.key ? strlen(h->ref.key) + 1 : 0;
     struct pend *p = pend_alloc(c, sizeof *p + extra + fl + kl);
@@ -856,31 +891,43 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
     p->seq = c->seq++;
     p->replay = replay;
     p->dead = false;
-    p->h = *h;
+    p->time = h->time;
+    p->corr = h->corr;
+    p->pos = h->pos;
+    p->file = h->ref.file;
+    p->key = h->ref.key;
+    p->record = h->ref.record;
+    p->offset = h->ref.offset;
     char *w = (char *)(p + 1);
-    copy_slice(&w, &p->h.group);
-    copy_slice(&w, &p->h.value);
-    for (int i = 0; i < MH_ALERT_ENTITIES; i++) copy_slice(&w, &p->h.ent[i]);
+    for (int i = 0; i < PEND_STRS; i++) {
+        if (!in[i]->ptr) {
+            p->slen[i] = PEND_NULL;
+            continue;
+        }
+        p->slen[i] = (uint32_t)in[i]->len;
+        if (in[i]->len) memcpy(w, in[i]->ptr, in[i]->len);
+        w += in[i]->len;
+    }
     if (fl) {
         memcpy(w, h->ref.file, fl);
-        p->h.ref.file = w;
+        p->file = w;
         w += fl;
     }
     if (kl) {
         memcpy(w, h->ref.key, kl);
-        p->h.ref.key = w;
+        p->key = w;
     }
     if (MH_GROW(c->heap, c->capheap, c->nheap + 1, 1024, SIZE_MAX) != MH_OK) {
         pend_free(c, p);
         return MH_ENOMEM;
     }
-    c->heap[c->nheap++] = (struct hslot){p->h.time, p->seq, p};
+    c->heap[c->nheap++] = (struct hslot){p->time, p->seq, p};
     heap_up(c, c->nheap - 1);
     if (replay) {
         /* remembered so that the same hit of this run can supersede it; a
            full table only means that one cannot */
         char k[32];
-        size_t n = replay_key(&p->h, k);
+        size_t n = replay_key(h, k);
         struct mh_map_entry *e;
         if (mh_map_put(&c->replays, k, n, &e, NULL) == MH_OK) e->value = (uint64_t)(uintptr_t)p;
     }
@@ -997,7 +1044,9 @@ mh_status mh_correlator_save(const mh_correlator *c, mh_db *db, mh_error *err)
     int64_t seq = 0;
     for (size_t i = 0; i < c->ncarry; i++) {
         const struct pend *p = c->carry[(c->carry_head + i) % c->capcarry];
-        const struct mh_corr_hit *h = &p->h;
+        struct mh_corr_hit hit;
+        pend_hit(p, &hit);
+        const struct mh_corr_hit *h = &hit;
         const struct mh_rule *r = c->rs->rules[h->corr];
         int64_t hz = c->horizon[h->corr];
         /* what no later hit -- nor this run's input again -- can reach; a run
