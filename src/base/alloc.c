@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static _Atomic int64_t fail_countdown = -1;
 static _Atomic uint64_t alloc_total;
@@ -114,4 +117,17 @@ mh_status mh_grow_at(void *arrp, void *capp, size_t capsize, size_t need, size_t
 mh_status mh_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first, size_t max)
 {
     return mh_grow_at(arr, cap, sizeof *cap, need, elem, first, max);
+}
+
+void mh_prefault(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    if (!p || n < MH_PREFAULT_MIN) return;
+    const uintptr_t page = 4096;
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + n) & ~(page - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE); /* advisory: errors ignored */
+#else
+    (void)p;
+    (void)n;
+#endif
 }

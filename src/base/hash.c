@@ -132,6 +132,7 @@ static mh_status rehash(struct mh_map *m, size_t nslots)
 {
     uint64_t *ns = mh_calloc(nslots, sizeof *ns);
     if (!ns) return MH_ENOMEM;
+    mh_prefault(ns, nslots * sizeof *ns); /* the rehash writes all over it */
     for (size_t e = 0; e < m->n; e++) place(ns, nslots - 1, m->entries[e].hash, e);
     mh_free(m->slots);
     m->slots = ns;

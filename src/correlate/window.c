@@ -274,6 +274,7 @@ static struct pend *pend_alloc(mh_correlator *c, size_t n)
             size_t cap = n > PCHUNK_BYTES ? n : PCHUNK_BYTES;
             k = mh_malloc(sizeof *k + cap);
             if (!k) return NULL;
+            mh_prefault(k, sizeof *k + cap); /* filled hit by hit: map it at once */
             k->live = 0;
             k->used = 0;
             k->cap = cap;
