@@ -42,7 +42,6 @@
 #include "correlate/window.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -842,10 +841,37 @@ static mh_status release_one(mh_correlator *c)
     return release(c, heap_pop(c));
 }
 
-static int hslot_cmp(const void *a, const void *b)
+/* Sort v[0..n) by (time, seq): bottom-up merge sort through tmp (n
+ * elements), runs of 16 first sorted by insertion. O(n log n) whatever the
+ * input (times come from the logs), and the comparison inlined -- qsort's
+ * call per comparison cost more than the merging. Returns the sorted array
+ * (v or tmp). */
+static struct hslot *sort_hslots(struct hslot *v, struct hslot *tmp, size_t n)
 {
-    const struct hslot *x = a, *y = b;
-    return before(x, y) ? -1 : before(y, x) ? 1 : 0;
+    enum { RUN = 16 };
+    for (size_t lo = 0; lo < n; lo += RUN) {
+        size_t hi = lo + RUN < n ? lo + RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            struct hslot x = v[i];
+            size_t j = i;
+            for (; j > lo && before(&x, &v[j - 1]); j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
+    struct hslot *a = v, *b = tmp;
+    for (size_t w = RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) b[o++] = before(&a[j], &a[i]) ? a[j++] : a[i++];
+            while (i < mid) b[o++] = a[i++];
+            while (j < hi) b[o++] = a[j++];
+        }
+        struct hslot *t = a;
+        a = b;
+        b = t;
+    }
+    return a;
 }
 
 mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
@@ -946,18 +972,27 @@ mh_status mh_correlator_finish(mh_correlator *c)
        the heap's) and walk in order, fetching the hits a few ahead -- they
        lie in arrival order, and a pop per hit waited on each. */
     size_t n = c->nheap;
-    if (n > 1) qsort(c->heap, n, sizeof *c->heap, hslot_cmp);
+    struct hslot *v = c->heap, *tmp = NULL;
+    if (n > 1) {
+        tmp = mh_malloc(n * sizeof *tmp);
+        if (!tmp) { /* no room to sort: pop one by one */
+            while (c->nheap) MH_TRY(release_one(c));
+            return MH_OK;
+        }
+        v = sort_hslots(c->heap, tmp, n);
+    }
     c->nheap = 0;
     mh_status st = MH_OK;
     size_t i = 0;
     for (; i < n && !st; i++) {
         if (i + 8 < n) {
-            const char *q = (const char *)c->heap[i + 8].p;
-            for (int l = 0; l < 5; l++) __builtin_prefetch(q + 64 * l); /* the hit and its strings */
+            const char *q = (const char *)v[i + 8].p;
+            for (int l = 0; l < 4; l++) __builtin_prefetch(q + 64 * l); /* the hit and its strings */
         }
-        st = release(c, c->heap[i].p);
+        st = release(c, v[i].p);
     }
-    for (; i < n; i++) pend_free(c, c->heap[i].p); /* after an error */
+    for (; i < n; i++) pend_free(c, v[i].p); /* after an error */
+    mh_free(tmp);
     return st;
 }
 
