@@ -12,7 +12,8 @@
 #   3. opt-in (MH_BENCH_SIM_STATE=1): the detector state on a simulated
 #      20,000-user x 30-day tenant (~9 GB written to DATA_DIR and deleted
 #      after): the full pack -j1, peak RSS and CPU seconds (issue 5).
-# Prints MB/s, events/s, peak RSS per run, then the ratios. Not a test.
+# Prints MB/s, events/s, peak RSS per run (the least-CPU of MH_BENCH_REPS,
+# default 3), then the ratios. Not a test.
 # Wall clock is what bench_runstat reports; on a shared machine compare CPU
 # seconds (user+sys) instead, e.g. /usr/bin/time -f '%U %S %M'.
 set -euo pipefail
@@ -49,10 +50,23 @@ cloud="-r $sig/rules/cloud -r $sig/rules/identity -r $sig/third-party"
 sub="-r $sig/third-party/suzaku-rules-m365"
 nrules=$("$mh" rules check -q $cloud | sed -nE 's/^totals: .* ([0-9]+) loaded.*/\1/p')
 
+# Each mailhound run is repeated MH_BENCH_REPS times (default 3) and the run
+# with the least CPU time is reported: on a shared machine a neighbour's load
+# only ever adds time, so the minimum is the figure closest to the code's own
+# cost. jq runs once (minutes).
+reps=${MH_BENCH_REPS:-3}
 measure() { # name stdout cmd...
   local name=$1 so=$2; shift 2
-  local line
-  line=$("$runstat" --stdout "$so" -- "$@" 2>&1 >/dev/null | tail -1)
+  local line best="" n=$reps
+  [ "$1" = jq ] && n=1
+  for _ in $(seq "$n"); do
+    line=$("$runstat" --stdout "$so" -- "$@" 2>&1 >/dev/null | tail -1)
+    if [ -z "$best" ] || awk -v a="$(sed -E 's/.*cpu_s=([0-9.]+).*/\1/' <<<"$line")" \
+        -v b="$(sed -E 's/.*cpu_s=([0-9.]+).*/\1/' <<<"$best")" 'BEGIN { exit !(a < b) }'; then
+      best=$line
+    fi
+  done
+  line=$best
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" \
     "$(sed -E 's/.*wall_s=([0-9.]+).*/\1/' <<<"$line")" \
     "$(sed -E 's/.*maxrss_kb=([0-9]+).*/\1/' <<<"$line")" \
@@ -65,7 +79,10 @@ measure() { # name stdout cmd...
   measure "hunt cloud ($nrules) -j1" "$out/c1" "$mh" hunt -q -j 1 --format jsonl $sigma_only $cloud "$input"
   measure "hunt cloud ($nrules) -j$cores" "$out/cN" "$mh" hunt -q -j "$cores" --format jsonl $sigma_only $cloud "$input"
   measure "hunt 21 rules -j1" "$out/s1" "$mh" hunt -q -j 1 --format jsonl $sigma_only $sub "$input"
-  # Issue 5: the full built-in pack and the stateful detectors on top.
+  # Issue 5: the built-in pack (rules/builtin, Sigma) on top of the cloud
+  # rules -- the issue's 2x target -- and then the stateful detectors too
+  # (the default run).
+  measure "hunt cloud+builtin -j1" "$out/b1" "$mh" hunt -q -j 1 --format jsonl --no-detectors $cloud "$input"
   measure "hunt cloud+builtin+detectors -j1" "$out/f1" "$mh" hunt -q -j 1 --format jsonl $cloud "$input"
   if command -v jq >/dev/null; then
     measure "jq 21 rules" "$out/jq" jq -r -f "$here/jq-rules.jq" "$input"
@@ -87,8 +104,9 @@ awk -F'\t' -v bytes="$bytes" -v recs="$records" '
     for (i = 1; i <= NR; i++) { if (name[i] ~ /^hunt 21/) s = i; if (name[i] ~ /^jq/) q = i; if (name[i] ~ /^hunt cloud \(/ && name[i] ~ /-j1$/) c = i }
     if (s && q) printf "mailhound is %.1fx jq on the same 21 rules (target >= 50x)\n", wall[q]/wall[s]
     if (c) printf "all cloud rules, one thread: %.2f GB per CPU second (target >= 1 GB/s per core)\n", bytes/1e9/cpu[c]
-    for (i = 1; i <= NR; i++) if (name[i] ~ /builtin/) f = i
-    if (c && f) printf "built-in pack + detectors cost %.2fx the cloud rules alone in CPU seconds (target <= 2x)\n", cpu[f]/cpu[c]
+    for (i = 1; i <= NR; i++) { if (name[i] ~ /builtin -j1$/) b = i; if (name[i] ~ /detectors/) f = i }
+    if (c && b) printf "built-in pack costs %.2fx the cloud rules alone in CPU seconds (target <= 2x)\n", cpu[b]/cpu[c]
+    if (c && f) printf "built-in pack + stateful detectors (the default run) cost %.2fx\n", cpu[f]/cpu[c]
   }' "$out/results"
 
 if [ "${MH_BENCH_SIM_STATE:-0}" = 1 ]; then
