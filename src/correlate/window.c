@@ -4,8 +4,9 @@
  * Data model:
  *   pending  binary min-heap of copied hits keyed (time, arrival seq); the
  *            keys sit in the heap array itself, so sifting compares them
- *            without touching the hits (a finish releases every hit at once,
- *            and a pointer per comparison was a cache miss each);
+ *            without touching the hits (a pointer per comparison was a cache
+ *            miss each). The finish sorts what is left once and walks it in
+ *            order instead of popping hit by hit;
  *   cstate   per correlation rule: groups in a chained hash table (ASCII
  *            case-insensitive keys) and a doubly linked list in LRU order,
  *            which is event-time order because hits are processed sorted;
