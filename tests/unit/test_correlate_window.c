@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "correlate/window.h"
 #include "mailhound/limits.h"
 #include "mh_test.h"
@@ -585,6 +586,67 @@ static void t_pool(void)
     mh_ruleset_free(rs);
 }
 
+/* Every allocation of a run can fail: the correlator returns MH_ENOMEM (or
+ * MH_ELIMIT) and frees everything (ASan's leak check), whichever
+ * allocation it was -- the pool blocks, the heap, groups, the finish's sort
+ * buffer. Hits with long keys so that a few hundred fill several blocks. */
+static void t_alloc_failures(void)
+{
+    mh_ruleset *rs = with_bases("title: burst\ncorrelation: {type: value_count, rules: [failed], "
+                                "group-by: [ip], timespan: 10m, condition: {field: user, gte: 2}}\n",
+                                NULL, 0);
+    CHECK(rs != NULL);
+    if (!rs) return;
+    CHECK_INT((int)rs->ncorrs, 1);
+    if (rs->ncorrs != 1) {
+        mh_ruleset_free(rs);
+        return;
+    }
+    const struct mh_rule *cr = rs->rules[rs->corrs[0]];
+    static char grp[6000];
+    int ok = 0, nomem = 0;
+    for (int64_t k = 0; k < 400 && ok < 3; k++) {
+        struct got g;
+        mh_correlator *c = NULL;
+        struct mh_correlator_opts o = {k % 2 ? S(60) : -1, collect, &g};
+        memset(&g, 0, sizeof g);
+        mh_alloc_fail_after(k);
+        mh_status st = mh_correlator_new(rs, &o, &c);
+        for (int i = 0; i < 600 && !st; i++) {
+            int t = 599 - i;
+            snprintf(grp, sizeof grp, "%05d", t % 7);
+            memset(grp + 5, 'g', 4000); /* 4 KB group keys: a block holds ~250 hits */
+            grp[4005] = 0;
+            char user[16];
+            snprintf(user, sizeof user, "u%d", t % 5);
+            struct mh_corr_hit h;
+            memset(&h, 0, sizeof h);
+            h.corr = cr->index;
+            h.pos = 0;
+            h.time = S(t);
+            h.group = mh_slice_cstr(grp);
+            h.value = mh_slice_cstr(user);
+            h.ref.file = "f";
+            h.ref.record = (uint64_t)t + 1;
+            st = mh_correlator_feed(c, &h);
+        }
+        if (!st) st = mh_correlator_finish(c);
+        mh_alloc_fail_after(-1);
+        if (st == MH_OK) {
+            ok++;
+            CHECK(g.n > 0);
+        } else if (st == MH_ENOMEM || st == MH_ELIMIT) {
+            nomem++;
+        } else {
+            CHECK(!"unexpected status");
+        }
+        mh_correlator_free(c);
+    }
+    CHECK(nomem > 10);
+    CHECK(ok > 0);
+    mh_ruleset_free(rs);
+}
+
 int main(void)
 {
     static const struct mh_test T[] = {
@@ -594,7 +656,7 @@ int main(void)
         {"idle_expiry", t_idle_expiry},             {"chain_spec_example", t_chain_spec_example},
         {"generate_and_range", t_generate_and_range}, {"sum_avg_percentile", t_sum_avg_percentile},
         {"loading", t_loading},                     {"carry_over", t_carry_over},
-        {"pool", t_pool},
+        {"pool", t_pool},                           {"alloc_failures", t_alloc_failures},
     };
     return MH_TEST_RUN(T);
 }
