@@ -75,7 +75,6 @@ void *mh_arena_alloc(struct mh_arena *a, size_t n)
         size_t sz = need > a->next ? need : a->next;
         struct mh_arena_block *nb = mh_malloc(sizeof(*nb) + sz);
         if (!nb) return NULL;
-        mh_prefault(nb, sizeof(*nb) + sz); /* an arena block is filled to its end */
         nb->prev = b;
         nb->size = sz;
         nb->pos = 0;
