@@ -64,8 +64,7 @@ struct pend {
     uint64_t seq;
     mh_time time;
     uint32_t corr, pos;
-    const char *file, *key; /* the source reference */
-    uint64_t record, offset;
+    struct mh_alert_ref ref; /* a replay's file and key point after its strings */
     uint32_t slen[PEND_STRS];
     bool replay; /* fed back from the state: fires silently */
     bool dead;   /* a replay superseded by the same hit of this run */
@@ -84,10 +83,7 @@ static void pend_hit(const struct pend *p, struct mh_corr_hit *h)
     h->corr = p->corr;
     h->pos = p->pos;
     h->time = p->time;
-    h->ref.file = p->file;
-    h->ref.key = p->key;
-    h->ref.record = p->record;
-    h->ref.offset = p->offset;
+    h->ref = p->ref;
     const char *r = (const char *)(p + 1);
     struct mh_slice *out[PEND_STRS];
     out[0] = &h->group;
@@ -922,10 +918,7 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
     p->time = h->time;
     p->corr = h->corr;
     p->pos = h->pos;
-    p->file = h->ref.file;
-    p->key = h->ref.key;
-    p->record = h->ref.record;
-    p->offset = h->ref.offset;
+    p->ref = h->ref;
     char *w = (char *)(p + 1);
     for (int i = 0; i < PEND_STRS; i++) {
         if (!in[i]->ptr) {
@@ -938,12 +931,12 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
     }
     if (fl) {
         memcpy(w, h->ref.file, fl);
-        p->file = w;
+        p->ref.file = w;
         w += fl;
     }
     if (kl) {
         memcpy(w, h->ref.key, kl);
-        p->key = w;
+        p->ref.key = w;
     }
     if (MH_GROW(c->heap, c->capheap, c->nheap + 1, 1024, SIZE_MAX) != MH_OK) {
         pend_free(c, p);
