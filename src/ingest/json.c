@@ -50,6 +50,7 @@
 #endif
 
 #include "base/alloc.h"
+#include "base/slice.h"
 #include "mailhound/limits.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -119,18 +120,11 @@ static const uint8_t stop_tab[256] = {
     ONES16,
 };
 
-static inline int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /* Four hex digits at p (p[0..4) readable) -> 0..0xFFFF, or -1. */
 static inline int32_t hex4(const uint8_t *p)
 {
-    int a = hexval(p[0]), b = hexval(p[1]), c = hexval(p[2]), e = hexval(p[3]);
+    int a = mh_hex_value(p[0]), b = mh_hex_value(p[1]);
+    int c = mh_hex_value(p[2]), e = mh_hex_value(p[3]);
     if ((a | b | c | e) < 0) return -1;
     return (int32_t)((a << 12) | (b << 8) | (c << 4) | e);
 }
@@ -201,7 +195,7 @@ static size_t check_escape(const uint8_t *p, const uint8_t *end, const char **wh
     }
     if (avail < 6) {
         for (size_t i = 2; i < avail; i++) {
-            if (hexval(p[i]) < 0) {
+            if (mh_hex_value(p[i]) < 0) {
                 *why = E_ESCAPE;
                 return 0;
             }

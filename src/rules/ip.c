@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "base/slice.h"
 #include "rules/pattern.h"
 
 bool mh_parse_ipv4(const char *s, size_t n, uint8_t out[4])
@@ -26,14 +27,6 @@ bool mh_parse_ipv4(const char *s, size_t n, uint8_t out[4])
         }
     }
     return i == n;
-}
-
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 bool mh_parse_ipv6(const char *s, size_t n, uint8_t out[16])
@@ -67,7 +60,7 @@ bool mh_parse_ipv6(const char *s, size_t n, uint8_t out[16])
         if (j - i == 0 || j - i > 4) return false;
         unsigned v = 0;
         for (size_t k = i; k < j; k++) {
-            int h = hexv(s[k]);
+            int h = mh_hex_value((unsigned char)s[k]);
             if (h < 0) return false;
             v = v << 4 | (unsigned)h;
         }
