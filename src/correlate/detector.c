@@ -1193,11 +1193,9 @@ mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *out)
     static const char *const count_paths[] = {"OperationCount", NULL};
     struct mh_slice cnt;
     MH_TRY(mh_det_field(ev, count_paths, &cnt));
-    uint64_t amount = 0;
-    for (size_t i = 0; i < cnt.len && cnt.ptr[i] >= '0' && cnt.ptr[i] <= '9' && amount < 1000000000;
-         i++)
-        amount = amount * 10 + (uint64_t)(cnt.ptr[i] - '0');
-    *out = amount ? amount : 1;
+    int64_t v;
+    if (!cnt.len || !mh_det_parse_i64(cnt, &v) || v < 1) v = 1;
+    *out = v > 1000000000 ? 1000000000u : (uint64_t)v;
     return MH_OK;
 }
 
@@ -1314,6 +1312,24 @@ void mh_det_pend_num(struct mh_det_ctx *cx, struct mh_det_pending *p, const char
     f->is_num = true;
     f->str = 0;
     f->num = v;
+}
+
+void *mh_det_sorted_insert(void *arr, uint32_t *n, uint32_t max, size_t size, uint32_t i,
+                           bool *evicted)
+{
+    char *a = arr;
+    *evicted = *n >= max;
+    if (*evicted) {
+        if (i == 0) return NULL;
+        /* [1, i) moves down one: slot i - 1 is the new element's */
+        memmove(a, a + size, (size_t)(i - 1) * size);
+        i--;
+    } else {
+        memmove(a + (size_t)(i + 1) * size, a + (size_t)i * size, (size_t)(*n - i) * size);
+        (*n)++;
+    }
+    memset(a + (size_t)i * size, 0, size);
+    return a + (size_t)i * size;
 }
 
 mh_status mh_det_slot(struct mh_det_ctx *cx, struct mh_map *idx, const void *key, size_t klen,

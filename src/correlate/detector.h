@@ -611,8 +611,8 @@ MH_MUST_CHECK mh_status mh_det_entity(struct mh_event *ev, enum mh_entity e, str
 MH_MUST_CHECK mh_status mh_det_field(struct mh_event *ev, const char *const *paths,
                                      struct mh_slice *out);
 /* Items a MailItemsAccessed record stands for: its OperationCount (binds
- * aggregated into it, detections.md), 1 when absent or not a number, at most
- * 10^9. MH_ENOMEM/MH_ELIMIT only. */
+ * aggregated into it, detections.md) clamped to 10^9; 1 when absent, below 1
+ * or not a decimal integer (mh_det_parse_i64). MH_ENOMEM/MH_ELIMIT only. */
 MH_MUST_CHECK mh_status mh_det_operation_count(struct mh_event *ev, uint64_t *out);
 /* Error/result code of a sign-in or UAL logon; false when the event has none.
  * Read once per fed event (several detectors ask), like mh_det_capture. */
@@ -663,6 +663,15 @@ MH_MUST_CHECK mh_status mh_det_identity(struct mh_det_ctx *cx, enum mh_key_kind 
 MH_MUST_CHECK mh_status mh_det_seed_from_pending(struct mh_det_ctx *cx);
 /* True when "ip:<x>" / "session:<x>" was seeded by an alert. */
 bool mh_det_seeded(const struct mh_det_ctx *cx, const char *prefix, struct mh_slice v);
+
+/* A zero-filled element inserted at index i of an array of *n elements kept
+ * sorted by the caller (i from its binary search), where at most max are
+ * kept. Below max the array must have room for *n + 1 (grow it first); at
+ * max the oldest element (index 0) makes room: *evicted is set, and NULL is
+ * returned when the new element would be the oldest itself (i == 0). Used by
+ * the per-key day and hour series (volume.c, hourly.c). */
+void *mh_det_sorted_insert(void *arr, uint32_t *n, uint32_t max, size_t size, uint32_t i,
+                           bool *evicted);
 
 /* Make room for one more element of a bounded array (st = MH_ELIMIT at max,
  * MH_ENOMEM; arr and cap updated). Needs base/alloc.h. MH_DET_GROW starts at

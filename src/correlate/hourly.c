@@ -114,6 +114,8 @@ struct series {
     uint32_t mailbox;
     struct bucket *b; /* sorted by hour */
     uint32_t n, cap;
+    int32_t floor; /* hours at or before it were evicted or dropped at a cap:
+                      unknown, so never a sample (INT32_MIN: none) */
 };
 
 struct hourly {
@@ -216,7 +218,10 @@ static mh_status get_series(struct mh_det_ctx *cx, struct hourly *h, uint32_t ma
     mh_status st;
     MH_DET_SLOT(cx, &h->idx, &mailbox, sizeof mailbox, h->s, h->cap, h->ns,
                 MH_D11_MAX_HOURLY_MAILBOXES, *out, &created, st);
-    if (!st && created) (*out)->mailbox = mailbox;
+    if (!st && created) {
+        (*out)->mailbox = mailbox;
+        (*out)->floor = INT32_MIN;
+    }
     return st;
 }
 
@@ -248,25 +253,28 @@ static mh_status get_bucket(struct mh_det_ctx *cx, struct hourly *h, struct seri
         *out = &s->b[i];
         return MH_OK;
     }
-    if (s->n == MH_D11_MAX_HOURS_PER_MAILBOX) {
-        cx->stats.dropped++;
-        if (i == 0) return MH_OK; /* older than every kept hour */
-        memmove(&s->b[0], &s->b[1], (i - 1) * sizeof *s->b);
-        i--;
-        s->n--;
-        h->nbuckets--;
-    } else if (h->nbuckets >= MH_D11_MAX_HOUR_BUCKETS) {
-        cx->stats.dropped++;
-        return MH_OK;
-    } else {
+    if (s->n < MH_D11_MAX_HOURS_PER_MAILBOX) {
+        if (h->nbuckets >= MH_D11_MAX_HOUR_BUCKETS) {
+            cx->stats.dropped++;
+            if (hour > s->floor) s->floor = hour; /* a covered hour without its count */
+            return MH_OK;
+        }
         MH_TRY(MH_GROW(s->b, s->cap, (size_t)s->n + 1, 16, MH_D11_MAX_HOURS_PER_MAILBOX));
     }
-    memmove(&s->b[i + 1], &s->b[i], (s->n - i) * sizeof *s->b);
-    memset(&s->b[i], 0, sizeof *s->b);
-    s->b[i].hour = hour;
-    s->n++;
-    h->nbuckets++;
-    *out = &s->b[i];
+    int32_t oldest = s->n ? s->b[0].hour : INT32_MIN; /* what an eviction removes */
+    bool evicted;
+    struct bucket *nb =
+        mh_det_sorted_insert(s->b, &s->n, MH_D11_MAX_HOURS_PER_MAILBOX, sizeof *s->b, i, &evicted);
+    if (evicted) {
+        cx->stats.dropped++;
+        int32_t gone = nb ? oldest : hour;
+        if (gone > s->floor) s->floor = gone;
+    } else {
+        h->nbuckets++;
+    }
+    if (!nb) return MH_OK; /* older than every kept hour */
+    nb->hour = hour;
+    *out = nb;
     return MH_OK;
 }
 
@@ -299,10 +307,12 @@ static mh_status hr_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
     MH_TRY(get_bucket(cx, h, s, hour, &b));
     if (!b) return MH_OK;
     if (!(b->flags & IN_RUN)) {
-        if (MH_GROW(h->evs, h->cap_ev, h->nev + 1, 64, MH_D11_MAX_HOUR_BUCKETS) != MH_OK) {
+        mh_status gs = MH_GROW(h->evs, h->cap_ev, h->nev + 1, 64, MH_D11_MAX_HOUR_BUCKETS);
+        if (gs == MH_ELIMIT) {
             cx->stats.dropped++;
             return MH_OK;
         }
+        MH_TRY(gs);
         memset(&h->evs[h->nev], 0, sizeof *h->evs);
         b->ev = (uint32_t)++h->nev;
         b->flags |= IN_RUN;
@@ -318,11 +328,15 @@ static mh_status hr_feed(void *self, struct mh_det_ctx *cx, struct mh_event *ev)
 
 /* ---- the verdict ---- */
 
-/* Items read in hour (b: its bucket, NULL when none): this run's where the
- * run covers the hour, else the stored value where the state covers it;
- * false when the hour is not a sample. */
-static bool hour_value(const struct hourly *h, const struct bucket *b, int32_t hour, uint64_t *out)
+/* Items read in hour of s (b: its bucket, NULL when none): this run's where
+ * the run covers the hour, else the stored value where the state covers it;
+ * false when the hour is not a sample (not covered, or at or before the
+ * series' floor: its count was evicted or dropped, and a missing bucket there
+ * must not read as 0). */
+static bool hour_value(const struct hourly *h, const struct series *s, const struct bucket *b,
+                       int32_t hour, uint64_t *out)
 {
+    if (hour <= s->floor) return false;
     if (run_covers(h, hour)) {
         *out = b && (b->flags & IN_RUN) ? b->run : 0;
         return true;
@@ -363,8 +377,8 @@ static uint32_t samples(const struct hourly *h, const struct series *s, int32_t 
     for (int64_t back = step; back <= base_hours && n < MH_D11_MAX_HOUR_SAMPLES; back += step) {
         int64_t hh = (int64_t)hour - back;
         uint64_t x;
-        if (hh < INT32_MIN) break;
-        if (hour_value(h, find_bucket(s, (int32_t)hh), (int32_t)hh, &x)) out[n++] = (double)x;
+        if (hh <= s->floor) break; /* nothing older is known */
+        if (hour_value(h, s, find_bucket(s, (int32_t)hh), (int32_t)hh, &x)) out[n++] = (double)x;
     }
     return n;
 }
@@ -553,7 +567,7 @@ static mh_status hr_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
         for (uint32_t k = 0; k < s->n; k++) {
             const struct bucket *b = &s->b[k];
             uint64_t x;
-            if (b->hour < keep || !hour_value(h, b, b->hour, &x) || !x) continue;
+            if (b->hour < keep || !hour_value(h, s, b, b->hour, &x) || !x) continue;
             MH_CHECK(mh_det_bind_str(cx, q, 1, s->mailbox));
             MH_CHECK(mh_db_bind_int(q, 2, b->hour, cx->err));
             MH_CHECK(mh_db_bind_int(q, 3, x > INT64_MAX ? INT64_MAX : (int64_t)x, cx->err));

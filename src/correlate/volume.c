@@ -124,24 +124,13 @@ static mh_status get_day(struct series *s, int32_t day, struct vday **out)
         *out = &s->days[lo];
         return MH_OK;
     }
-    if (s->n == MH_D11_MAX_DAYS) {
-        if (lo == 0) {
-            *out = NULL; /* older than every kept day */
-            return MH_OK;
-        }
-        memmove(&s->days[0], &s->days[1], (lo - 1) * sizeof *s->days);
-        lo--;
-        s->n--;
-    } else {
-        /* s->n < MH_D11_MAX_DAYS here: at the cap the oldest day made room above */
-        MH_TRY(MH_GROW(s->days, s->cap, (size_t)s->n + 1, 8, MH_D11_MAX_DAYS));
-    }
-    memmove(&s->days[lo + 1], &s->days[lo], (s->n - lo) * sizeof *s->days);
-    memset(&s->days[lo], 0, sizeof *s->days);
-    s->days[lo].day = day;
-    s->days[lo].ev.time = MH_TIME_NONE;
-    s->n++;
-    *out = &s->days[lo];
+    if (s->n < MH_D11_MAX_DAYS) MH_TRY(MH_GROW(s->days, s->cap, (size_t)s->n + 1, 8, MH_D11_MAX_DAYS));
+    bool evicted;
+    struct vday *d = mh_det_sorted_insert(s->days, &s->n, MH_D11_MAX_DAYS, sizeof *s->days, lo, &evicted);
+    *out = d; /* NULL: older than every kept day */
+    if (!d) return MH_OK;
+    d->day = day;
+    d->ev.time = MH_TIME_NONE;
     return MH_OK;
 }
 

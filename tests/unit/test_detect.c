@@ -2036,6 +2036,79 @@ static void t_pending_fields(void)
     mh_map_fini(&cx.strs);
 }
 
+/* D11 per hour, per-mailbox cap: a mailbox read evenly (50 items every hour
+ * for 90 days = 2,160 hours, past MH_D11_MAX_HOURS_PER_MAILBOX) raises
+ * nothing. The evicted oldest hours used to read as 0-item samples and made
+ * two detections. */
+static void t_d11_evicted_hours(void)
+{
+    struct run r;
+    run_begin(&r, NULL, NULL);
+    for (int d = 0; d < 90; d++)
+        for (int h = 0; h < 24; h++) read_items(&r, "steady@contoso.com", at(d, h, 30, 0), 50, false);
+    run_end(&r);
+    CHECK(mh_detectors_stats(r.det.d)->dropped > 0); /* the cap was reached */
+    CHECK_INT((int)count_rule(&r, "mh.d11.mail_volume_hour"), 0);
+    run_free(&r);
+}
+
+/* A day or hour inserted out of order into a full series (volume.c's days,
+ * hourly.c's hours) keeps it sorted and duplicate-free: the state saves
+ * (a duplicate failed its UNIQUE key and rolled every detector back). */
+static void t_series_insert_at_cap(void)
+{
+    for (int which = 0; which < 2; which++) {
+        char path[] = "/tmp/mh_series_XXXXXX";
+        if (!mh_testdet_state_path(path)) return;
+        mh_state *st = NULL;
+        mh_error err;
+        mh_error_clear(&err);
+        CHECK(mh_state_open(path, &st, &err) == MH_OK);
+        struct mh_detector_config c;
+        mh_detector_config_defaults(&c);
+        struct run r;
+        if (which == 0) { /* hours: 2,048 kept, hour 1000 arrives last */
+            run_begin(&r, &c, st);
+            for (int k = 0; k < 2049; k++)
+                if (k != 1000) read_items(&r, "steady@contoso.com", at(k / 24, k % 24, 30, 0), 5, false);
+            read_items(&r, "steady@contoso.com", at(1000 / 24, 1000 % 24, 30, 0), 5, false);
+        } else { /* days: 400 kept, day 200 arrives last */
+            c.d11_baseline = 500LL * 86400 * MH_USEC_PER_SEC; /* keep every day in the state */
+            c.d11_hourly = false;
+            run_begin(&r, &c, st);
+            for (int d = 0; d < 401; d++)
+                if (d != 200) read_items(&r, "steady@contoso.com", at(d, 10, 0, 0), 5, false);
+            read_items(&r, "steady@contoso.com", at(200, 10, 0, 0), 5, false);
+        }
+        run_end(&r); /* CHECKs that finish (and the state's save) succeeded */
+        run_free(&r);
+        mh_state_close(st);
+        unlink(path);
+    }
+}
+
+/* mh_det_sorted_insert: below the cap an insert shifts the tail; at the cap
+ * the oldest makes room and the order holds; older than all kept: NULL. */
+static void t_sorted_insert(void)
+{
+    int32_t v[4] = {10, 20, 30, 0};
+    uint32_t n = 3;
+    bool ev;
+    int32_t *p = mh_det_sorted_insert(v, &n, 4, sizeof *v, 1, &ev);
+    CHECK(p == &v[1] && !ev && n == 4 && *p == 0);
+    *p = 15;
+    CHECK(v[0] == 10 && v[2] == 20 && v[3] == 30);
+    p = mh_det_sorted_insert(v, &n, 4, sizeof *v, 3, &ev); /* 25 between 20 and 30 */
+    CHECK(ev && n == 4 && p == &v[2]);
+    *p = 25;
+    CHECK(v[0] == 15 && v[1] == 20 && v[2] == 25 && v[3] == 30);
+    p = mh_det_sorted_insert(v, &n, 4, sizeof *v, 4, &ev); /* newest */
+    CHECK(ev && p == &v[3]);
+    *p = 40;
+    CHECK(v[0] == 20 && v[1] == 25 && v[2] == 30 && v[3] == 40);
+    CHECK(mh_det_sorted_insert(v, &n, 4, sizeof *v, 0, &ev) == NULL && ev && v[0] == 20);
+}
+
 int main(void)
 {
     if (mh_time_parse("2024-03-01T00:00:00Z", 20, &T0) != MH_OK) return 1;
@@ -2068,6 +2141,9 @@ int main(void)
         {"config", t_config},
         {"alloc_failure", t_alloc_failure},
         {"pending_fields", t_pending_fields},
+        {"d11_evicted_hours", t_d11_evicted_hours},
+        {"series_insert_at_cap", t_series_insert_at_cap},
+        {"sorted_insert", t_sorted_insert},
     };
     return MH_TEST_RUN(tests);
 }
