@@ -38,8 +38,10 @@
  *                                  other users' mailboxes (folder '') and their
  *                                  folders a user read
  *   sigma_carry(seq, corr, pos, base, time, grp, value, file, key, record, off)
- *                                  Sigma correlation hits still inside their
- *                                  window at the end of the run (window.h)
+ *                                  Sigma correlation base hits from the run's
+ *                                  earliest hit minus each correlation's
+ *                                  horizon on (at most MH_MAX_CORR_CARRY;
+ *                                  window.c)
  *   d1_fail(source, prefix, time, user)   D1 failures per source (IP, or
  *                                  IPv6 /64 when prefix = 1) within
  *                                  d1.success_lookback + d1.window of the end

@@ -37,8 +37,12 @@
  * it). A new hit of the same correlation, position, file key, record and
  * offset as a pending replay supersedes it (the replay is dropped, the new
  * hit emits): rerunning the same input with the state it wrote gives the
- * same alerts. With --lateness, a replay already released when its
- * duplicate arrives cannot be superseded and counts twice.
+ * same alerts. Replays neither advance the --lateness watermark nor release
+ * anything by it; once this run's hits do, a replay released before its
+ * duplicate arrives (more than the lateness later) cannot be superseded and
+ * counts twice. Rows whose time is no log time are skipped and counted. The
+ * carry is only kept once mh_correlator_load was called (a run with a state):
+ * without one, processed hits are freed at once.
  */
 #include "correlate/window.h"
 
@@ -163,6 +167,8 @@ struct mh_correlator {
     mh_time first_live;   /* earliest hit of this run released (INT64_MIN: none yet) */
     size_t carry_head, ncarry, capcarry;
     struct mh_map replays; /* replay identity -> pending replay (to supersede) */
+    size_t nreplays;       /* replays pending in it (0: live hits skip the lookup) */
+    bool carrying;         /* mh_correlator_load was called: keep the carry to save */
     struct pchunk *pool;   /* the block new pends are carved from */
     bool replaying;        /* the hit being processed is a replay */
     struct mh_corr_stats st;
@@ -257,25 +263,18 @@ static struct pend *pend_alloc(mh_correlator *c, size_t n)
     n = (n + 15) & ~(size_t)15;
     struct pchunk *k = c->pool;
     if (!k || k->cap - k->used < n) {
-        if (k && !k->live) {
-            k->used = 0; /* empty: reuse it when big enough */
-            if (k->cap < n) {
-                mh_free(k);
-                k = c->pool = NULL;
-            }
-        } else {
-            k = c->pool = NULL; /* the old block goes with its last hit */
-        }
-        if (!k) {
-            size_t cap = n > PCHUNK_BYTES ? n : PCHUNK_BYTES;
-            k = mh_malloc(sizeof *k + cap);
-            if (!k) return NULL;
-            mh_prefault(k, sizeof *k + cap); /* filled hit by hit: map it at once */
-            k->live = 0;
-            k->used = 0;
-            k->cap = cap;
-            c->pool = k;
-        }
+        /* an empty block (pend_free rewound it) is too small for n: free it;
+           a block with hits goes with its last one */
+        if (k && !k->live) mh_free(k);
+        c->pool = NULL;
+        size_t cap = n > PCHUNK_BYTES ? n : PCHUNK_BYTES;
+        k = mh_malloc(sizeof *k + cap);
+        if (!k) return NULL;
+        mh_prefault(k, sizeof *k + cap); /* filled hit by hit: map it at once */
+        k->live = 0;
+        k->used = 0;
+        k->cap = cap;
+        c->pool = k;
     }
     struct pend *p = (struct pend *)(void *)(k->data + k->used);
     k->used += n;
@@ -775,7 +774,7 @@ static size_t replay_key(const struct mh_corr_hit *h, char out[32])
 /* Keep a processed base hit while it may matter to a later run. */
 static void carry_push(mh_correlator *c, struct pend *p)
 {
-    if (!c->max_horizon) { /* no correlation: nothing to carry */
+    if (!c->max_horizon || !c->carrying) { /* no correlation, or no state to save it in */
         pend_free(c, p);
         return;
     }
@@ -814,11 +813,14 @@ static mh_status release(mh_correlator *c, struct pend *p)
 {
     struct mh_corr_hit h;
     pend_hit(p, &h);
-    if (p->replay && !p->dead && c->replays.n) {
+    if (p->replay && !p->dead && c->nreplays) {
         char k[32];
         size_t kl = replay_key(&h, k);
         struct mh_map_entry *e = mh_map_get(&c->replays, k, kl);
-        if (e) e->value = 0; /* released: can no longer be superseded */
+        if (e && e->value) { /* released: can no longer be superseded */
+            e->value = 0;
+            c->nreplays--;
+        }
     }
     if (p->dead) {
         pend_free(c, p);
@@ -883,13 +885,14 @@ mh_status mh_correlator_feed(mh_correlator *c, const struct mh_corr_hit *h)
         c->st.late++;
         return MH_OK;
     }
-    if (c->replays.n) {
+    if (c->nreplays) {
         char k[32];
         size_t kl = replay_key(h, k);
         struct mh_map_entry *e = mh_map_get(&c->replays, k, kl);
         if (e && e->value) {
             ((struct pend *)(uintptr_t)e->value)->dead = true;
             e->value = 0;
+            c->nreplays--;
             c->st.replay_superseded++;
         }
     }
@@ -950,12 +953,18 @@ static mh_status push_hit(mh_correlator *c, const struct mh_corr_hit *h, bool re
         char k[32];
         size_t n = replay_key(h, k);
         struct mh_map_entry *e;
-        if (mh_map_put(&c->replays, k, n, &e, NULL) == MH_OK) e->value = (uint64_t)(uintptr_t)p;
+        if (mh_map_put(&c->replays, k, n, &e, NULL) == MH_OK) {
+            if (!e->value) c->nreplays++;
+            e->value = (uint64_t)(uintptr_t)p;
+        }
     }
-    if (h->time > c->max_seen) c->max_seen = h->time;
+    /* Replays wait for this run's hits: they neither advance the watermark
+       nor release anything by it (else a rerun's own hits would be late). */
+    if (!replay && h->time > c->max_seen) c->max_seen = h->time;
     if (c->nheap > c->st.pending_max) c->st.pending_max = c->nheap;
+    bool stream = !replay && c->o.lateness_us >= 0;
     while (c->nheap && (c->nheap > MH_MAX_CORR_PENDING ||
-                        (c->o.lateness_us >= 0 && c->heap[0].t <= c->max_seen - c->o.lateness_us)))
+                        (stream && c->heap[0].t <= c->max_seen - c->o.lateness_us)))
         MH_TRY(release_one(c));
     return MH_OK;
 }
@@ -1013,9 +1022,14 @@ static const char *base_id(const mh_correlator *c, const struct mh_rule *r, uint
     return b < c->rs->nrules ? ident(c->rs->rules[b]) : NULL;
 }
 
+/* The times mh_time_parse can give: 0001-01-01 .. 9999-12-31T23:59:59.999999. */
+#define CARRY_TIME_MIN (INT64_C(-62135596800) * MH_USEC_PER_SEC)
+#define CARRY_TIME_MAX (INT64_C(253402300800) * MH_USEC_PER_SEC - 1)
+
 mh_status mh_correlator_load(mh_correlator *c, mh_db *db, mh_error *err)
 {
     mh_status st = MH_OK;
+    c->carrying = true; /* a state: this run's carry is saved to it */
     mh_db_stmt *q = NULL;
     bool row;
     MH_CHECK(mh_db_prepare(db, "SELECT corr, pos, base, time, grp, value, file, key, record, off"
@@ -1049,6 +1063,10 @@ mh_status mh_correlator_load(mh_correlator *c, mh_db *db, mh_error *err)
         h.corr = r->index;
         h.pos = (uint32_t)pos;
         h.time = mh_db_column_int(q, 3);
+        if (h.time < CARRY_TIME_MIN || h.time > CARRY_TIME_MAX) {
+            c->st.replay_skipped++; /* not a time any log gives (0001..9999) */
+            continue;
+        }
         h.group = mh_slice_make(grp.ptr ? grp.ptr : "", grp.len);
         h.value = mh_db_column_is_null(q, 5) ? MH_SLICE_NULL : mh_slice_make(val.ptr ? val.ptr : "", val.len);
         h.ref.file = fbuf;
@@ -1079,8 +1097,9 @@ mh_status mh_correlator_save(const mh_correlator *c, mh_db *db, mh_error *err)
         const struct mh_corr_hit *h = &hit;
         const struct mh_rule *r = c->rs->rules[h->corr];
         int64_t hz = c->horizon[h->corr];
-        /* what no later hit -- nor this run's input again -- can reach; a run
-           without hits of its own passes its carry on unchanged */
+        /* what no later hit -- nor this run's input again -- can reach (a run
+           without hits of its own keeps what lies within the horizon of its
+           latest carried hit, carry_push) */
         if (c->first_live != INT64_MIN && c->first_live > INT64_MIN + hz && h->time < c->first_live - hz)
             continue;
         const char *base = base_id(c, r, h->pos);

@@ -82,8 +82,11 @@ MH_MUST_CHECK mh_status mh_correlator_feed(mh_correlator *c, const struct mh_cor
 MH_MUST_CHECK mh_status mh_correlator_finish(mh_correlator *c);
 /* Carry-over between runs (table sigma_carry of the case database, see
  * correlate/state.h): load feeds the previous run's recent hits back (call it
- * after mh_correlator_new, before the first feed); save writes this run's
- * (after mh_correlator_finish, inside the state's transaction). */
+ * after mh_correlator_new, before the first feed; it also makes the run keep
+ * its own carry -- without a load nothing is kept and save writes no hit);
+ * save writes this run's (after mh_correlator_finish, inside the state's
+ * transaction). A carried hit's file name and key are copied; a live hit's
+ * ref.file / ref.key must stay valid until save. */
 MH_MUST_CHECK mh_status mh_correlator_load(mh_correlator *c, mh_db *db, mh_error *err);
 MH_MUST_CHECK mh_status mh_correlator_save(const mh_correlator *c, mh_db *db, mh_error *err);
 const struct mh_corr_stats *mh_correlator_stats(const mh_correlator *c);
