@@ -53,16 +53,23 @@ nrules=$("$mh" rules check -q $cloud | sed -nE 's/^totals: .* ([0-9]+) loaded.*/
 # Each mailhound run is repeated MH_BENCH_REPS times (default 3) and the run
 # with the least CPU time is reported: on a shared machine a neighbour's load
 # only ever adds time, so the minimum is the figure closest to the code's own
-# cost. jq runs once (minutes).
+# cost. jq runs once (minutes), so its ratio compares one jq run with the
+# best of mailhound's: on an idle machine the spread is a few percent.
 reps=${MH_BENCH_REPS:-3}
+case "$reps" in ''|*[!0-9]*|0) echo "bench/hunt.sh: MH_BENCH_REPS must be >= 1" >&2; exit 1 ;; esac
 measure() { # name stdout cmd...
   local name=$1 so=$2; shift 2
   local line best="" n=$reps
   [ "$1" = jq ] && n=1
   for _ in $(seq "$n"); do
     line=$("$runstat" --stdout "$so" -- "$@" 2>&1 >/dev/null | tail -1)
+    # only a completed run counts: a crash would otherwise be the "fastest"
+    if ! grep -qE 'exit=0( |$)' <<<"$line" || ! grep -qE 'cpu_s=[0-9.]+' <<<"$line"; then
+      echo "bench/hunt.sh: $name failed: $line" >&2
+      exit 1
+    fi
     if [ -z "$best" ] || awk -v a="$(sed -E 's/.*cpu_s=([0-9.]+).*/\1/' <<<"$line")" \
-        -v b="$(sed -E 's/.*cpu_s=([0-9.]+).*/\1/' <<<"$best")" 'BEGIN { exit !(a < b) }'; then
+        -v b="$(sed -E 's/.*cpu_s=([0-9.]+).*/\1/' <<<"$best")" 'BEGIN { exit !(a + 0 < b + 0) }'; then
       best=$line
     fi
   done

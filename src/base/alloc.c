@@ -9,6 +9,7 @@
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 static _Atomic int64_t fail_countdown = -1;
@@ -123,7 +124,8 @@ void mh_prefault(void *p, size_t n)
 {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
     if (!p || n < MH_PREFAULT_MIN) return;
-    const uintptr_t page = 4096;
+    long ps = sysconf(_SC_PAGESIZE); /* 4 KiB on x86-64; 16 or 64 KiB on some arm64 kernels */
+    const uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096;
     uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + n) & ~(page - 1);
     if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE); /* advisory: errors ignored */
 #else

@@ -449,15 +449,15 @@ static mh_status consume(struct hunt *h, struct slot *s)
     return flush_out(h);
 }
 
-/* A detection of the stateful detectors, written as an alert with the same
- * keys as a Sigma alert: rule_id = the detector id, its title, level, tags,
- * source, entities and fields (no logsource: a detector reads many). */
 /* The correlator's carry-over, written in the detectors' state transaction. */
 static mh_status save_carry(void *ctx, mh_state *st, mh_error *err)
 {
     return mh_correlator_save(ctx, mh_state_db(st), err);
 }
 
+/* A detection of the stateful detectors, written as an alert with the same
+ * keys as a Sigma alert: rule_id = the detector id, its title, level, tags,
+ * source, entities and fields (no logsource: a detector reads many). */
 static mh_status on_detection(void *ctx, const struct mh_detection *d)
 {
     struct hunt *h = ctx;

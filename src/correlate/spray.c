@@ -388,6 +388,7 @@ static int cmp_succ(const void *a, const void *b)
     const struct d1succ *x = *(const struct d1succ *const *)a;
     const struct d1succ *y = *(const struct d1succ *const *)b;
     if (x->ev.time != y->ev.time) return x->ev.time < y->ev.time ? -1 : 1;
+    if (x->ev.ref.file != y->ev.ref.file) return x->ev.ref.file < y->ev.ref.file ? -1 : 1;
     return x->ev.ref.record < y->ev.ref.record ? -1 : x->ev.ref.record > y->ev.ref.record;
 }
 

@@ -136,7 +136,7 @@ struct mh_ruleset {
     struct mh_pf_lit *lits;
     size_t nlits;
     struct mh_mm_db *pf_db;  /* literal ids 0..nlits-1, unsafe-escape ids >= nlits */
-    uint32_t pf_unsafe_id;   /* first id of the unsafe-escape literals */
+    uint32_t pf_unsafe_id;   /* id of the one \\u00 escape literal */
     uint32_t *always;        /* rules that are candidates for every record */
     size_t nalways;
     uint32_t *active;        /* evaluated rules (routed, enabled, detection), by index */

@@ -269,13 +269,34 @@ static void t_utf8(void)
     mh_buf_fini(&b);
 }
 
+/* mh_prefault is advisory: NULL, sizes below MH_PREFAULT_MIN and spans
+ * without a whole page do nothing; on an unaligned buffer it touches only
+ * whole pages inside it and leaves the contents as they were. */
+static void t_prefault(void)
+{
+    mh_prefault(NULL, (size_t)1 << 20);
+    char small[64] = "kept";
+    mh_prefault(small, sizeof small);
+    CHECK_STREQ(small, "kept");
+    size_t n = (size_t)3 << 20;
+    unsigned char *b = mh_malloc(n + 1);
+    CHECK(b != NULL);
+    if (!b) return;
+    for (size_t i = 0; i < n + 1; i++) b[i] = (unsigned char)(i * 7);
+    mh_prefault(b + 1, n); /* unaligned start, inside the block */
+    bool same = true;
+    for (size_t i = 0; i < n + 1; i++) same &= b[i] == (unsigned char)(i * 7);
+    CHECK(same);
+    mh_free(b);
+}
+
 int main(void)
 {
     static const struct mh_test T_[] = {
         {"time_parse", t_time_parse}, {"time_format", t_time_format}, {"buf", t_buf},
         {"arena", t_arena},           {"map", t_map},                 {"jsonw", t_jsonw},
         {"alloc_fail", t_alloc_fail}, {"grow", t_grow}, {"error", t_error},
-        {"utf8", t_utf8},
+        {"utf8", t_utf8}, {"prefault", t_prefault},
     };
     return MH_TEST_RUN(T_);
 }
