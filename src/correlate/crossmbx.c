@@ -372,8 +372,13 @@ static mh_status xm_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     mh_status st = MH_OK;
     mh_db_stmt *q = NULL;
     mh_db *db = mh_state_db(stt);
-    mh_time now = cx->run_last != MH_TIME_NONE ? cx->run_last : 0;
     if (!cx->cfg.d10_enabled) return MH_OK;
+    /* retention counts from the latest read this detector saw, not from the
+       run's latest event of any kind (one sign-in dated 2099 must not expire
+       every pair) */
+    mh_time now = MH_TIME_NONE;
+    for (size_t i = 0; i < x->npairs; i++)
+        if (x->pairs[i].last > now) now = x->pairs[i].last;
     MH_CHECK(mh_db_exec(db, "DELETE FROM d10_cover; DELETE FROM d10_pair", cx->err));
     MH_CHECK(mh_db_prepare(db, "INSERT INTO d10_cover VALUES(?1, ?2)", &q, cx->err));
     for (size_t i = 0; i < x->ncovers; i++) {
@@ -386,7 +391,8 @@ static mh_status xm_save(void *self, struct mh_det_ctx *cx, mh_state *stt)
     MH_CHECK(mh_db_prepare(db, "INSERT INTO d10_pair VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &q, cx->err));
     for (size_t i = 0; i < x->npairs; i++) {
         const struct xpair *p = &x->pairs[i];
-        if (now - p->last > cx->cfg.d10_baseline + cx->cfg.d10_new_window) continue; /* retention */
+        if (p->last == MH_TIME_NONE || now - p->last > cx->cfg.d10_baseline + cx->cfg.d10_new_window)
+            continue; /* retention */
         MH_CHECK(mh_det_bind_str(cx, q, 1, p->tenant));
         MH_CHECK(mh_det_bind_str(cx, q, 2, p->accessor));
         MH_CHECK(mh_det_bind_str(cx, q, 3, p->mailbox));

@@ -2109,6 +2109,40 @@ static void t_sorted_insert(void)
     CHECK(mh_det_sorted_insert(v, &n, 4, sizeof *v, 0, &ev) == NULL && ev && v[0] == 20);
 }
 
+/* D10's state retention counts from the latest read D10 saw: one other
+ * record dated 2099 in a run no longer expires every pair, after which the
+ * next day's normal delegate reads were "new" (a medium detection). */
+static void t_d10_future_record(void)
+{
+    char path[] = "/tmp/mh_d10f_XXXXXX";
+    if (!mh_testdet_state_path(path)) return;
+    mh_state *st = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    struct jb j;
+    struct run r;
+    run_begin(&r, NULL, st);
+    for (int d = 0; d < 35; d++) {
+        feed(&r, delegate(&j, "assistant@contoso.com", "ceo@contoso.com", d, 0, NULL, 10 + 2 * d));
+        feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", d, 1, NULL, 11 + 2 * d));
+    }
+    mh_time fut;
+    CHECK(mh_time_parse("2099-01-01T00:00:00Z", 20, &fut) == MH_OK);
+    struct mia m = {.mailbox = "bob@contoso.com", .app = EXO};
+    feed(&r, mia_json(&j, fut, &m, 999));
+    run_end(&r);
+    run_free(&r);
+    run_begin(&r, NULL, st);
+    feed(&r, delegate(&j, "assistant@contoso.com", "ceo@contoso.com", 36, 0, NULL, 1));
+    feed(&r, delegate(&j, "assistant@contoso.com", "cfo@contoso.com", 36, 1, NULL, 2));
+    run_end(&r);
+    CHECK_INT((int)count_rule(&r, "mh.d10.new_other_mailboxes"), 0);
+    run_free(&r);
+    mh_state_close(st);
+    unlink(path);
+}
+
 int main(void)
 {
     if (mh_time_parse("2024-03-01T00:00:00Z", 20, &T0) != MH_OK) return 1;
@@ -2144,6 +2178,7 @@ int main(void)
         {"d11_evicted_hours", t_d11_evicted_hours},
         {"series_insert_at_cap", t_series_insert_at_cap},
         {"sorted_insert", t_sorted_insert},
+        {"d10_future_record", t_d10_future_record},
     };
     return MH_TEST_RUN(tests);
 }
