@@ -1,6 +1,8 @@
 /*
  * correlate/crossmbx.c -- D10 baseline variant: a user reading other users'
- * mailboxes (or folders in them) never read before
+ * mailboxes (or folders in them) not read within the baseline (pairs are
+ * kept d10.baseline + d10.new_window after their last read, so a mailbox
+ * read every two months is new each time)
  *
  * Pipeline: normalize -> [correlate: stateful detector] -> incidents, scope.
  *
