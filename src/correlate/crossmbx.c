@@ -10,7 +10,7 @@
  * mailboxes in 10 minutes, low). This detector adds the 30-day baseline
  * (detections.md §6 D10; Microsoft "Anomaly of MailItemAccess by Other Users
  * Mailbox"): a delegate or admin account that starts reading mailboxes it
- * never read -- a compromised assistant, or an attacker who gave himself
+ * did not read within the baseline -- a compromised assistant, or an attacker who gave himself
  * FullAccess -- without the volume a burst rule needs.
  *
  * Data model. Every MailItemsAccessed record whose accessor is a USER other
