@@ -68,8 +68,9 @@ mh_status mh_sstr_push(struct mh_sstr *s, uint8_t type, char c)
 
 mh_status mh_sstr_push_bytes(struct mh_sstr *s, const char *p, size_t n)
 {
+    if (!n) return MH_OK; /* an empty value (`|re: ''`): s->b / s->t may still be NULL */
     MH_TRY(reserve(s, n));
-    if (n) memcpy(s->b + s->n, p, n);
+    memcpy(s->b + s->n, p, n);
     memset(s->t + s->n, MH_SP_LIT, n);
     s->n += n;
     return MH_OK;
