@@ -475,7 +475,7 @@ static void need_add(struct need *n, const char *p, size_t len, bool cased)
 {
     double w = weak_word(p, len) ? 0.9 : 1.0;
     if (w == 1.0)
-        for (size_t i = 0; i < len && i < 12; i++) w *= 0.5;
+        for (size_t i = 0; i < len && i < 16; i++) w *= 0.5;
     need_add_w(n, p, len, cased, w);
 }
 

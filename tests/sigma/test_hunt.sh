@@ -84,5 +84,30 @@ n=$("$MH" hunt -q $H -r $R --to 2024-03-05T10:11:00Z --format jsonl $IN 2>/dev/n
 # pipefail, turn hunt's SIGPIPE on its next stats line into a false failure)
 stats_err=$("$MH" hunt -q $H -r $R --stats $IN 2>&1 >/dev/null)
 grep -q 'never parsed: no candidate rule' <<<"$stats_err" || bad "--stats line"
+# `rules explain`: the fields, the chosen prefilter literal, the cost line. Under
+# AND one literal suffices and the rarer-looking one is chosen: the 36-byte
+# application GUID, not the operation name every sign-in record carries (a
+# 12-byte value; lengths counted up to 16 bytes, docs/sigma.md §9).
+cat >"$t/explain.yml" <<'YML'
+title: Explain probe
+id: 6f1d7a40-0a5e-4c61-9a55-4d2f3a1e0b01
+logsource: {product: m365, service: audit}
+detection:
+  selection:
+    Operation: UserLoggedIn
+    ApplicationId: 9ba1a5c7-f17a-4de9-a1f1-6178c8d51223
+  either:
+    - Workload|contains: exchange
+    - ClientIP|startswith: '10.'
+  condition: selection or either
+level: low
+YML
+ex=$("$MH" rules explain "$t/explain.yml" 2>&1); rc=$?
+[ $rc -eq 0 ] || bad "rules explain exit $rc"
+grep -q '^  fields used' <<<"$ex" || bad "explain: no fields used"
+grep -q 'Operation -> Operation' <<<"$ex" || bad "explain: Operation path"
+grep -qF 'prefilter literals (one must occur in the raw record): "9ba1a5c7-f17a-4de9-a1f1-6178c8d51223"/i "exchange"/i "10."/i' <<<"$ex" \
+  || bad "explain: prefilter literals: $(grep prefilter <<<"$ex")"
+grep -q '^  cost: ' <<<"$ex" || bad "explain: no cost line"
 [ $fail -eq 0 ] && echo "hunt: all checks passed"
 exit $fail
