@@ -225,5 +225,9 @@
 #define MH_SCOPE_MAX_TRACE_RCPTS (8u << 20)  /* trace recipients kept, all messages */
 #define MH_SCOPE_MAX_PAIRS (1u << 20)        /* (incident IP, principal) pairs seen outside windows */
 #define MH_SCOPE_MAX_ROUNDS 16u              /* learning rounds per incident (fixpoint) */
+#define MH_SCOPE_MAX_GRANTS 4096u            /* app-wide grants (app, permission) seen in the logs */
+#define MH_SCOPE_MAX_AUDIT_MAILBOXES (1u << 20) /* app-wide universe: store + MailItemsAccessed mailboxes */
+#define MH_SCOPE_MAX_AUDIT_OBS (4u << 20)    /* (mailbox, incident) last MailItemsAccessed time in the window */
+#define MH_SCOPE_MAX_APP_WIDE 4096u          /* (incident, app) app-wide results */
 
 #endif

@@ -298,6 +298,19 @@ int mh_cli_scope(int argc, char **argv)
                 (unsigned long long)t.not_in_store, (unsigned long long)t.trace_joined,
                 (unsigned long long)ss.records, (unsigned long long)ss.skipped,
                 (unsigned long long)t.in_context);
+        for (size_t i = 0; i < mh_scope_app_wide_count(sc); i++) {
+            struct mh_scope_app_wide a;
+            char tb[32];
+            mh_scope_app_wide_get(sc, i, &a);
+            mh_time_format(a.granted, tb, 0);
+            fprintf(stderr,
+                    "mailhound: scope: app-wide: app %.*s held %s from %s (incident %s): %llu "
+                    "mailboxes touched, %llu audited without a hit, %llu potentially accessed "
+                    "(unaudited)\n",
+                    (int)a.app.len, a.app.ptr, a.permission, tb, a.incident,
+                    (unsigned long long)a.touched, (unsigned long long)a.audited,
+                    (unsigned long long)a.unaudited);
+        }
         if (t.dropped)
             fprintf(stderr, "mailhound: warning: scope: %llu entries dropped at a limit "
                             "(see docs/scope.md)\n",

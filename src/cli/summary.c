@@ -9,7 +9,8 @@
  *                         STEPS SCOPED KEY ENTITIES), then one paragraph per
  *                         scoped incident: window, entities, the steps in
  *                         order, what scope found in its context
- *   ## Mailboxes and messages taken   totals by confidence, then the
+ *   ## Mailboxes and messages taken   totals by confidence, the app-wide
+ *                         results (one line per incident and app), then the
  *                         mailboxes (most messages first; the first
  *                         MAX_MAILBOX_ROWS, the rest counted)
  *   ## Secrets to rotate  one row per distinct secret (rule, fingerprint):
@@ -319,6 +320,36 @@ static int cmp_mb(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* scope.json app_wide: apps that could read every mailbox (docs/scope.md §3). */
+static mh_status app_wide(struct ctx *c)
+{
+    const struct mh_jdoc *d = c->s->scope;
+    uint32_t aw = d->n ? get_arr(d, 0, "app_wide") : MH_JNONE;
+    if (!arr_len(d, aw)) return MH_OK;
+    MH_TRY(mh_buf_puts(c->o, "App-wide access: an app held a permission that reads every "
+                             "mailbox; the mailboxes it could have read without an audit "
+                             "record are listed, not their messages (scope.json app_wide).\n\n"));
+    for (uint32_t e = mh_json_first(d, aw); e != MH_JNONE; e = mh_json_next(d, aw, e)) {
+        uint32_t un = get_arr(d, e, "unaudited");
+        MH_TRY(mh_buf_puts(c->o, "- app-wide: app "));
+        MH_TRY(code(c->o, str_of(c, d, e, "app")));
+        MH_TRY(mh_buf_printf(c->o, " held %s from %s (incident ", str_of(c, d, e, "permission"),
+                             str_of(c, d, e, "granted")));
+        MH_TRY(code(c->o, str_of(c, d, e, "incident")));
+        MH_TRY(mh_buf_printf(c->o,
+                             "): %zu mailboxes touched, %zu audited without a hit, %zu "
+                             "potentially accessed (unaudited)",
+                             arr_len(d, get_arr(d, e, "touched")),
+                             arr_len(d, get_arr(d, e, "audited")), arr_len(d, un)));
+        if (arr_len(d, un)) {
+            MH_TRY(mh_buf_puts(c->o, ": "));
+            MH_TRY(list(c, d, un, MAX_STORY_LIST, ", "));
+        }
+        MH_TRY(mh_buf_putc(c->o, '\n'));
+    }
+    return mh_buf_putc(c->o, '\n');
+}
+
 static mh_status mailboxes(struct ctx *c)
 {
     const struct mh_scope_stats *t = &c->s->scoped;
@@ -333,6 +364,7 @@ static mh_status mailboxes(struct ctx *c)
                          (unsigned long long)t->by_confidence[1],
                          (unsigned long long)t->by_confidence[2], (unsigned long long)t->not_in_store,
                          (unsigned long long)t->trace_joined));
+    MH_TRY(app_wide(c));
     uint32_t mbs = d->n ? get_arr(d, 0, "mailboxes") : MH_JNONE;
     size_t n = arr_len(d, mbs);
     if (!n) return MH_OK;
@@ -580,6 +612,9 @@ static mh_status skipped(struct ctx *c, size_t nall, size_t nscoped)
     MH_TRY(item(c, "candidate mailbox records whose Folders text does not parse: their "
                    "items unknown\n",
                 (unsigned long long)s->scoped.bad_folders, &any));
+    MH_TRY(item(c, "mailboxes potentially accessed by an app holding an app-wide permission, "
+                   "without an audit record (scope.json app_wide)\n",
+                (unsigned long long)s->scoped.unaudited_mailboxes, &any));
     MH_TRY(item(c, "scope entries dropped at a limit (docs/scope.md)\n",
                 (unsigned long long)s->scoped.dropped, &any));
     MH_TRY(item(c, "mail store problems (malformed or unreadable messages, files)\n",

@@ -2,7 +2,7 @@
  * scope/feed.c -- events in: the records scope needs, kept in compact form
  *
  * Pipeline: normalize (events) -> [scope feed] -> decide -> collect -> output.
- * The logs are read once; an event is looked at for three reasons:
+ * The logs are read once; an event is looked at for four reasons:
  *
  *  1. Mailbox records (ual.mailbox, Operation MailItemsAccessed, Send,
  *     SendAs, SendOnBehalf) are CANDIDATES when they carry IsThrottled=True,
@@ -25,7 +25,10 @@
  *     that IP, and the record's session is the owner's, not the attacker's
  *     (docs/scope.md §2). Kept as (IP key, principal key) pairs and a flag on
  *     the session key.
- *  3. Message-trace rows (trace.message) of messages the mail store lacks:
+ *  3. Directory records granting an application permission that reads
+ *     every mailbox, and every MailItemsAccessed record's mailbox and time
+ *     (the app-wide basis: appwide.c).
+ *  4. Message-trace rows (trace.message) of messages the mail store lacks:
  *     sender, subject, earliest time, recipients with their status, the
  *     reference of the least row (by file name, record: any input order
  *     gives the same), whose sender, subject and statuses win. Columns of every trace layout are read
@@ -69,7 +72,7 @@ static mh_status ent_key(mh_scope *s, struct mh_event *ev, enum mh_entity e, cha
     return MH_OK;
 }
 
-static mh_status str_field(struct mh_event *ev, const char *path, struct mh_slice *out)
+mh_status mh_scope_field(struct mh_event *ev, const char *path, struct mh_slice *out)
 {
     mh_status st = mh_event_get_str(ev, path, out);
     if (st == MH_ENOTFOUND || st == MH_ELIMIT) {
@@ -79,10 +82,10 @@ static mh_status str_field(struct mh_event *ev, const char *path, struct mh_slic
     return st;
 }
 
-static mh_status first_field(struct mh_event *ev, const char *const *paths, struct mh_slice *out)
+mh_status mh_scope_first_field(struct mh_event *ev, const char *const *paths, struct mh_slice *out)
 {
     for (size_t i = 0; paths[i]; i++) {
-        MH_TRY(str_field(ev, paths[i], out));
+        MH_TRY(mh_scope_field(ev, paths[i], out));
         *out = mh_slice_trim(*out);
         if (out->len) return MH_OK;
     }
@@ -102,8 +105,8 @@ static mh_status msgid_str(mh_scope *s, struct mh_slice v, uint32_t *id)
     return mh_scope_str(s, s->tmp.data, s->tmp.len, id);
 }
 
-static mh_status file_str(mh_scope *s, const struct mh_event *ev, const char *name,
-                         const char *key, uint32_t *id, uint32_t *kid)
+mh_status mh_scope_file_str(mh_scope *s, const struct mh_event *ev, const char *name,
+                            const char *key, uint32_t *id, uint32_t *kid)
 {
     if (ev->rec->file != s->last_file || s->last_file_str == SC_NONE) {
         const char *n = name ? name : "", *k = key ? key : n;
@@ -198,7 +201,7 @@ static mh_status build_windows(mh_scope *s)
     return MH_OK;
 }
 
-static bool in_windows(const mh_scope *s, mh_time t)
+bool mh_scope_in_windows(const mh_scope *s, mh_time t)
 {
     size_t lo = 0, hi = s->nwin;
     while (lo < hi) { /* first interval whose end >= t */
@@ -332,11 +335,11 @@ static mh_status folder_items(mh_scope *s, struct mh_event *ev, const char *file
 static mh_status send_items(mh_scope *s, struct mh_event *ev)
 {
     struct mh_slice id, path;
-    MH_TRY(str_field(ev, "Item.InternetMessageId", &id));
+    MH_TRY(mh_scope_field(ev, "Item.InternetMessageId", &id));
     uint32_t msgid, folder = SC_NONE;
     MH_TRY(msgid_str(s, id, &msgid));
     if (msgid == SC_NONE) return MH_OK;
-    MH_TRY(str_field(ev, "Item.ParentFolder.Path", &path));
+    MH_TRY(mh_scope_field(ev, "Item.ParentFolder.Path", &path));
     path = mh_slice_trim(path);
     if (path.len) MH_TRY(mh_scope_str(s, path.ptr, path.len, &folder));
     return add_item(s, msgid, folder);
@@ -377,7 +380,7 @@ static mh_status fields(mh_scope *s, struct mh_event *ev, bool create, uint32_t 
     for (int i = 0; i < SC_F__N; i++) {
         if (i == SC_F_CLIENT) {
             struct mh_slice c;
-            MH_TRY(str_field(ev, "ClientInfoString", &c));
+            MH_TRY(mh_scope_field(ev, "ClientInfoString", &c));
             c = mh_slice_trim(c);
             f[i] = SC_NONE;
             if (!c.len) continue;
@@ -400,14 +403,15 @@ static mh_status mailbox_record(mh_scope *s, struct mh_event *ev, enum rec_kind 
 
     bool throttled = false, sync = false;
     if (rk == RK_MIA) {
+        MH_TRY(mh_scope_audit_feed(s, ev));
         struct mh_slice v;
-        MH_TRY(str_field(ev, "OperationProperties.IsThrottled", &v));
+        MH_TRY(mh_scope_field(ev, "OperationProperties.IsThrottled", &v));
         throttled = slice_ieq(v, "true");
-        MH_TRY(str_field(ev, "OperationProperties.MailAccessType", &v));
+        MH_TRY(mh_scope_field(ev, "OperationProperties.MailAccessType", &v));
         sync = slice_ieq(v, "sync");
     }
     bool cand = false;
-    if (ev->time != MH_TIME_NONE && in_windows(s, ev->time)) {
+    if (ev->time != MH_TIME_NONE && mh_scope_in_windows(s, ev->time)) {
         struct mh_slice v;
         cand = mh_event_entity(ev, MH_ENT_SESSION_ID, &v) == MH_OK ||
                mh_event_entity(ev, MH_ENT_TOKEN_ID, &v) == MH_OK;
@@ -416,7 +420,7 @@ static mh_status mailbox_record(mh_scope *s, struct mh_event *ev, enum rec_kind 
     if (!cand && !throttled) return MH_OK;
 
     struct mh_slice rid;
-    MH_TRY(str_field(ev, "Id", &rid));
+    MH_TRY(mh_scope_field(ev, "Id", &rid));
     rid = mh_slice_trim(rid);
     if (rid.len) {
         struct mh_map_entry *e;
@@ -447,14 +451,14 @@ static mh_status mailbox_record(mh_scope *s, struct mh_event *ev, enum rec_kind 
     r.record = ev->rec->number;
     r.line = ev->rec->line;
     r.offset = ev->rec->offset;
-    MH_TRY(file_str(s, ev, file_name, file_key, &r.file, &r.fkey));
+    MH_TRY(mh_scope_file_str(s, ev, file_name, file_key, &r.file, &r.fkey));
     r.rid = SC_NONE;
     if (rid.len) MH_TRY(mh_scope_str(s, rid.ptr, rid.len, &r.rid));
     MH_TRY(mh_scope_str(s, op.ptr, op.len, &r.opname));
     r.throttled = throttled;
     r.op = rk == RK_SEND ? SC_OP_SEND : sync ? SC_OP_SYNC : SC_OP_BIND;
     struct mh_slice cnt;
-    MH_TRY(str_field(ev, "OperationCount", &cnt));
+    MH_TRY(mh_scope_field(ev, "OperationCount", &cnt));
     for (size_t i = 0; i < cnt.len && cnt.ptr[i] >= '0' && cnt.ptr[i] <= '9'; i++)
         r.opcount = r.opcount > UINT32_MAX / 10 ? UINT32_MAX : r.opcount * 10 + (uint32_t)(cnt.ptr[i] - '0');
     r.item0 = (uint32_t)s->nitems;
@@ -545,7 +549,7 @@ static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_na
                            const char *file_key)
 {
     struct mh_slice v;
-    MH_TRY(first_field(ev, P_MSGID, &v));
+    MH_TRY(mh_scope_first_field(ev, P_MSGID, &v));
     if (!v.len || !mh_message_id_normalize(v.ptr, v.len, &s->tmp)) return MH_OK;
     if (s->o.store && mh_mailstore_find(s->o.store, s->tmp.data, s->tmp.len)) return MH_OK;
     struct mh_map_entry *e;
@@ -580,7 +584,7 @@ static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_na
     if (e->value == SC_NONE) return MH_OK;
     struct sc_trace *t = &s->traces[e->value];
     uint32_t file, fkey;
-    MH_TRY(file_str(s, ev, file_name, file_key, &file, &fkey));
+    MH_TRY(mh_scope_file_str(s, ev, file_name, file_key, &file, &fkey));
     uint64_t record = ev->rec->number;
     /* the least row (file name, record) names the message: any input order gives the same */
     bool least = t->rows == 0 || mh_scope_ref_less(s, file, record, t->file, t->record);
@@ -593,18 +597,18 @@ static mh_status trace_row(mh_scope *s, struct mh_event *ev, const char *file_na
     t->rows++;
     s->st.trace_rows++;
     if (ev->time != MH_TIME_NONE && (t->t == MH_TIME_NONE || ev->time < t->t)) t->t = ev->time;
-    MH_TRY(first_field(ev, P_SENDER, &v));
+    MH_TRY(mh_scope_first_field(ev, P_SENDER, &v));
     if (v.len && (least || t->sender == SC_NONE)) MH_TRY(mh_scope_str(s, v.ptr, v.len, &t->sender));
-    MH_TRY(first_field(ev, P_SUBJECT, &v));
+    MH_TRY(mh_scope_first_field(ev, P_SUBJECT, &v));
     if (v.len && (least || t->subject == SC_NONE))
         MH_TRY(mh_scope_str(s, v.ptr, v.len, &t->subject));
-    MH_TRY(first_field(ev, P_RCPT, &v));
+    MH_TRY(mh_scope_first_field(ev, P_RCPT, &v));
     if (v.len) {
         struct mh_slice status;
-        MH_TRY(first_field(ev, P_STATUS, &status));
+        MH_TRY(mh_scope_first_field(ev, P_STATUS, &status));
         return add_rcpt(s, t, v, status, file, record);
     }
-    MH_TRY(str_field(ev, "recipient_status", &v));
+    MH_TRY(mh_scope_field(ev, "recipient_status", &v));
     return recipient_status(s, t, v, file, record);
 }
 
@@ -619,6 +623,8 @@ mh_status mh_scope_feed(mh_scope *s, struct mh_event *ev, const char *file_name,
     s->st.events++;
     mh_arena_reset(&s->scratch);
     if (ev->kind == MH_SRC_MESSAGE_TRACE) return trace_row(s, ev, file_name, file_key);
+    if (ev->kind == MH_SRC_DIRECTORY_AUDIT || ev->kind == MH_SRC_UAL_ENTRA_DIRECTORY)
+        return mh_scope_grant_feed(s, ev, file_name, file_key);
     struct mh_slice op;
     enum rec_kind rk = record_kind(ev, &op);
     if (rk == RK_NONE) return MH_OK;

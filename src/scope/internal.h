@@ -15,12 +15,17 @@
  *   recs   candidate mailbox records (compact), items = their message ids;
  *   matches (record, incident, level) after the decision (decide.c);
  *   mbxs / msgs / evs / tws / syncs: the result (exfil.c), written by output.c;
- *   traces / rcpts: message-trace rows of messages the store lacks.
+ *   traces / rcpts: message-trace rows of messages the store lacks;
+ *   grants / auds / aws: the app-wide basis (appwide.c): application
+ *          permissions that read every mailbox granted in the logs, the
+ *          mailbox universe with its MailItemsAccessed observations, and
+ *          the (incident, app) results.
  *
  * Files: scope.c (life cycle, strings, keys, incidents), feed.c (events ->
  * candidates, trace rows, shared-IP observations), decide.c (the context
- * rule and the learning fixpoint), exfil.c (bases -> messages), output.c
- * (scope.json), folder.c (folder names).
+ * rule and the learning fixpoint), exfil.c (bases -> messages), appwide.c
+ * (grants, audit coverage, the app-wide basis), output.c (scope.json),
+ * folder.c (folder names).
  */
 #ifndef MH_SCOPE_INTERNAL_H
 #define MH_SCOPE_INTERNAL_H
@@ -200,6 +205,35 @@ struct sc_rcpt {
     uint64_t record;
 };
 
+/* Application permissions that read every mailbox (docs/scope.md §3, app-wide). */
+enum sc_perm { SC_P_FULL_ACCESS = 0, SC_P_MAIL_READWRITE, SC_P_MAIL_READ, SC_P__N };
+extern const char *const mh_scope_perm_name[SC_P__N];
+
+struct sc_grant {           /* the earliest copy of one (app, permission) grant */
+    uint32_t app;           /* SC_K_APP key of the granted app id; SC_NONE until a
+                               consent naming only the service principal is resolved */
+    uint32_t sp;            /* string: service principal object id (consent), SC_NONE */
+    mh_time t;
+    uint64_t record, line, offset;
+    uint32_t file, fkey, rid, opname; /* strings, as struct sc_rec */
+    uint8_t perm;           /* enum sc_perm */
+};
+
+struct sc_aud {             /* a mailbox of the app-wide universe */
+    uint32_t addr;          /* string: lower-case address */
+    uint32_t thr;           /* first throttled record of it (chain: aud_thr_next), SC_NONE */
+};
+
+/* Classes of a mailbox in an app-wide result. */
+enum sc_awc { SC_AW_TOUCHED = 0, SC_AW_AUDITED, SC_AW_UNAUDITED, SC_AW__N };
+
+struct sc_aw {              /* app-wide result of one (incident, app) */
+    uint32_t inc, grant;
+    mh_time start, end;     /* the incident window, from the grant on */
+    struct sc_list touched; /* aud indices, ascending */
+    uint64_t n[SC_AW__N];
+};
+
 struct mh_scope {
     struct mh_scope_opts o;
     struct mh_arena arena;   /* incident strings */
@@ -251,6 +285,19 @@ struct mh_scope {
     uint32_t last_file_str;
     uint32_t last_key_str;          /* and its key (relative name) */
     struct mh_buf tmp, tmp2;        /* scratch */
+    /* app-wide basis (appwide.c) */
+    struct mh_map grant_ix;         /* (app or SP string, permission) -> index into grants */
+    struct sc_grant *grants;
+    size_t ngrants, capgrants;
+    struct mh_map sp_app;           /* SP object id -> app key (from app role assignments) */
+    struct mh_map aud_ix;           /* lower-case address -> index into auds */
+    struct sc_aud *auds;
+    size_t nauds, capauds;
+    struct mh_map aud_obs;          /* (aud, incident) -> last MailItemsAccessed time in the window */
+    uint32_t *aud_thr_next;         /* per record: next throttled record of the same mailbox */
+    struct sc_aw *aws;
+    size_t naws, capaws;
+
     struct mh_arena scratch;        /* per event (decoded strings) */
     struct mh_jdoc nested;          /* Folders held in a JSON string (Log Analytics) */
     struct mh_scope_stats st;
@@ -258,6 +305,19 @@ struct mh_scope {
 
 /* scope.c */
 MH_MUST_CHECK mh_status mh_scope_grow(void **p, size_t *cap, size_t need, size_t elem, size_t max);
+/* A growable array of struct mh_scope: its pointer, count, capacity, element size, cap. */
+struct sc_array {
+    void **p;
+    size_t *n, *cap;
+    size_t elem, max;
+};
+#define SC_ARRAY(s, arr, n, cap, max) ((struct sc_array){(void **)&(s)->arr, &(s)->n, &(s)->cap, sizeof *(s)->arr, (max)})
+/* Find key k in map m, whose values index array a, or append a zeroed
+ * element for it (*created). *idx = SC_NONE when the map or the array is at
+ * its cap (counted in dropped; a key the array could not take stays
+ * unusable). MH_ENOMEM. */
+MH_MUST_CHECK mh_status mh_scope_slot(mh_scope *s, struct mh_map *m, const void *k, size_t kn,
+                                      struct sc_array a, uint32_t *idx, bool *created);
 /* Intern bytes; *id = SC_NONE when the string cap is reached (counted). */
 MH_MUST_CHECK mh_status mh_scope_str(mh_scope *s, const char *p, size_t n, uint32_t *id);
 static inline struct mh_slice mh_scope_str_get(const mh_scope *s, uint32_t id)
@@ -287,6 +347,32 @@ MH_MUST_CHECK mh_status mh_scope_list_add(struct sc_list *l, uint32_t v, bool *a
  * id). *out points into v or into buf (cleared first). MH_ENOMEM, MH_ELIMIT. */
 MH_MUST_CHECK mh_status mh_scope_canon(char kind, struct mh_slice v, struct mh_buf *buf,
                                        struct mh_slice *out);
+
+/* feed.c */
+/* The file string and file key string of ev's file (cached per file). */
+MH_MUST_CHECK mh_status mh_scope_file_str(mh_scope *s, const struct mh_event *ev, const char *name,
+                                          const char *key, uint32_t *id, uint32_t *kid);
+/* The first string or number at path (empty when absent or at a limit). */
+MH_MUST_CHECK mh_status mh_scope_field(struct mh_event *ev, const char *path, struct mh_slice *out);
+/* The first non-empty trimmed value among paths (NULL-terminated), else empty. */
+MH_MUST_CHECK mh_status mh_scope_first_field(struct mh_event *ev, const char *const *paths,
+                                             struct mh_slice *out);
+/* t lies in the union of the incident windows. */
+bool mh_scope_in_windows(const mh_scope *s, mh_time t);
+
+/* appwide.c */
+/* A directory record (Entra audit, UAL AzureActiveDirectory): keep it when it
+ * grants an application permission of enum sc_perm. MH_ENOMEM. */
+MH_MUST_CHECK mh_status mh_scope_grant_feed(mh_scope *s, struct mh_event *ev, const char *file_name,
+                                            const char *file_key);
+/* A MailItemsAccessed record: its mailbox joins the universe, its time the
+ * audit observation of every incident window holding it. MH_ENOMEM. */
+MH_MUST_CHECK mh_status mh_scope_audit_feed(mh_scope *s, struct mh_event *ev);
+/* After decide and the store view: the (incident, app) results. MH_ENOMEM. */
+MH_MUST_CHECK mh_status mh_scope_appwide(mh_scope *s);
+/* Class of mailbox aud in result w (enum sc_awc). */
+enum sc_awc mh_scope_aw_class(const mh_scope *s, const struct sc_aw *w, uint32_t aud);
+void mh_scope_appwide_free(mh_scope *s);
 
 /* decide.c */
 MH_MUST_CHECK mh_status mh_scope_decide(mh_scope *s);

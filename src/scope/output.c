@@ -9,7 +9,9 @@
  *   mailboxes      by address (lower-case bytes);
  *   messages       by date (unknown first), then message id (bytes);
  *   evidence       by file, record number, basis, incident (input order);
- *   syncs, throttle windows  by record time, then file and record.
+ *   syncs, throttle windows  by record time, then file and record;
+ *   app_wide       by incident (input order), then app id; its mailbox
+ *                  lists by address (present only when the logs hold a grant).
  * Bytes are handed to the sink in pieces of about 1 MiB, so the output can
  * exceed memory.
  */
@@ -176,17 +178,24 @@ static uint32_t *index_array(size_t n)
 
 /* ------------------------------------------------------------ pieces */
 
+/* REF members (docs/scope.md §6) of a record or a grant. */
+static void ref_of(struct out *o, uint32_t file, uint32_t fkey, uint64_t record, uint64_t line,
+                   uint64_t offset, uint32_t rid, mh_time t, uint32_t opname)
+{
+    jsid(o, "file", file);
+    jsid(o, "file_key", fkey);
+    juint(o, "record", record);
+    juint(o, "line", line);
+    juint(o, "offset", offset);
+    jsid(o, "record_id", rid);
+    jtime(o, "time", t);
+    jsid(o, "operation", opname);
+}
+
 static void ref(struct out *o, uint32_t rec)
 {
     const struct sc_rec *r = &o->s->recs[rec];
-    jsid(o, "file", r->file);
-    jsid(o, "file_key", r->fkey);
-    juint(o, "record", r->record);
-    juint(o, "line", r->line);
-    juint(o, "offset", r->offset);
-    jsid(o, "record_id", r->rid);
-    jtime(o, "time", r->t);
-    jsid(o, "operation", r->opname);
+    ref_of(o, r->file, r->fkey, r->record, r->line, r->offset, r->rid, r->t, r->opname);
 }
 
 static void inc_id(struct out *o, const char *k, uint32_t inc)
@@ -694,6 +703,93 @@ out:
     return st;
 }
 
+/* ------------------------------------------------------------ app-wide */
+
+static int aud_cmp(const void *a, const void *b, void *ctx)
+{
+    const mh_scope *s = ctx;
+    return mh_slice_cmp(mh_scope_str_get(s, s->auds[*(const uint32_t *)a].addr),
+                        mh_scope_str_get(s, s->auds[*(const uint32_t *)b].addr));
+}
+
+static void aw_list(struct out *o, const char *k, const struct sc_aw *w, enum sc_awc c,
+                    const uint32_t *auds)
+{
+    const mh_scope *s = o->s;
+    mh_jw_key(&o->w, k);
+    mh_jw_arr_begin(&o->w);
+    if (w->n[c])
+        for (size_t i = 0; i < s->nauds; i++)
+            if (mh_scope_aw_class(s, w, auds[i]) == c) {
+                struct mh_slice a = mh_scope_str_get(s, s->auds[auds[i]].addr);
+                mh_jw_strn(&o->w, a.ptr, a.len);
+            }
+    mh_jw_arr_end(&o->w);
+}
+
+static mh_status aw_obj(struct out *o, const struct sc_aw *w, const uint32_t *auds)
+{
+    const mh_scope *s = o->s;
+    const struct sc_grant *g = &s->grants[w->grant];
+    struct mh_scope_app_wide a;
+    mh_scope_app_wide_get(s, (size_t)(w - s->aws), &a);
+    char t0[32], t1[32];
+    mh_jw_obj_begin(&o->w);
+    inc_id(o, "incident", w->inc);
+    jstr(o, "app", a.app);
+    mh_jw_key(&o->w, "permission");
+    mh_jw_str(&o->w, a.permission);
+    jtime(o, "granted", g->t);
+    mh_jw_key(&o->w, "grant");
+    mh_jw_obj_begin(&o->w);
+    ref_of(o, g->file, g->fkey, g->record, g->line, g->offset, g->rid, g->t, g->opname);
+    mh_jw_obj_end(&o->w);
+    mh_jw_key(&o->w, "window");
+    mh_jw_obj_begin(&o->w);
+    jtime(o, "start", w->start);
+    jtime(o, "end", w->end);
+    mh_jw_obj_end(&o->w);
+    aw_list(o, "touched", w, SC_AW_TOUCHED, auds);
+    aw_list(o, "audited", w, SC_AW_AUDITED, auds);
+    aw_list(o, "unaudited", w, SC_AW_UNAUDITED, auds);
+    mh_jw_key(&o->w, "notes");
+    mh_jw_arr_begin(&o->w);
+    if (w->n[SC_AW_UNAUDITED]) {
+        tfmt(w->start, t0);
+        tfmt(w->end, t1);
+        MH_TRY(mh_buf_printf(&o->text,
+                             "the app held %s from %s to %s; %llu mailbox(es) have no "
+                             "MailItemsAccessed record in that time or were throttled in it: "
+                             "potentially accessed, unaudited (their messages are not listed)",
+                             a.permission, t0, t1, (unsigned long long)w->n[SC_AW_UNAUDITED]));
+        note(o, "app-wide-unaudited");
+    }
+    mh_jw_arr_end(&o->w);
+    mh_jw_obj_end(&o->w);
+    return MH_OK;
+}
+
+/* "app_wide": present when the logs hold a grant (docs/scope.md §6). */
+static mh_status app_wide(struct out *o)
+{
+    const mh_scope *s = o->s;
+    if (!s->st.app_wide_grants) return MH_OK;
+    uint32_t *auds = index_array(s->nauds);
+    if (!auds) return MH_ENOMEM;
+    qsort_r(auds, s->nauds, sizeof *auds, aud_cmp, (void *)s);
+    mh_status st = MH_OK;
+    mh_jw_key(&o->w, "app_wide");
+    mh_jw_arr_begin(&o->w);
+    for (size_t i = 0; i < s->naws && !st; i++) {
+        st = aw_obj(o, &s->aws[i], auds);
+        flush(o, false);
+        if (!st) st = o->st;
+    }
+    mh_jw_arr_end(&o->w);
+    mh_free(auds);
+    return st;
+}
+
 static void summary(struct out *o)
 {
     const struct mh_scope_stats *t = &o->s->st;
@@ -731,6 +827,11 @@ static void summary(struct out *o)
     juint(o, "bad_folders", t->bad_folders);
     mh_jw_obj_end(&o->w);
     juint(o, "dropped", t->dropped);
+    if (t->app_wide_grants) {
+        juint(o, "app_wide_grants", t->app_wide_grants);
+        juint(o, "app_wide", t->app_wide);
+        juint(o, "unaudited_mailboxes", t->unaudited_mailboxes);
+    }
     mh_jw_obj_end(&o->w);
 }
 
@@ -770,6 +871,7 @@ mh_status mh_scope_write_json(const mh_scope *s, mh_scope_sink sink, void *ctx)
     for (size_t k = 0; k < s->nincs; k++) MH_CHECK(incident(&o, (uint32_t)k));
     mh_jw_arr_end(&o.w);
     MH_CHECK(mailboxes(&o));
+    MH_CHECK(app_wide(&o));
     summary(&o);
     mh_jw_obj_end(&o.w);
     if (!o.w.st) o.w.st = mh_buf_putc(&o.buf, '\n');

@@ -63,6 +63,10 @@ mh_status mh_scope_new(const struct mh_scope_opts *o, mh_scope **out)
     mh_map_init(&s->mbx_ix, MH_SCOPE_MAX_KEYS, false);
     mh_map_init(&s->msg_ix, MH_SCOPE_MAX_MESSAGES, false);
     mh_map_init(&s->store_owner, MH_MAX_MAIL_LOCATIONS, false);
+    mh_map_init(&s->grant_ix, MH_SCOPE_MAX_GRANTS, false);
+    mh_map_init(&s->sp_app, MH_SCOPE_MAX_GRANTS, false);
+    mh_map_init(&s->aud_ix, MH_SCOPE_MAX_AUDIT_MAILBOXES, false);
+    mh_map_init(&s->aud_obs, MH_SCOPE_MAX_AUDIT_OBS, false);
     mh_buf_init(&s->tmp, (size_t)1 << 24);
     mh_buf_init(&s->tmp2, (size_t)1 << 24);
     mh_arena_init(&s->scratch, 65536, MH_EVENT_ARENA_BYTES);
@@ -93,6 +97,7 @@ void mh_scope_free(mh_scope *s)
         list_fini(&s->incs[i].ignored);
     }
     for (size_t i = 0; i < s->nmbxs; i++) mh_free(s->mbxs[i].smb);
+    mh_scope_appwide_free(s);
     mh_free(s->keys);
     mh_free(s->incs);
     mh_free(s->win);
@@ -138,6 +143,37 @@ mh_status mh_scope_grow(void **p, size_t *cap, size_t need, size_t elem, size_t 
     if (!q) return MH_ENOMEM;
     *p = q;
     *cap = nc;
+    return MH_OK;
+}
+
+mh_status mh_scope_slot(mh_scope *s, struct mh_map *m, const void *k, size_t kn,
+                        struct sc_array a, uint32_t *idx, bool *created)
+{
+    *idx = SC_NONE;
+    *created = false;
+    struct mh_map_entry *e;
+    bool fresh;
+    mh_status st = mh_map_put(m, k, kn, &e, &fresh);
+    if (st == MH_ELIMIT) {
+        s->st.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    if (!fresh) {
+        *idx = (uint32_t)e->value;
+        return MH_OK;
+    }
+    e->value = SC_NONE; /* stays unusable when the array cannot grow */
+    st = mh_scope_grow(a.p, a.cap, *a.n + 1, a.elem, a.max);
+    if (st == MH_ELIMIT) {
+        s->st.dropped++;
+        return MH_OK;
+    }
+    if (st) return st;
+    memset((char *)*a.p + *a.n * a.elem, 0, a.elem);
+    e->value = *a.n;
+    *idx = (uint32_t)(*a.n)++;
+    *created = true;
     return MH_OK;
 }
 
@@ -533,7 +569,8 @@ mh_status mh_scope_finish(mh_scope *s)
     if (s->finished) return MH_EINVAL;
     s->finished = true;
     MH_TRY(mh_scope_decide(s));
-    return mh_scope_collect(s);
+    MH_TRY(mh_scope_collect(s));
+    return mh_scope_appwide(s);
 }
 
 void mh_scope_get_stats(const mh_scope *s, struct mh_scope_stats *out)

@@ -169,8 +169,31 @@ struct mh_scope_stats {
                                    whose Folders text does not parse (items unknown;
                                    reported through opts.on_warn) */
     uint64_t dropped;           /* records, items, trace rows or evidence lost to a cap */
+    uint64_t app_wide_grants;   /* distinct (app, permission) grants of full_access_as_app,
+                                   Mail.Read, Mail.ReadWrite seen in the logs */
+    uint64_t app_wide;          /* (incident, app) app-wide results */
+    uint64_t unaudited_mailboxes; /* distinct mailboxes unaudited in some result */
 };
 void mh_scope_get_stats(const mh_scope *s, struct mh_scope_stats *out);
+
+/*
+ * App-wide results (docs/scope.md §3, app-wide), in output order (incident,
+ * then app): an app holding full_access_as_app, Mail.Read or Mail.ReadWrite
+ * (application) during an incident's window, with the number of mailboxes
+ * it touched, audited without a hit and potentially accessed (unaudited).
+ * Valid after mh_scope_finish; strings live as long as the scope.
+ */
+struct mh_scope_app_wide {
+    const char *incident;
+    struct mh_slice app;    /* canonical app id */
+    const char *permission; /* "full_access_as_app", "Mail.ReadWrite", "Mail.Read" */
+    mh_time granted;        /* the earliest grant seen */
+    mh_time start, end;     /* the window (SC_TIME bounds: open) */
+    uint64_t touched, audited, unaudited;
+};
+size_t mh_scope_app_wide_count(const mh_scope *s);
+/* Result i < mh_scope_app_wide_count(s). */
+void mh_scope_app_wide_get(const mh_scope *s, size_t i, struct mh_scope_app_wide *out);
 
 /* ---- folder paths (scope/folder.c; docs/scope.md §5) ---- */
 

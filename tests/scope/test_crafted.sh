@@ -21,6 +21,31 @@ no() { echo "FAIL: $*"; fail=1; }
   2>"$work/err" || no "scope exited $?"
 grep -q '^mailhound: scope: 2 incidents, 4 mailboxes, 14 messages (7 observed, 3 inferred-sync, 4 inferred-throttle), 1 not in the mail store (1 found in the trace)' "$work/err" \
   || { cat "$work/err"; no "summary line"; }
+# the app-wide basis (docs/scope.md §3): its own line, after the summary line
+grep -qx 'mailhound: scope: app-wide: app 9f1a2b3c-1111-4222-8333-444455556666 held full_access_as_app from 2024-01-10T08:30:00Z (incident INC-A): 1 mailboxes touched, 1 audited without a hit, 3 potentially accessed (unaudited)' "$work/err" \
+  || { cat "$work/err"; no "app-wide line"; }
+# and its exact member: touched hr, audited exec, unaudited ceo (no record), cfo and legal (throttled)
+command -v python3 >/dev/null && python3 - "$work/a.json" <<'PY' || no "app_wide member"
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = [{"incident": "INC-A", "app": "9f1a2b3c-1111-4222-8333-444455556666",
+         "permission": "full_access_as_app", "granted": "2024-01-10T08:30:00Z",
+         "grant": {"file": "logs/ual.jsonl", "file_key": "ual.jsonl", "record": 18, "line": 18,
+                   "offset": 13632, "record_id": "00000019-aaaa-4bbb-8ccc-dddddddddddd",
+                   "time": "2024-01-10T08:30:00Z",
+                   "operation": "Add app role assignment to service principal."},
+         "window": {"start": "2024-01-10T08:30:00Z", "end": "2024-01-11T12:00:00Z"},
+         "touched": ["hr@contoso.example"], "audited": ["exec@contoso.example"],
+         "unaudited": ["ceo@contoso.example", "cfo@contoso.example", "legal@contoso.example"]}]
+got = [{k: v for k, v in e.items() if k != "notes"} for e in d["app_wide"]]
+notes = [[n["code"] for n in e["notes"]] for e in d["app_wide"]]
+s = d["summary"]
+ok = got == want and notes == [["app-wide-unaudited"]] and list(d)[-2:] == ["app_wide", "summary"] \
+    and (s["app_wide_grants"], s["app_wide"], s["unaudited_mailboxes"]) == (1, 1, 3)
+if not ok:
+    print(json.dumps(d["app_wide"]), s)
+sys.exit(0 if ok else 1)
+PY
 cmp -s "$work/a.json" expected.json || {
   no "output differs from expected.json"
   command -v python3 >/dev/null && python3 - "$work/a.json" expected.json <<'PY'

@@ -15,6 +15,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "mailhound/limits.h"
 #include "correlate/detector.h"
 #include "ingest/json.h"
 #include "ingest/mailstore.h"
@@ -612,6 +613,210 @@ static void t_alloc_failures(void)
     env_fini(&e);
 }
 
+/* ------------------------------------------------------------ app-wide basis */
+
+#define APP_X "9f1a2b3c-1111-4222-8333-444455556666"
+#define APP_Y "0b5e6a7c-2222-4333-8444-555566667777"
+#define SP_X "7c1e9d20-aaaa-4bbb-8ccc-000000000011"
+#define SESS "aaaaaaaa-0000-4000-8000-000000000001"
+#define INC_APPS(apps, sessions)                                                                   \
+    "{\"incidents\":[{\"id\":\"INC-W\",\"score\":90,\"level\":\"critical\","                       \
+    "\"first_seen\":\"2024-01-10T10:00:00Z\",\"last_seen\":\"2024-01-10T12:00:00Z\","              \
+    "\"entities\":{\"apps\":[" apps "],\"sessions\":[" sessions "]}}]}"
+
+/* A MailItemsAccessed Bind of one message (UAL JSON Lines). */
+#define MIA(id, t, user, app, mbx, sess)                                                           \
+    "{\"CreationTime\":\"" t "\",\"Id\":\"" id "\",\"Operation\":\"MailItemsAccessed\","          \
+    "\"RecordType\":50,\"Workload\":\"Exchange\",\"UserId\":\"" user "\",\"AppId\":\"" app "\","  \
+    "\"ClientAppId\":\"" app "\",\"ClientIPAddress\":\"198.51.100.7\",\"MailboxOwnerUPN\":\"" mbx  \
+    "\",\"SessionId\":\"" sess "\",\"OperationProperties\":[{\"Name\":\"MailAccessType\","         \
+    "\"Value\":\"Bind\"}],\"OperationCount\":1,\"Folders\":[{\"Path\":\"\\\\Inbox\","             \
+    "\"FolderItems\":[{\"InternetMessageId\":\"<" id "@x.example>\"}]}]}\n"
+
+/* Graph directoryAudit: an app role assignment (values JSON-encoded, as Entra writes them). */
+#define ROLE(id, t, role_id, role, sp, app)                                                        \
+    "{\"id\":\"Directory_" id "\",\"category\":\"ApplicationManagement\",\"correlationId\":\""     \
+    id "\",\"result\":\"success\",\"activityDisplayName\":\"Add app role assignment to service "   \
+    "principal\",\"activityDateTime\":\"" t "\",\"loggedByService\":\"Core Directory\","           \
+    "\"operationType\":\"Assign\",\"initiatedBy\":{\"app\":{\"displayName\":\"Legacy\"}},"         \
+    "\"targetResources\":[{\"id\":\"3b8f0e12-bbbb-4ccc-8ddd-000000000022\",\"displayName\":"      \
+    "\"Microsoft Graph\",\"type\":\"ServicePrincipal\",\"modifiedProperties\":["                   \
+    "{\"displayName\":\"AppRole.Id\",\"oldValue\":null,\"newValue\":\"\\\"" role_id "\\\"\"},"     \
+    "{\"displayName\":\"AppRole.Value\",\"oldValue\":null,\"newValue\":\"\\\"" role "\\\"\"},"    \
+    "{\"displayName\":\"ServicePrincipal.ObjectID\",\"oldValue\":null,\"newValue\":\"\\\"" sp     \
+    "\\\"\"},{\"displayName\":\"ServicePrincipal.AppId\",\"oldValue\":null,\"newValue\":\"\\\""   \
+    app "\\\"\"}]}],\"additionalDetails\":[]}\n"
+
+/* Graph directoryAudit: a consent naming the service principal only. */
+#define CONSENT(id, t, app_only, perms, sp)                                                        \
+    "{\"id\":\"Directory_" id "\",\"category\":\"ApplicationManagement\",\"correlationId\":\""     \
+    id "\",\"result\":\"success\",\"activityDisplayName\":\"Consent to application\","             \
+    "\"activityDateTime\":\"" t "\",\"loggedByService\":\"Core Directory\",\"operationType\":"     \
+    "\"Assign\",\"initiatedBy\":{\"user\":{\"userPrincipalName\":\"admin@x.example\"}},"           \
+    "\"targetResources\":[{\"id\":\"" sp "\",\"displayName\":\"Reader\",\"type\":"                 \
+    "\"ServicePrincipal\",\"modifiedProperties\":[{\"displayName\":\"ConsentContext.IsAppOnly\","  \
+    "\"oldValue\":null,\"newValue\":\"\\\"" app_only "\\\"\"},{\"displayName\":"                   \
+    "\"ConsentAction.Permissions\",\"oldValue\":null,\"newValue\":\"[] => [[Id: 1, ClientId: " sp  \
+    ", ConsentType: AllPrincipals, Scope: " perms ", ]]; \"}]}],\"additionalDetails\":[]}\n"
+
+#define FULL_ID "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
+#define READ_ID "810c84a8-4a9e-49e6-bf7d-12d183f40d01"
+#define USER_READ_ALL_ID "df021288-bdef-4463-88db-98f22de89214"
+/* the three mailboxes: a read by the app (touched), b by its owner in the
+ * window (audited), c by its owner before the window only (unaudited) */
+#define THREE_MBX                                                                                  \
+    MIA("r1", "2024-01-10T10:30:00", APP_X, APP_X, "A@x.example", "bbbbbbbb-0000-4000-8000-000000000001") \
+    MIA("r2", "2024-01-10T11:00:00", "b@x.example", "d3590ed6-52b3-4102-aeff-aad2292ab01c",        \
+        "b@x.example", "bbbbbbbb-0000-4000-8000-000000000002")                                     \
+    MIA("r3", "2024-01-05T11:00:00", "c@x.example", "d3590ed6-52b3-4102-aeff-aad2292ab01c",        \
+        "c@x.example", "bbbbbbbb-0000-4000-8000-000000000003")
+
+/* Scope `logs` (written to a temp file) against `incidents`, no mail store. */
+static mh_status run_text(const char *incidents, const char *logs, struct mh_buf *out,
+                          struct mh_scope_stats *t)
+{
+    char path[] = "/tmp/mh-scope-appwide-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return MH_EIO;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) return MH_EIO;
+    fputs(logs, f);
+    fclose(f);
+    mh_status st = MH_OK;
+    mh_scope *s = NULL;
+    mh_evstream *es = NULL;
+    mh_error err;
+    mh_error_clear(&err);
+    struct mh_scope_opts o;
+    mh_scope_opts_defaults(&o);
+    MH_CHECK(mh_scope_new(&o, &s));
+    MH_CHECK(mh_scope_load_incidents(s, incidents, strlen(incidents), &err));
+    struct mh_evstream_opts eo;
+    memset(&eo, 0, sizeof eo);
+    MH_CHECK(mh_evstream_new(&eo, &es));
+    MH_CHECK(mh_evstream_add_path(es, path));
+    for (;;) {
+        struct mh_event *ev;
+        st = mh_evstream_next(es, &ev);
+        if (st == MH_EOF) break;
+        if (st) goto out;
+        MH_CHECK(mh_scope_feed(s, ev, "log", "log"));
+    }
+    MH_CHECK(mh_scope_finish(s));
+    mh_buf_clear(out);
+    MH_CHECK(mh_scope_write_json(s, to_buf, out));
+    mh_scope_get_stats(s, t);
+out:
+    mh_evstream_free(es);
+    mh_scope_free(s);
+    unlink(path);
+    return st;
+}
+
+/* The app_wide member's text (from `"app_wide":` to the summary). */
+static struct mh_slice app_wide_text(const struct mh_buf *b)
+{
+    const char *p = b->data ? strstr(b->data, "\"app_wide\":[") : NULL;
+    const char *e = p ? strstr(p, ",\"summary\":") : NULL;
+    return p && e ? mh_slice_make(p, (size_t)(e - p)) : MH_SLICE_NULL;
+}
+
+static void t_app_wide(void)
+{
+    static const struct {
+        const char *name, *incidents, *logs;
+        uint64_t grants, results, unaudited;
+        const char *want; /* app_wide text; NULL: no member at all */
+    } T[] = {
+        {"Graph Mail.Read by id, app listed", INC_APPS("\"" APP_X "\"", ""),
+         ROLE("g1", "2024-01-10T09:30:00Z", READ_ID, "", SP_X, APP_X) THREE_MBX, 1, 1, 1,
+         "\"app_wide\":[{\"incident\":\"INC-W\",\"app\":\"" APP_X "\",\"permission\":"
+         "\"Mail.Read\",\"granted\":\"2024-01-10T09:30:00Z\",\"grant\":{\"file\":\"log\","
+         "\"file_key\":\"log\",\"record\":1,\"line\":1,\"offset\":0,\"record_id\":"
+         "\"Directory_g1\",\"time\":\"2024-01-10T09:30:00Z\",\"operation\":\"Add app role "
+         "assignment to service principal\"},\"window\":{\"start\":\"2024-01-10T09:30:00Z\","
+         "\"end\":\"2024-01-11T12:00:00Z\"},\"touched\":[\"a@x.example\"],\"audited\":"
+         "[\"b@x.example\"],\"unaudited\":[\"c@x.example\"],\"notes\":[{\"code\":"
+         "\"app-wide-unaudited\",\"text\":\"the app held Mail.Read from 2024-01-10T09:30:00Z to "
+         "2024-01-11T12:00:00Z; 1 mailbox(es) have no MailItemsAccessed record in that time or "
+         "were throttled in it: potentially accessed, unaudited (their messages are not "
+         "listed)\"}]}]"},
+        /* a grant before the window: the window stays the incident's; the
+           owner's read at 11:00 of b keeps it audited */
+        {"grant before the window", INC_APPS("\"" APP_X "\"", ""),
+         ROLE("g1", "2024-01-02T00:00:00Z", FULL_ID, "full_access_as_app", SP_X, APP_X) THREE_MBX,
+         1, 1, 1, NULL},
+        {"granted after the window", INC_APPS("\"" APP_X "\"", ""),
+         ROLE("g1", "2024-01-11T12:00:01Z", FULL_ID, "full_access_as_app", SP_X, APP_X) THREE_MBX,
+         1, 0, 0, "\"app_wide\":[]"},
+        {"not a mail permission", INC_APPS("\"" APP_X "\"", ""),
+         ROLE("g1", "2024-01-10T09:30:00Z", USER_READ_ALL_ID, "User.Read.All", SP_X, APP_X)
+             THREE_MBX,
+         0, 0, 0, NULL},
+        {"app in no incident", INC_APPS("\"" APP_X "\"", ""),
+         ROLE("g1", "2024-01-10T09:30:00Z", FULL_ID, "full_access_as_app", SP_X, APP_Y) THREE_MBX,
+         1, 0, 0, "\"app_wide\":[]"},
+        /* the incident lists a session, not the app: its record of the app joins */
+        {"app of a context match", INC_APPS("", "\"bbbbbbbb-0000-4000-8000-000000000001\""),
+         ROLE("g1", "2024-01-10T09:30:00Z", FULL_ID, "full_access_as_app", SP_X, APP_X) THREE_MBX,
+         1, 1, 1, NULL},
+        /* an app-only consent names the principal; a role assignment (not a
+           mail one) tells its app id; a delegated consent is no app-wide grant */
+        {"consent resolved through the principal", INC_APPS("\"" APP_X "\"", ""),
+         CONSENT("c1", "2024-01-10T09:00:00Z", "True", "Mail.ReadWrite User.Read.All", SP_X)
+             CONSENT("c2", "2024-01-10T08:00:00Z", "False", "Mail.Read", SP_X)
+                 ROLE("g1", "2024-01-10T09:30:00Z", USER_READ_ALL_ID, "User.Read.All", SP_X, APP_X)
+                     THREE_MBX,
+         1, 1, 1, NULL},
+    };
+    struct mh_buf out;
+    mh_buf_init(&out, (size_t)1 << 26);
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        struct mh_scope_stats t;
+        memset(&t, 0, sizeof t);
+        mh_status st = run_text(T[i].incidents, T[i].logs, &out, &t);
+        if (st || t.app_wide_grants != T[i].grants || t.app_wide != T[i].results ||
+            t.unaudited_mailboxes != T[i].unaudited)
+            fprintf(stderr, "  app-wide case '%s': %s, grants %llu, results %llu, unaudited %llu\n",
+                    T[i].name, mh_status_str(st), (unsigned long long)t.app_wide_grants,
+                    (unsigned long long)t.app_wide, (unsigned long long)t.unaudited_mailboxes);
+        CHECK_INT(st, MH_OK);
+        CHECK_INT(t.app_wide_grants, T[i].grants);
+        CHECK_INT(t.app_wide, T[i].results);
+        CHECK_INT(t.unaudited_mailboxes, T[i].unaudited);
+        struct mh_slice aw = app_wide_text(&out);
+        if (!T[i].grants) {
+            CHECK(out.data && !strstr(out.data, "app_wide"));
+        } else if (T[i].want) {
+            if (!mh_slice_eq_cstr(aw, T[i].want))
+                fprintf(stderr, "  app-wide case '%s': %.*s\n", T[i].name, (int)aw.len, aw.ptr);
+            CHECK(mh_slice_eq_cstr(aw, T[i].want));
+        }
+        if (!strcmp(T[i].name, "consent resolved through the principal"))
+            CHECK(mh_slice_find(aw, MH_SLICE_LIT("\"permission\":\"Mail.ReadWrite\",\"granted\":"
+                                                 "\"2024-01-10T09:00:00Z\"")) != (size_t)-1);
+    }
+
+    /* at MH_SCOPE_MAX_GRANTS the rest is counted as dropped */
+    struct mh_buf logs;
+    mh_buf_init(&logs, (size_t)1 << 26);
+    for (unsigned i = 0; i < MH_SCOPE_MAX_GRANTS + 3; i++) {
+        char id[16], app[40];
+        snprintf(id, sizeof id, "%08x", i);
+        snprintf(app, sizeof app, "%08x-1111-4222-8333-444455556666", i);
+        CHECK_INT(mh_buf_printf(&logs, ROLE("%s", "2024-01-10T09:30:00Z", FULL_ID,
+                                            "full_access_as_app", SP_X, "%s"),
+                                id, id, app),
+                  MH_OK);
+    }
+    struct mh_scope_stats t;
+    CHECK_INT(run_text(INC_APPS("\"" APP_X "\"", ""), logs.data, &out, &t), MH_OK);
+    CHECK_INT(t.app_wide_grants, MH_SCOPE_MAX_GRANTS);
+    CHECK_INT(t.dropped, 3);
+    mh_buf_fini(&logs);
+    mh_buf_fini(&out);
+}
+
 int main(void)
 {
     static const struct mh_test T[] = {
@@ -622,6 +827,7 @@ int main(void)
         {"bad_folders", t_bad_folders},
         {"deterministic", t_deterministic},
         {"alloc_failures", t_alloc_failures},
+        {"app_wide", t_app_wide},
     };
     return MH_TEST_RUN(T);
 }

@@ -109,6 +109,33 @@ recs += [
         session="bbbbbbbb-0000-4000-8000-0000000000f1"),
 ]
 
+# 19 (line 18 of ual.jsonl) an app grants the attacker's app full_access_as_app at 08:30, in
+#    INC-A's window, as the UAL writes it (AzureActiveDirectory, ModifiedProperties without the
+#    JSON quotes): the app-wide basis (docs/scope.md §3) from 08:30 to INC-A's window end:
+#    touched hr (record 11); audited exec (its owner's records, no hit); unaudited cfo and legal
+#    (throttled in the window: records 8, 9) and ceo (in the mail store, no record at all)
+LEGACY = "5d2a7c10-3e4f-4a5b-8c6d-7e8f9a0b1c2d"    # the compromised legacy app (grantor)
+BAD_SP = "7c1e9d20-aaaa-4bbb-8ccc-000000000011"    # the attacker's app's service principal
+EXO_SP = "3b8f0e12-bbbb-4ccc-8ddd-000000000022"    # Office 365 Exchange Online in the tenant
+grant = {"CreationTime": "2024-01-10T08:30:00", "Id": "00000019-aaaa-4bbb-8ccc-dddddddddddd",
+         "Operation": "Add app role assignment to service principal.", "OrganizationId": ORG,
+         "RecordType": 8, "ResultStatus": "Success", "UserKey": LEGACY, "UserType": 4,
+         "Version": 1, "Workload": "AzureActiveDirectory",
+         "ObjectId": "Office 365 Exchange Online", "UserId": "ServicePrincipal_" + LEGACY,
+         "AzureActiveDirectoryEventType": 1,
+         "ModifiedProperties": [
+             {"Name": "AppRole.Id", "NewValue": "dc890d15-9560-4a4c-9b7f-a736ec74ec40",
+              "OldValue": ""},
+             {"Name": "AppRole.Value", "NewValue": "full_access_as_app", "OldValue": ""},
+             {"Name": "ServicePrincipal.ObjectID", "NewValue": BAD_SP, "OldValue": ""},
+             {"Name": "ServicePrincipal.AppId", "NewValue": BAD, "OldValue": ""},
+             {"Name": "TargetId.ServicePrincipalNames",
+              "NewValue": EXO + ";https://outlook.office365.com", "OldValue": ""}],
+         "Actor": [{"ID": "Legacy Test App", "Type": 1}, {"ID": LEGACY, "Type": 2}],
+         "Target": [{"ID": "ServicePrincipal_" + EXO_SP, "Type": 2},
+                    {"ID": "Office 365 Exchange Online", "Type": 1}]}
+recs.append(grant)
+
 # 17 SendAs by attacker session S1, as a Purview 8-column row (AuditData JSON in CSV) -> s1
 send = {"CreationTime": "2024-01-10T09:40:00", "Id": "00000017-aaaa-4bbb-8ccc-dddddddddddd",
         "Operation": "SendAs", "OrganizationId": ORG, "RecordType": 2, "ResultStatus": "Succeeded",
@@ -227,6 +254,10 @@ def main():
                                      ("<l3@contoso.example>", "Fri, 12 Jan 2024 08:00:00 +0000")]):
         maildir("mail/legal@contoso.example", None, "170000030%d.M%d.host" % (i, i),
                 message(mid, D, L, "Matter %d" % i, date))
+    # ceo: in the mail store, in no log record (unaudited under the app-wide basis)
+    maildir("mail/ceo@contoso.example", None, "1700000500.M0.host",
+            message("<e1@contoso.example>", D, "CEO <ceo@contoso.example>", "Offer",
+                    "Tue, 09 Jan 2024 07:00:00 +0000"))
     H = "HR <hr@contoso.example>"
     for i, mid in enumerate(["<h1@contoso.example>", "<h2@contoso.example>",
                              "<h3@contoso.example>"]):
