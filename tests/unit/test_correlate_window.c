@@ -10,6 +10,7 @@
 
 #include "base/alloc.h"
 #include "correlate/window.h"
+#include "correlate/state.h"
 #include "mailhound/limits.h"
 #include "mh_test.h"
 
@@ -435,15 +436,15 @@ static mh_correlator *carry_run(const mh_ruleset *rs, struct got *g, mh_db *db, 
     return carry_run_l(rs, g, db, t, rec, n, file, -1);
 }
 
-static mh_db *carry_db(void)
+/* The carried hits live in the detectors' state database: an in-memory one
+ * (mh_state_open(NULL)) has the real sigma_carry schema. */
+static mh_db *carry_db(mh_state **st)
 {
-    mh_db *db = NULL;
-    CHECK_INT(mh_db_open(":memory:", MH_DB_CREATE, &db, NULL), MH_OK);
-    CHECK_INT(mh_db_exec(db, "CREATE TABLE sigma_carry(seq INTEGER PRIMARY KEY, corr TEXT NOT NULL,"
-                             " pos INTEGER NOT NULL, base TEXT NOT NULL, time INTEGER NOT NULL,"
-                             " grp TEXT NOT NULL, value TEXT, file TEXT NOT NULL, key TEXT NOT NULL,"
-                             " record INTEGER NOT NULL, off INTEGER NOT NULL)", NULL), MH_OK);
-    return db;
+    mh_error err;
+    mh_error_clear(&err);
+    *st = NULL;
+    CHECK_INT(mh_state_open(NULL, st, &err), MH_OK);
+    return *st ? mh_state_db(*st) : NULL;
 }
 
 static int64_t carry_rows(mh_db *db)
@@ -468,7 +469,8 @@ static void t_carry_edges(void)
                                 "group-by: [ip], timespan: 10m, condition: {gte: 3}}\n", NULL, 0);
     CHECK(rs != NULL);
     if (!rs) return;
-    mh_db *db = carry_db();
+    mh_state *st = NULL;
+    mh_db *db = carry_db(&st);
     struct got g;
     int64_t t[] = {S(0), S(60), S(120), S(3600), S(7200)};
     uint64_t r[] = {1, 2, 3, 4, 5};
@@ -496,7 +498,7 @@ static void t_carry_edges(void)
     CHECK_INT(mh_correlator_save(c, db, NULL), MH_OK);
     CHECK_INT((int)carry_rows(db), 0);
     mh_correlator_free(c);
-    mh_db_close(db);
+    mh_state_close(st);
     mh_ruleset_free(rs);
 }
 
@@ -507,12 +509,8 @@ static void t_carry_over(void)
                                 "group-by: [ip], timespan: 10m, condition: {gte: 3}}\n", NULL, 0);
     CHECK(rs != NULL);
     if (!rs) return;
-    mh_db *db = NULL;
-    CHECK_INT(mh_db_open(":memory:", MH_DB_CREATE, &db, NULL), MH_OK);
-    CHECK_INT(mh_db_exec(db, "CREATE TABLE sigma_carry(seq INTEGER PRIMARY KEY, corr TEXT NOT NULL,"
-                             " pos INTEGER NOT NULL, base TEXT NOT NULL, time INTEGER NOT NULL,"
-                             " grp TEXT NOT NULL, value TEXT, file TEXT NOT NULL, key TEXT NOT NULL,"
-                             " record INTEGER NOT NULL, off INTEGER NOT NULL)", NULL), MH_OK);
+    mh_state *st = NULL;
+    mh_db *db = carry_db(&st);
     struct got g;
     /* run 1: two failures, no firing */
     int64_t t1[] = {S(0), S(60)};
@@ -556,7 +554,7 @@ static void t_carry_over(void)
         mh_correlator_free(c);
         mh_ruleset_free(rs2);
     }
-    mh_db_close(db);
+    mh_state_close(st);
     mh_ruleset_free(rs);
 }
 

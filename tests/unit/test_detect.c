@@ -1317,7 +1317,7 @@ static int64_t d1_rows(mh_state *st, const char *sql)
 }
 
 /* A new state file at path (a mkstemp template); NULL after a failed CHECK. */
-static mh_state *d1_state_new(char *path)
+static mh_state *state_new(char *path)
 {
     mh_state *st = NULL;
     mh_error err;
@@ -1331,7 +1331,7 @@ static mh_state *d1_state_new(char *path)
 static void d1_split(bool reversed, char keys[3][2048], bool check_reruns)
 {
     char path[] = "/tmp/mh_test_d1state_XXXXXX";
-    mh_state *st = d1_state_new(path);
+    mh_state *st = state_new(path);
     if (!st) return;
     struct run r;
     char all[3][sizeof r.all];
@@ -1427,7 +1427,7 @@ static void t_d1_state(void)
 static void t_d1_state_cap(void)
 {
     char path[] = "/tmp/mh_test_d1cap_XXXXXX";
-    mh_state *st = d1_state_new(path);
+    mh_state *st = state_new(path);
     if (!st) return;
     struct run r;
     struct jb j;
@@ -2059,11 +2059,8 @@ static void t_series_insert_at_cap(void)
 {
     for (int which = 0; which < 2; which++) {
         char path[] = "/tmp/mh_series_XXXXXX";
-        if (!mh_testdet_state_path(path)) return;
-        mh_state *st = NULL;
-        mh_error err;
-        mh_error_clear(&err);
-        CHECK(mh_state_open(path, &st, &err) == MH_OK);
+        mh_state *st = state_new(path);
+        if (!st) return;
         struct mh_detector_config c;
         mh_detector_config_defaults(&c);
         struct run r;
@@ -2115,11 +2112,8 @@ static void t_sorted_insert(void)
 static void t_d10_future_record(void)
 {
     char path[] = "/tmp/mh_d10f_XXXXXX";
-    if (!mh_testdet_state_path(path)) return;
-    mh_state *st = NULL;
-    mh_error err;
-    mh_error_clear(&err);
-    CHECK(mh_state_open(path, &st, &err) == MH_OK);
+    mh_state *st = state_new(path);
+    if (!st) return;
     struct jb j;
     struct run r;
     run_begin(&r, NULL, st);

@@ -192,6 +192,8 @@ struct run_opts {
     const char *only;
     void (*on_warn)(void *ctx, const mh_error *err, bool fatal);
     void *warn_ctx;
+    const char *incidents; /* incidents.json text; NULL: DATA "incidents.json" */
+    const char *name;      /* file name and key in evidence; NULL: the reader's */
 };
 
 static mh_status run(const struct env *e, const struct run_opts *ro, struct mh_buf *out,
@@ -210,7 +212,9 @@ static mh_status run(const struct env *e, const struct run_opts *ro, struct mh_b
     o.on_warn = ro->on_warn;
     o.warn_ctx = ro->warn_ctx;
     if (SCOPED(mh_scope_new(&o, &s))) goto out;
-    if (SCOPED(mh_scope_load_incidents_file(s, DATA "incidents.json", &err))) goto out;
+    if (ro->incidents ? SCOPED(mh_scope_load_incidents(s, ro->incidents, strlen(ro->incidents), &err))
+                      : SCOPED(mh_scope_load_incidents_file(s, DATA "incidents.json", &err)))
+        goto out;
     struct mh_evstream_opts eo;
     memset(&eo, 0, sizeof eo);
     eo.reader.chunk_bytes = ro->chunk;
@@ -221,9 +225,9 @@ static mh_status run(const struct env *e, const struct run_opts *ro, struct mh_b
         st = mh_evstream_next(es, &ev);
         if (st == MH_EOF) break;
         if (st) goto out;
-        if (SCOPED(mh_scope_feed(s, ev, mh_evstream_file_name(es, ev->rec->file),
-                                 mh_evstream_file_key(es, ev->rec->file))))
-            goto out;
+        const char *fname = ro->name ? ro->name : mh_evstream_file_name(es, ev->rec->file);
+        const char *fkey = ro->name ? ro->name : mh_evstream_file_key(es, ev->rec->file);
+        if (SCOPED(mh_scope_feed(s, ev, fname, fkey))) goto out;
     }
     if (SCOPED(mh_scope_finish(s))) goto out;
     mh_buf_clear(out);
@@ -312,7 +316,7 @@ static void t_crafted(void)
     mh_buf_init(&out, (size_t)1 << 26);
     mh_buf_init(&line, 1 << 16);
     struct mh_scope_stats t;
-    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL};
+    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(run(&e, &ro, &out, &t), MH_OK);
     struct doc x;
     CHECK(doc_parse(&x, &out));
@@ -528,7 +532,7 @@ static void t_bad_folders(void)
     struct mh_buf out;
     mh_buf_init(&out, (size_t)1 << 26);
     struct mh_scope_stats t;
-    struct run_opts ro = {paths, 1, 0, true, NULL, on_warn, &w};
+    struct run_opts ro = {paths, 1, 0, true, NULL, on_warn, &w, NULL, NULL};
     CHECK_INT(run(&e, &ro, &out, &t), MH_OK);
     CHECK_INT(t.bad_folders, 1);
     CHECK_INT(w.n, 1);
@@ -551,7 +555,7 @@ static void t_deterministic(void)
     struct mh_buf a, b;
     mh_buf_init(&a, (size_t)1 << 26);
     mh_buf_init(&b, (size_t)1 << 26);
-    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL};
+    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(run(&e, &ro, &a, NULL), MH_OK);
     static const size_t chunks[] = {1, 7, 64, 4096};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
@@ -559,7 +563,7 @@ static void t_deterministic(void)
         CHECK_INT(run(&e, &ro, &b, NULL), MH_OK);
         CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
     }
-    struct run_opts rev = {PATHS_REV, 3, 0, true, NULL, NULL, NULL};
+    struct run_opts rev = {PATHS_REV, 3, 0, true, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(run(&e, &rev, &b, NULL), MH_OK);
     if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
         size_t k = 0;
@@ -581,7 +585,7 @@ static void t_alloc_failures(void)
     struct mh_buf out, ref;
     mh_buf_init(&out, (size_t)1 << 26);
     mh_buf_init(&ref, (size_t)1 << 26);
-    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL};
+    struct run_opts ro = {PATHS, 2, 0, true, NULL, NULL, NULL, NULL, NULL};
     g_budget = -1;
     uint64_t before = mh_alloc_count();
     CHECK_INT(run(&e, &ro, &ref, NULL), MH_OK);
@@ -682,33 +686,11 @@ static mh_status run_text(const char *incidents, const char *logs, struct mh_buf
     if (!f) return MH_EIO;
     fputs(logs, f);
     fclose(f);
-    mh_status st = MH_OK;
-    mh_scope *s = NULL;
-    mh_evstream *es = NULL;
-    mh_error err;
-    mh_error_clear(&err);
-    struct mh_scope_opts o;
-    mh_scope_opts_defaults(&o);
-    MH_CHECK(mh_scope_new(&o, &s));
-    MH_CHECK(mh_scope_load_incidents(s, incidents, strlen(incidents), &err));
-    struct mh_evstream_opts eo;
-    memset(&eo, 0, sizeof eo);
-    MH_CHECK(mh_evstream_new(&eo, &es));
-    MH_CHECK(mh_evstream_add_path(es, path));
-    for (;;) {
-        struct mh_event *ev;
-        st = mh_evstream_next(es, &ev);
-        if (st == MH_EOF) break;
-        if (st) goto out;
-        MH_CHECK(mh_scope_feed(s, ev, "log", "log"));
-    }
-    MH_CHECK(mh_scope_finish(s));
-    mh_buf_clear(out);
-    MH_CHECK(mh_scope_write_json(s, to_buf, out));
-    mh_scope_get_stats(s, t);
-out:
-    mh_evstream_free(es);
-    mh_scope_free(s);
+    const char *paths[] = {path};
+    struct env none;
+    memset(&none, 0, sizeof none);
+    struct run_opts ro = {.paths = paths, .npaths = 1, .incidents = incidents, .name = "log"};
+    mh_status st = run(&none, &ro, out, t);
     unlink(path);
     return st;
 }
