@@ -168,8 +168,9 @@ static mh_status add_grant(mh_scope *s, struct mh_event *ev, uint32_t app, uint3
 {
     uint32_t key[3] = {app, sp, (uint32_t)perm}, gi;
     bool created;
-    MH_TRY(mh_scope_slot(s, &s->grant_ix, key, sizeof key,
-                         SC_ARRAY(s, grants, ngrants, capgrants, MH_SCOPE_MAX_GRANTS), &gi, &created));
+    MH_TRY(mh_scope_slot(&s->grant_ix, key, sizeof key,
+                         SC_ARRAY(s, grants, ngrants, capgrants, MH_SCOPE_MAX_GRANTS), &gi, &created,
+                         &s->aw_dropped));
     if (gi == SC_NONE) return MH_OK;
     struct sc_grant *g = &s->grants[gi];
     uint32_t file, fkey;
@@ -221,7 +222,7 @@ static mh_status role_assignment(mh_scope *s, struct mh_event *ev, const char *f
         struct mh_map_entry *e;
         bool created;
         mh_status st = mh_map_put(&s->sp_app, v.ptr, v.len, &e, &created);
-        if (st == MH_ELIMIT) s->st.dropped++;
+        if (st == MH_ELIMIT) s->aw_dropped++;
         else if (st) return st;
         else if (created) e->value = ak;
     }
@@ -268,14 +269,15 @@ static mh_status consent(mh_scope *s, struct mh_event *ev, const char *file_name
 mh_status mh_scope_grant_feed(mh_scope *s, struct mh_event *ev, const char *file_name,
                               const char *file_key)
 {
-    if (ev->time == MH_TIME_NONE) return MH_OK;
     struct mh_slice op;
     if (mh_event_entity(ev, MH_ENT_OPERATION_KEY, &op) != MH_OK) return MH_OK;
-    if (mh_slice_eq_cstr(op, "add app role assignment to service principal"))
-        return role_assignment(s, ev, file_name, file_key);
-    if (mh_slice_eq_cstr(op, "consent to application"))
-        return consent(s, ev, file_name, file_key);
-    return MH_OK;
+    bool role = mh_slice_eq_cstr(op, "add app role assignment to service principal");
+    if (!role && !mh_slice_eq_cstr(op, "consent to application")) return MH_OK;
+    if (ev->time == MH_TIME_NONE) { /* a grant cannot be placed in time: counted, skipped */
+        s->st.no_time++;
+        return MH_OK;
+    }
+    return role ? role_assignment(s, ev, file_name, file_key) : consent(s, ev, file_name, file_key);
 }
 
 /* ------------------------------------------------------------ audit observations */
@@ -284,22 +286,20 @@ mh_status mh_scope_grant_feed(mh_scope *s, struct mh_event *ev, const char *file
 static mh_status aud_get(mh_scope *s, struct mh_slice a, uint32_t *out)
 {
     *out = SC_NONE;
-    uint32_t addr, i;
+    uint32_t i;
     bool created;
-    const struct mh_map_entry *e = mh_map_get(&s->aud_ix, a.ptr, a.len);
-    if (e) {
-        *out = (uint32_t)e->value;
-        return MH_OK;
-    }
-    MH_TRY(mh_scope_str(s, a.ptr, a.len, &addr));
-    if (addr == SC_NONE) return MH_OK;
-    MH_TRY(mh_scope_slot(s, &s->aud_ix, a.ptr, a.len,
+    MH_TRY(mh_scope_slot(&s->aud_ix, a.ptr, a.len,
                          SC_ARRAY(s, auds, nauds, capauds, MH_SCOPE_MAX_AUDIT_MAILBOXES), &i,
-                         &created));
+                         &created, &s->aw_dropped));
     if (i == SC_NONE) return MH_OK;
-    s->auds[i] = (struct sc_aud){addr, SC_NONE};
+    if (created) s->auds[i] = (struct sc_aud){(uint32_t)(s->aud_ix.n - 1), SC_NONE};
     *out = i;
     return MH_OK;
+}
+
+struct mh_slice mh_scope_aud_name(const mh_scope *s, uint32_t aud)
+{
+    return s->aud_ix.entries[s->auds[aud].entry].key;
 }
 
 mh_status mh_scope_audit_feed(mh_scope *s, struct mh_event *ev)
@@ -307,11 +307,7 @@ mh_status mh_scope_audit_feed(mh_scope *s, struct mh_event *ev)
     if (!s->nincs) return MH_OK;
     struct mh_slice v, a;
     mh_status st = mh_event_entity(ev, MH_ENT_MAILBOX, &v);
-    if (st == MH_ENOTFOUND) return MH_OK;
-    if (st == MH_ELIMIT) {
-        s->st.dropped++;
-        return MH_OK;
-    }
+    if (st == MH_ENOTFOUND || st == MH_ELIMIT) return MH_OK; /* ELIMIT: fields() counts it */
     if (st) return st;
     MH_TRY(mh_scope_canon(SC_K_MBX, v, &s->tmp, &a));
     if (!a.len) return MH_OK;
@@ -327,7 +323,7 @@ mh_status mh_scope_audit_feed(mh_scope *s, struct mh_event *ev)
         bool created;
         st = mh_map_put(&s->aud_obs, (const char *)key, sizeof key, &e, &created);
         if (st == MH_ELIMIT) { /* the mailbox will look unaudited: the safe side */
-            s->st.dropped++;
+            s->aw_dropped++;
             continue;
         }
         if (st) return st;
@@ -393,8 +389,9 @@ static mh_status aw_get(mh_scope *s, struct mh_map *ix, const struct mh_map *bes
     const struct sc_grant *g = &s->grants[b->value - 1];
     if (g->t > I->wend) return MH_OK; /* granted after the window */
     bool created;
-    MH_TRY(mh_scope_slot(s, ix, key, sizeof key,
-                         SC_ARRAY(s, aws, naws, capaws, MH_SCOPE_MAX_APP_WIDE), out, &created));
+    MH_TRY(mh_scope_slot(ix, key, sizeof key,
+                         SC_ARRAY(s, aws, naws, capaws, MH_SCOPE_MAX_APP_WIDE), out, &created,
+                         &s->aw_dropped));
     if (!created) return MH_OK;
     struct sc_aw *w = &s->aws[*out];
     w->inc = inc;
@@ -476,7 +473,7 @@ enum sc_awc mh_scope_aw_class(const mh_scope *s, const struct sc_aw *w, uint32_t
     if (mh_scope_list_has(&w->touched, aud)) return SC_AW_TOUCHED;
     for (uint32_t i = s->auds[aud].thr; i != SC_NONE; i = s->aud_thr_next[i]) {
         mh_time t = s->recs[i].t;
-        mh_time end = t > SC_TIME_MAX - s->o.throttle_span ? SC_TIME_MAX : t + s->o.throttle_span;
+        mh_time end = mh_scope_time_add(t, s->o.throttle_span);
         if (t <= w->end && end >= w->start) return SC_AW_UNAUDITED;
     }
     uint32_t key[2] = {aud, w->inc};
@@ -501,7 +498,10 @@ static mh_status count_grants(mh_scope *s)
     mh_status st = MH_OK;
     for (size_t i = 0; i < s->ngrants; i++) {
         uint32_t key[2] = {grant_app(s, &s->grants[i]), s->grants[i].perm};
-        if (key[0] == SC_NONE) continue;
+        if (key[0] == SC_NONE) { /* an app-only consent naming a principal never resolved */
+            s->st.app_wide_unresolved++;
+            continue;
+        }
         struct mh_map_entry *e;
         bool created;
         MH_CHECK(mh_map_put(&seen, (const char *)key, sizeof key, &e, &created));
@@ -543,6 +543,7 @@ mh_status mh_scope_appwide(mh_scope *s)
     for (uint32_t a = 0; a < s->nauds; a++) s->st.unaudited_mailboxes += unaudited[a];
     s->st.app_wide = s->naws;
 out:
+    if (s->ngrants) s->st.dropped += s->aw_dropped;
     mh_free(unaudited);
     mh_map_fini(&best);
     mh_map_fini(&ix);

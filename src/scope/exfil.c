@@ -323,11 +323,6 @@ static uint32_t near_hit(const struct hit *h, size_t n, uint32_t mbx, mh_time lo
     return best;
 }
 
-static mh_time tadd(mh_time t, mh_time d)
-{
-    return t > SC_TIME_MAX - d ? SC_TIME_MAX : t + d;
-}
-
 static mh_time tsub(mh_time t, mh_time d)
 {
     return t < SC_TIME_MIN + d ? SC_TIME_MIN : t - d;
@@ -357,7 +352,7 @@ static mh_status throttles(mh_scope *s)
         if (!r->throttled || r->f[SC_F_MBX] == SC_NONE) continue;
         uint32_t mbx;
         MH_CHECK(get_mbx(s, r->f[SC_F_MBX], &mbx));
-        struct sc_tw w = {mbx, (uint32_t)i, SC_NONE, r->t, tadd(r->t, s->o.throttle_span), 0, 0};
+        struct sc_tw w = {mbx, (uint32_t)i, SC_NONE, r->t, mh_scope_time_add(r->t, s->o.throttle_span), 0, 0};
         uint8_t lev = best[i].level;
         if (best[i].inc != SC_NONE) {
             w.inc = best[i].inc;

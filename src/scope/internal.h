@@ -220,7 +220,7 @@ struct sc_grant {           /* the earliest copy of one (app, permission) grant 
 };
 
 struct sc_aud {             /* a mailbox of the app-wide universe */
-    uint32_t addr;          /* string: lower-case address */
+    uint32_t entry;         /* its aud_ix entry, whose key is the lower-case address */
     uint32_t thr;           /* first throttled record of it (chain: aud_thr_next), SC_NONE */
 };
 
@@ -295,6 +295,8 @@ struct mh_scope {
     size_t nauds, capauds;
     struct mh_map aud_obs;          /* (aud, incident) -> last MailItemsAccessed time in the window */
     uint32_t *aud_thr_next;         /* per record: next throttled record of the same mailbox */
+    uint64_t aw_dropped;            /* app-wide entries lost to a cap: added to st.dropped only
+                                       when the logs hold a grant (else the output is unchanged) */
     struct sc_aw *aws;
     size_t naws, capaws;
 
@@ -314,10 +316,15 @@ struct sc_array {
 #define SC_ARRAY(s, arr, n, cap, max) ((struct sc_array){(void **)&(s)->arr, &(s)->n, &(s)->cap, sizeof *(s)->arr, (max)})
 /* Find key k in map m, whose values index array a, or append a zeroed
  * element for it (*created). *idx = SC_NONE when the map or the array is at
- * its cap (counted in dropped; a key the array could not take stays
+ * its cap (counted in *dropped; a key the array could not take stays
  * unusable). MH_ENOMEM. */
-MH_MUST_CHECK mh_status mh_scope_slot(mh_scope *s, struct mh_map *m, const void *k, size_t kn,
-                                      struct sc_array a, uint32_t *idx, bool *created);
+MH_MUST_CHECK mh_status mh_scope_slot(struct mh_map *m, const void *k, size_t kn,
+                                      struct sc_array a, uint32_t *idx, bool *created,
+                                      uint64_t *dropped);
+/* Address of app-wide universe mailbox aud (lower-case; the aud_ix key). */
+struct mh_slice mh_scope_aud_name(const mh_scope *s, uint32_t aud);
+/* t + d, saturating at SC_TIME_MAX (d >= 0). */
+mh_time mh_scope_time_add(mh_time t, mh_time d);
 /* Intern bytes; *id = SC_NONE when the string cap is reached (counted). */
 MH_MUST_CHECK mh_status mh_scope_str(mh_scope *s, const char *p, size_t n, uint32_t *id);
 static inline struct mh_slice mh_scope_str_get(const mh_scope *s, uint32_t id)

@@ -708,8 +708,8 @@ out:
 static int aud_cmp(const void *a, const void *b, void *ctx)
 {
     const mh_scope *s = ctx;
-    return mh_slice_cmp(mh_scope_str_get(s, s->auds[*(const uint32_t *)a].addr),
-                        mh_scope_str_get(s, s->auds[*(const uint32_t *)b].addr));
+    return mh_slice_cmp(mh_scope_aud_name(s, *(const uint32_t *)a),
+                        mh_scope_aud_name(s, *(const uint32_t *)b));
 }
 
 static void aw_list(struct out *o, const char *k, const struct sc_aw *w, enum sc_awc c,
@@ -721,7 +721,7 @@ static void aw_list(struct out *o, const char *k, const struct sc_aw *w, enum sc
     if (w->n[c])
         for (size_t i = 0; i < s->nauds; i++)
             if (mh_scope_aw_class(s, w, auds[i]) == c) {
-                struct mh_slice a = mh_scope_str_get(s, s->auds[auds[i]].addr);
+                struct mh_slice a = mh_scope_aud_name(s, auds[i]);
                 mh_jw_strn(&o->w, a.ptr, a.len);
             }
     mh_jw_arr_end(&o->w);
@@ -827,10 +827,11 @@ static void summary(struct out *o)
     juint(o, "bad_folders", t->bad_folders);
     mh_jw_obj_end(&o->w);
     juint(o, "dropped", t->dropped);
-    if (t->app_wide_grants) {
+    if (t->app_wide_grants || t->app_wide_unresolved) {
         juint(o, "app_wide_grants", t->app_wide_grants);
         juint(o, "app_wide", t->app_wide);
         juint(o, "unaudited_mailboxes", t->unaudited_mailboxes);
+        juint(o, "app_wide_unresolved", t->app_wide_unresolved);
     }
     mh_jw_obj_end(&o->w);
 }

@@ -146,8 +146,8 @@ mh_status mh_scope_grow(void **p, size_t *cap, size_t need, size_t elem, size_t 
     return MH_OK;
 }
 
-mh_status mh_scope_slot(mh_scope *s, struct mh_map *m, const void *k, size_t kn,
-                        struct sc_array a, uint32_t *idx, bool *created)
+mh_status mh_scope_slot(struct mh_map *m, const void *k, size_t kn, struct sc_array a,
+                        uint32_t *idx, bool *created, uint64_t *dropped)
 {
     *idx = SC_NONE;
     *created = false;
@@ -155,7 +155,7 @@ mh_status mh_scope_slot(mh_scope *s, struct mh_map *m, const void *k, size_t kn,
     bool fresh;
     mh_status st = mh_map_put(m, k, kn, &e, &fresh);
     if (st == MH_ELIMIT) {
-        s->st.dropped++;
+        (*dropped)++;
         return MH_OK;
     }
     if (st) return st;
@@ -166,7 +166,7 @@ mh_status mh_scope_slot(mh_scope *s, struct mh_map *m, const void *k, size_t kn,
     e->value = SC_NONE; /* stays unusable when the array cannot grow */
     st = mh_scope_grow(a.p, a.cap, *a.n + 1, a.elem, a.max);
     if (st == MH_ELIMIT) {
-        s->st.dropped++;
+        (*dropped)++;
         return MH_OK;
     }
     if (st) return st;
@@ -360,7 +360,7 @@ static mh_time sat_sub(mh_time t, mh_time d)
     return t < SC_TIME_MIN + d ? SC_TIME_MIN : t - d;
 }
 
-static mh_time sat_add(mh_time t, mh_time d)
+mh_time mh_scope_time_add(mh_time t, mh_time d)
 {
     return t > SC_TIME_MAX - d ? SC_TIME_MAX : t + d;
 }
@@ -404,7 +404,7 @@ mh_status mh_scope_add_incident(mh_scope *s, const struct mh_scope_incident *in)
     I->first = in->first_seen;
     I->last = in->last_seen;
     I->wstart = in->first_seen == MH_TIME_NONE ? SC_TIME_MIN : sat_sub(in->first_seen, s->o.before);
-    I->wend = in->last_seen == MH_TIME_NONE ? SC_TIME_MAX : sat_add(in->last_seen, s->o.after);
+    I->wend = in->last_seen == MH_TIME_NONE ? SC_TIME_MAX : mh_scope_time_add(in->last_seen, s->o.after);
     MH_TRY(add_keys(s, k, SC_K_USER, in->users, in->nusers));
     MH_TRY(add_keys(s, k, SC_K_IP, in->ips, in->nips));
     MH_TRY(add_keys(s, k, SC_K_APP, in->apps, in->napps));

@@ -153,7 +153,8 @@ struct mh_scope_stats {
     uint64_t mailbox_records;   /* MailItemsAccessed / Send* records seen */
     uint64_t candidates;        /* kept for the decision */
     uint64_t duplicates;        /* candidate records seen again (same record Id) */
-    uint64_t no_time;           /* candidates without a usable time (never matched) */
+    uint64_t no_time;           /* candidates and grant records without a usable time
+                                   (never matched) */
     uint64_t in_context;        /* candidate records in some attacker context */
     uint64_t partial;           /* in-context Bind records with OperationCount > items */
     uint64_t throttle_records;  /* IsThrottled=True records */
@@ -173,6 +174,8 @@ struct mh_scope_stats {
                                    Mail.Read, Mail.ReadWrite seen in the logs */
     uint64_t app_wide;          /* (incident, app) app-wide results */
     uint64_t unaudited_mailboxes; /* distinct mailboxes unaudited in some result */
+    uint64_t app_wide_unresolved; /* app-only consent grants whose service principal no
+                                     app role assignment of the logs names (no app: no result) */
 };
 void mh_scope_get_stats(const mh_scope *s, struct mh_scope_stats *out);
 

@@ -779,9 +779,45 @@ static void t_app_wide(void)
                                                  "\"2024-01-10T09:00:00Z\"")) != (size_t)-1);
     }
 
-    /* at MH_SCOPE_MAX_GRANTS the rest is counted as dropped */
+    /* an app-only consent whose principal no role assignment names: no app,
+       no result, but counted (app_wide_unresolved) rather than lost */
+    {
+        struct mh_scope_stats t;
+        memset(&t, 0, sizeof t);
+        CHECK_INT(run_text(INC_APPS("\"" APP_X "\"", ""),
+                           CONSENT("c1", "2024-01-10T09:00:00Z", "True", "full_access_as_app", SP_X)
+                               THREE_MBX,
+                           &out, &t),
+                  MH_OK);
+        CHECK_INT(t.app_wide_grants, 0);
+        CHECK_INT(t.app_wide_unresolved, 1);
+        CHECK(out.data && strstr(out.data, "\"app_wide_unresolved\":1}") != NULL);
+        CHECK(out.data && !strstr(out.data, "\"app_wide\":["));
+    }
+
+    /* at MH_SCOPE_MAX_GRANTS the rest is counted as dropped; with no mail
+       grant in the logs a cap of the app-wide bookkeeping (here the service
+       principals of non-mail role assignments) changes nothing in the output */
     struct mh_buf logs;
     mh_buf_init(&logs, (size_t)1 << 26);
+    for (unsigned i = 0; i < MH_SCOPE_MAX_GRANTS + 3; i++) {
+        char id[16], sp[40], app[40];
+        snprintf(id, sizeof id, "%08x", i);
+        snprintf(sp, sizeof sp, "%08x-aaaa-4bbb-8ccc-000000000011", i);
+        snprintf(app, sizeof app, "%08x-1111-4222-8333-444455556666", i);
+        CHECK_INT(mh_buf_printf(&logs, ROLE("%s", "2024-01-10T09:30:00Z", USER_READ_ALL_ID,
+                                            "User.Read.All", "%s", "%s"),
+                                id, id, sp, app),
+                  MH_OK);
+    }
+    {
+        struct mh_scope_stats t;
+        CHECK_INT(run_text(INC_APPS("\"" APP_X "\"", ""), logs.data, &out, &t), MH_OK);
+        CHECK_INT(t.app_wide_grants, 0);
+        CHECK_INT(t.dropped, 0);
+        CHECK(out.data && !strstr(out.data, "app_wide"));
+    }
+    mh_buf_clear(&logs);
     for (unsigned i = 0; i < MH_SCOPE_MAX_GRANTS + 3; i++) {
         char id[16], app[40];
         snprintf(id, sizeof id, "%08x", i);
